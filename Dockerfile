@@ -1,0 +1,28 @@
+# Herald in a container: docker build -t herald . && docker run --env-file .env -p 8080:8080 -v herald-data:/data herald
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DATABASE_URL=sqlite:////data/herald.db \
+    HTTP_HOST=0.0.0.0 \
+    HTTP_PORT=8080
+
+RUN useradd --create-home --uid 10001 herald \
+    && mkdir /data && chown herald:herald /data
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY cogs ./cogs
+RUN pip install .
+
+USER herald
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"HTTP_PORT\", \"8080\")}/healthz', timeout=4)" || exit 1
+
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "bot"]

@@ -1,0 +1,1 @@
+"""Herald: a Discord and Slack bot that connects a game's community to the studio's tools."""

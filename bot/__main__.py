@@ -1,0 +1,61 @@
+"""`python -m bot`: run Herald, or `python -m bot check` to validate the settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.config import NotConfigured, Settings, SettingsError, load_settings
+from bot.core import Core
+from bot.errors import StartError
+from bot.logs import setup_logging
+
+log = logging.getLogger("herald")
+
+
+async def _run(settings: Settings) -> int:
+    core = Core(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, core.stop)
+    return await core.run()
+
+
+async def _check(settings: Settings) -> int:
+    """Load every cog's settings without connecting anywhere, and say what would run."""
+    core = Core(settings)
+    try:
+        await core.load_cogs()
+    finally:
+        await core.close()
+    print(f"settings ok; database {settings.database_path()}")
+    print(f"cogs: {', '.join(sorted(core.cogs)) or 'none'}")
+    for name, needs in sorted(core.skipped.items()):
+        print(f"  {name}: off (set {', '.join(needs)})")
+    print(f"commands: {', '.join('/' + c for c in sorted(core.commands)) or 'none'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="herald", description=__doc__)
+    parser.add_argument(
+        "action", nargs="?", default="run", choices=("run", "check"), help="default: run"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(Settings)
+        setup_logging(settings.log_level)
+        settings.database_path()
+        return asyncio.run(_check(settings) if args.action == "check" else _run(settings))
+    except (SettingsError, StartError, NotConfigured) as error:
+        print(f"herald: cannot start: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

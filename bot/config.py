@@ -1,0 +1,168 @@
+"""Settings, read from the environment and `.env`.
+
+The core's own settings live here; each cog declares its service's settings as
+a `ServiceSettings` subclass with its own prefix, so the core never names a
+service. `load_settings` turns pydantic's errors into one line a person can act
+on: which variable, and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_ENV_FILE = ".env"
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _ws_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ValueError(f"must be a ws:// or wss:// URL, got {value!r}")
+    return value
+
+
+def _comma_separated(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _snowflakes(values: list[str]) -> list[int]:
+    ids = []
+    for value in values:
+        if not str(value).isdigit():
+            raise ValueError(f"{value!r} is not a Discord id (digits only, comma-separated)")
+        ids.append(int(value))
+    return ids
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ValueError(f"must be one of DEBUG, INFO, WARNING, ERROR, got {value!r}")
+    return level
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+WsUrl = Annotated[str, AfterValidator(_ws_url)]
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
+SnowflakeList = Annotated[CommaList, AfterValidator(_snowflakes)]
+
+
+class SettingsError(Exception):
+    """A setting has a value Herald cannot start with; the message names it."""
+
+
+class NotConfigured(Exception):
+    """A service's required settings are absent, so its cog stays unloaded."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
+class BaseHeraldSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=DEFAULT_ENV_FILE,
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+
+class ServiceSettings(BaseHeraldSettings):
+    """Base for a service's settings: subclasses set `env_prefix` and their fields."""
+
+    timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+
+    def secrets(self) -> list[str]:
+        """The secret values in these settings, for log redaction."""
+        return [value.get_secret_value() for value in self.__dict__.values() if _is_secret(value)]
+
+
+class Settings(BaseHeraldSettings):
+    """The core's settings: platforms, the HTTP server, storage and logging."""
+
+    discord_token: SecretStr | None = None
+    discord_api_base: HttpUrl = "https://discord.com/api/v10"
+    discord_gateway_url: WsUrl | None = None
+    discord_guild_ids: SnowflakeList = Field(default_factory=list)
+
+    http_host: str = "0.0.0.0"  # noqa: S104 - a container's server listens on every interface
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    database_url: str = "sqlite:///data/herald.db"
+    log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+
+    def database_path(self) -> Path:
+        """The SQLite file `DATABASE_URL` names (`sqlite:///relative` or `sqlite:////abs`)."""
+        prefix = "sqlite:///"
+        if not self.database_url.startswith(prefix) or self.database_url == prefix:
+            raise SettingsError(
+                "DATABASE_URL: only SQLite is supported for now, written sqlite:///path/to/file.db"
+                f" (got {self.database_url.split(':', 1)[0]}:...)"
+            )
+        return Path(self.database_url.removeprefix(prefix))
+
+    def secrets(self) -> list[str]:
+        return [value.get_secret_value() for value in self.__dict__.values() if _is_secret(value)]
+
+
+def _is_secret(value: object) -> bool:
+    return isinstance(value, SecretStr) and bool(value.get_secret_value())
+
+
+Loaded = TypeVar("Loaded", bound=BaseHeraldSettings)
+
+
+def load_settings(cls: type[Loaded], env_file: str | Path | None = DEFAULT_ENV_FILE) -> Loaded:
+    """Build `cls` from the environment, or raise one readable error.
+
+    Raises `SettingsError` for a value that is present but wrong, and
+    `NotConfigured` when the only problem is required settings left unset.
+    """
+    try:
+        return cls(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        missing, wrong = [], []
+        for error in exc.errors():
+            name = _env_name(cls, error["loc"])
+            if error["type"] == "missing":
+                missing.append(name)
+            else:
+                wrong.append(f"{name}: {_reason(error)}")
+        if wrong:
+            raise SettingsError("; ".join(wrong)) from None
+        raise NotConfigured(missing) from None
+
+
+def _env_name(cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    return f"{prefix}{loc[0]}".upper() if loc else prefix.rstrip("_").upper()
+
+
+def _reason(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] in ("int_parsing", "float_parsing"):
+        message = f"must be a number, got {error['input']!r}"
+    elif error["type"] in ("greater_than_equal", "less_than_equal", "greater_than"):
+        message = f"{message.lower()}, got {error['input']!r}"
+    return message
+
+
+def required_settings(cls: type[BaseSettings]) -> list[str]:
+    """The environment variables `cls` cannot do without, for help texts."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    return [f"{prefix}{name}".upper() for name, f in cls.model_fields.items() if f.is_required()]

@@ -1,0 +1,212 @@
+"""The core: wires settings, storage, HTTP, cogs and platform adapters together.
+
+It knows no service and no chat platform by name: cogs are found by walking
+the `cogs` package, and adapters are chosen by `bot.platforms.select`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import pkgutil
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from bot.cog import Cog
+from bot.commands import CommandSpec
+from bot.config import (
+    DEFAULT_ENV_FILE,
+    BaseHeraldSettings,
+    NotConfigured,
+    Settings,
+    load_settings,
+)
+from bot.http import ServiceClient
+from bot.logs import redactor
+from bot.models import Destination, Posted, Reply
+from bot.server import HttpServer
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=BaseHeraldSettings)
+
+
+class Platform(Protocol):
+    """A chat platform adapter, as the core drives it."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Connect and register commands; return once ready to serve."""
+
+    async def close(self) -> None: ...
+
+    def status(self) -> str:
+        """A word for /healthz: `connected`, `connecting`, `closed`..."""
+
+    async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
+        """Send a message to a channel; `key` makes a retried send idempotent.
+
+        Raises `DeliveryError` when the platform does not take it.
+        """
+
+    async def edit(self, posted: Posted, reply: Reply) -> None:
+        """Replace a message Herald posted earlier."""
+
+    async def direct(self, user_id: str, reply: Reply) -> Posted:
+        """Send a private message to a user (`DeliveryError(permanent)` when closed)."""
+
+
+class Core:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        env_file: str | Path | None = DEFAULT_ENV_FILE,
+        cog_package: str = "cogs",
+    ) -> None:
+        self.settings = settings
+        self.env_file = env_file
+        self.cog_package = cog_package
+        self.cogs: dict[str, Cog] = {}
+        self.skipped: dict[str, list[str]] = {}
+        self.commands: dict[str, CommandSpec] = {}
+        self.platforms: list[Platform] = []
+        self.server = HttpServer(settings.http_host, settings.http_port, self._health)
+        self._store: Store | None = None
+        self._clients: list[ServiceClient] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ready = False
+        self._stopping = asyncio.Event()
+        self.exit_code = 0
+        redactor.add(settings.secrets())
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the store is opened by Core.start()")
+        return self._store
+
+    def platform(self, name: str) -> Platform | None:
+        """The running adapter called `name` (`discord`, `slack`, `console`), if any."""
+        return next((p for p in self.platforms if p.name == name), None)
+
+    def service_settings(self, cls: type[S]) -> S:
+        """Load a cog's settings; raises `NotConfigured` when its required ones are unset."""
+        loaded = load_settings(cls, self.env_file)
+        secrets = getattr(loaded, "secrets", None)
+        if secrets is not None:
+            redactor.add(secrets())
+        return loaded
+
+    def http(self, label: str, base_url: str, **options: Any) -> ServiceClient:
+        """A `ServiceClient` that the core closes at shutdown."""
+        client = ServiceClient(label, base_url, **options)
+        self._clients.append(client)
+        return client
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run background work; a crash is logged, never silently lost."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s crashed", task.get_name(), exc_info=task.exception())
+
+    async def add_cog(self, cog: Cog) -> None:
+        """Register a cog and its commands; `start` calls its `load` later."""
+        for spec in cog.commands():
+            if spec.name in self.commands:
+                raise RuntimeError(f"/{spec.name} is defined by both {cog.name} and another cog")
+            self.commands[spec.name] = spec
+        self.cogs[cog.name] = cog
+
+    async def load_cogs(self) -> None:
+        package = importlib.import_module(self.cog_package)
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            module = importlib.import_module(f"{self.cog_package}.{info.name}")
+            setup = getattr(module, "setup", None)
+            if setup is None:
+                continue
+            try:
+                await setup(self)
+            except NotConfigured as missing:
+                self.skipped[info.name] = missing.missing
+                log.info(
+                    "cog %s not loaded: set %s to enable it", info.name, ", ".join(missing.missing)
+                )
+        log.info("cogs loaded: %s", ", ".join(sorted(self.cogs)) or "none")
+
+    async def start(self) -> None:
+        """Open storage, load cogs, serve HTTP and connect the platforms."""
+        from bot.platforms import select
+
+        self._store = await Store.open(self.settings.database_path())
+        await self.load_cogs()
+        for cog in self.cogs.values():
+            await cog.load()
+        self.platforms = select(self)
+        await self.server.start()
+        for platform in self.platforms:
+            await platform.start()
+        self._ready = True
+        log.info("Herald is ready on %s", ", ".join(p.name for p in self.platforms))
+
+    def stop(self, exit_code: int = 0) -> None:
+        """Ask `run` to shut down (safe to call from a signal handler)."""
+        self.exit_code = self.exit_code or exit_code
+        self._stopping.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopping.wait()
+
+    async def close(self) -> None:
+        """Stop everything in reverse order of start; safe to call twice."""
+        self._ready = False
+        for platform in reversed(self.platforms):
+            await _quietly(platform.close(), f"closing {platform.name}")
+        for cog in reversed(list(self.cogs.values())):
+            await _quietly(cog.unload(), f"unloading {cog.name}")
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.server.stop()
+        for client in self._clients:
+            await client.close()
+        self._clients.clear()
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    async def run(self) -> int:
+        try:
+            await self.start()
+            await self.wait_stopped()
+        finally:
+            await self.close()
+        return self.exit_code
+
+    async def _health(self) -> tuple[bool, dict[str, Any]]:
+        database = "ok" if self._store is not None and await self._store.ping() else "down"
+        status = {
+            "status": "ok" if self._ready and database == "ok" else "starting",
+            "database": database,
+            "platforms": {p.name: p.status() for p in self.platforms},
+            "cogs": sorted(self.cogs),
+            "not_configured": {name: needs for name, needs in sorted(self.skipped.items())},
+        }
+        return status["status"] == "ok", status
+
+
+async def _quietly(coro: Coroutine[Any, Any, Any], what: str) -> None:
+    try:
+        await coro
+    except Exception:
+        log.exception("error while %s", what)

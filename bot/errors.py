@@ -1,0 +1,54 @@
+"""Errors whose message is safe, and meant, to be shown to the person who asked."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user can fix or should know; the message is shown as it is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ServiceError(UserError):
+    """An upstream service refused or failed a call.
+
+    `retryable` is true for outages (5xx, 429, timeouts, network errors): the
+    same request may succeed later. A 4xx is the service's verdict on the
+    request itself and is not retried.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.service = service
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class StartError(Exception):
+    """Herald cannot start; the message says what to fix, in one line."""
+
+
+class DeliveryError(Exception):
+    """A platform did not take a message.
+
+    `permanent` means trying again cannot help (channel deleted, access
+    missing, DMs closed); otherwise retry, after `retry_after` when given.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after

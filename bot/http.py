@@ -1,0 +1,188 @@
+"""Outgoing HTTP to the studio's services: one httpx client per service.
+
+Every call goes through the service's rate limiter, is retried with jittered
+backoff when the failure is worth retrying, and ends either in a response or
+in a `ServiceError` whose message can be shown to a user as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from bot.errors import ServiceError
+from bot.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+ErrorReader = Callable[[httpx.Response], str | None]
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Statuses that mean the request did not reach the application, so even a
+# POST can be sent again without risking a duplicate.
+NOT_PROCESSED = frozenset({429, 502, 503, 504})
+
+
+def retry_after(response: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds the server asks us to wait, from `Retry-After` or `X-RateLimit-Reset`."""
+    now = time.time() if now is None else now
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(header)
+            return max(0.0, when.timestamp() - now) if when else None
+    reset = _reset_in(response.headers, now)
+    return reset if reset is not None else None
+
+
+def _reset_in(headers: Mapping[str, str], now: float) -> float | None:
+    """`X-RateLimit-Reset` as seconds from now; it is an epoch time or a delta."""
+    value = headers.get("X-RateLimit-Reset-After") or headers.get("X-RateLimit-Reset")
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return max(0.0, number - now) if number > 1_000_000_000 else max(0.0, number)
+
+
+class ServiceClient:
+    """An httpx client for one service, with its limits and its way of failing.
+
+    `label` is the service's name as users know it ("BetaHub"); `read_error`
+    extracts the service's own reason from an error response; `auth_hint`
+    names the setting to check when the service rejects our credentials.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 15.0,
+        limiter: RateLimiter | None = None,
+        max_attempts: int = 3,
+        max_wait: float = 10.0,
+        read_error: ErrorReader | None = None,
+        auth_hint: str | None = None,
+    ) -> None:
+        self.label = label
+        self.limiter = limiter or RateLimiter(rate=5, per=1.0, burst=5)
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self._read_error = read_error or (lambda _: None)
+        self._auth_hint = auth_hint
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            headers=dict(headers or {}),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            follow_redirects=False,
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; return a 2xx/3xx response or raise `ServiceError`."""
+        method = method.upper()
+        attempt = 0
+        while True:
+            attempt += 1
+            await self.limiter.acquire()
+            started = time.monotonic()
+            try:
+                response = await self._client.request(method, path.lstrip("/"), **kwargs)
+            except httpx.TransportError as exc:
+                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                log.warning("%s %s %s failed: %s", self.label, method, path, type(exc).__name__)
+                if attempt < self.max_attempts and (method in IDEMPOTENT or not sent):
+                    await asyncio.sleep(self._backoff(attempt))
+                    continue
+                raise ServiceError(
+                    self.label, f"{self.label} is not answering right now.", retryable=True
+                ) from None
+            log.debug(
+                "%s %s %s -> %s in %.0f ms",
+                self.label,
+                method,
+                path,
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
+            self._observe_quota(response)
+            if response.status_code < 400:
+                return response
+            wait = self._retry_wait(method, response, attempt)
+            if wait is None:
+                raise self._error(response)
+            await asyncio.sleep(wait)
+
+    def _observe_quota(self, response: httpx.Response) -> None:
+        remaining = response.headers.get("X-RateLimit-Remaining")
+        reset = _reset_in(response.headers, time.time())
+        if remaining is not None and remaining.isdigit() and reset is not None:
+            self.limiter.observe(int(remaining), reset)
+
+    def _retry_wait(self, method: str, response: httpx.Response, attempt: int) -> float | None:
+        """How long to wait before trying again, or None to give up now."""
+        status = response.status_code
+        if attempt >= self.max_attempts or status < 429 or 429 < status < 500:
+            return None
+        if method not in IDEMPOTENT and status not in NOT_PROCESSED:
+            return None
+        if status == 429:
+            wait = retry_after(response)
+            wait = self._backoff(attempt) if wait is None else wait
+            self.limiter.pause_until(time.monotonic() + wait)
+            return wait if wait <= self.max_wait else None
+        return self._backoff(attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.max_wait, random.uniform(0, 0.5 * 2**attempt))  # noqa: S311 - jitter
+
+    def _error(self, response: httpx.Response) -> ServiceError:
+        status = response.status_code
+        reason = self._safe_reason(response)
+        if status == 429:
+            return ServiceError(
+                self.label,
+                f"{self.label} is busy right now (too many requests).",
+                status=status,
+                retryable=True,
+                retry_after=retry_after(response),
+            )
+        if status >= 500:
+            return ServiceError(
+                self.label,
+                f"{self.label} is not answering right now (HTTP {status}).",
+                status=status,
+                retryable=True,
+            )
+        if status in (401, 403):
+            check = f" An admin should check {self._auth_hint}." if self._auth_hint else ""
+            detail = f" ({reason})" if reason else ""
+            return ServiceError(
+                self.label,
+                f"{self.label} did not accept Herald's credentials{detail}.{check}",
+                status=status,
+            )
+        message = reason or f"{self.label} refused the request (HTTP {status})."
+        return ServiceError(self.label, message, status=status)
+
+    def _safe_reason(self, response: httpx.Response) -> str | None:
+        try:
+            reason = self._read_error(response)
+        except ValueError:
+            return None
+        return reason.strip()[:500] if reason else None

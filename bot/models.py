@@ -1,0 +1,144 @@
+"""Platform-neutral shapes that flow between adapters and cogs.
+
+An adapter turns a Discord interaction, a Slack command or a console line into
+an `Invocation`; a cog answers with a `Reply`; the adapter renders the reply's
+`Card` its own way. Neither side sees the other's types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+
+class Colour(IntEnum):
+    """Card accent colours, as 0xRRGGBB."""
+
+    OK = 0x2ECC71
+    INFO = 0x3498DB
+    WARN = 0xF1C40F
+    ERROR = 0xE74C3C
+    NEUTRAL = 0x95A5A6
+    ACCENT = 0x9B59B6
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Who invoked a command, in their platform's own terms."""
+
+    platform: str
+    id: str
+    name: str
+    discriminator: str = "0"
+    display_name: str | None = None
+    email: str | None = None
+    workspace: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How to name this user to people: their display name, else their handle."""
+        return self.display_name or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the user attached; `url` is where the platform serves it."""
+
+    filename: str
+    url: str
+    size: int
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A chat message a command acts on (message context menus and shortcuts)."""
+
+    id: str
+    channel_id: str
+    text: str
+    author: str
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One use of a command, with options already validated and typed."""
+
+    command: str
+    user: User
+    options: dict[str, Any] = field(default_factory=dict)
+    guild_id: str | None = None
+    channel_id: str | None = None
+    locale: str | None = None
+    is_admin: bool = False
+    message: MessageRef | None = None
+
+    @property
+    def platform(self) -> str:
+        return self.user.platform
+
+
+@dataclass(slots=True)
+class CardField:
+    name: str
+    value: str
+    inline: bool = False
+
+
+@dataclass(slots=True)
+class Card:
+    """A rich message: one renderer per platform turns it into an embed or blocks."""
+
+    title: str | None = None
+    url: str | None = None
+    description: str | None = None
+    fields: list[CardField] = field(default_factory=list)
+    colour: Colour = Colour.INFO
+    author: str | None = None
+    footer: str | None = None
+    timestamp: datetime | None = None
+    image_url: str | None = None
+    thumbnail_url: str | None = None
+
+    def add_field(self, name: str, value: object, *, inline: bool = True) -> Card:
+        """Add a field when it has a value; empty values are left out."""
+        if value not in (None, ""):
+            self.fields.append(CardField(name, str(value), inline))
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class LinkButton:
+    label: str
+    url: str
+
+
+@dataclass(slots=True)
+class Reply:
+    """What a command answers: text and/or a card, privately or to the channel."""
+
+    text: str | None = None
+    card: Card | None = None
+    ephemeral: bool = False
+    buttons: list[LinkButton] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a message goes: a channel (or a thread in it) on one platform."""
+
+    platform: str
+    channel_id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A message a platform accepted, enough to edit it or thread under it later."""
+
+    platform: str
+    channel_id: str
+    message_id: str

@@ -1,0 +1,84 @@
+"""Neutral cards and replies rendered as Discord messages, within Discord's limits.
+
+Every limit is enforced by truncating with an ellipsis: a long work-item title
+or a huge build log never makes a post fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.models import Card, Reply
+from bot.text import truncate
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_COUNT_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256
+EMBED_TOTAL_LIMIT = 6000
+URL_LIMIT = 2048
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def card_to_embed(card: Card) -> discord.Embed:
+    budget = EMBED_TOTAL_LIMIT
+
+    def take(text: str | None, limit: int) -> str | None:
+        nonlocal budget
+        if not text:
+            return None
+        cut = truncate(text, min(limit, budget))
+        budget -= len(cut)
+        return cut or None
+
+    embed = discord.Embed(
+        title=take(card.title, TITLE_LIMIT),
+        url=_url(card.url),
+        colour=int(card.colour),
+        timestamp=card.timestamp,
+    )
+    if author := take(card.author, AUTHOR_LIMIT):
+        embed.set_author(name=author)
+    if footer := take(card.footer, FOOTER_LIMIT):
+        embed.set_footer(text=footer)
+    embed.description = take(card.description, DESCRIPTION_LIMIT)
+    for field in card.fields[:FIELD_COUNT_LIMIT]:
+        name = take(field.name, FIELD_NAME_LIMIT) or "\u200b"
+        value = take(field.value, FIELD_VALUE_LIMIT)
+        if value is None:
+            break
+        embed.add_field(name=name, value=value, inline=field.inline)
+    if image := _url(card.image_url):
+        embed.set_image(url=image)
+    if thumbnail := _url(card.thumbnail_url):
+        embed.set_thumbnail(url=thumbnail)
+    return embed
+
+
+def _url(url: str | None) -> str | None:
+    if not url or not url.startswith(("http://", "https://")) or len(url) > URL_LIMIT:
+        return None
+    return url
+
+
+def reply_kwargs(reply: Reply) -> dict[str, Any]:
+    """Keyword arguments for send/edit calls: content, embed, link buttons, no mentions."""
+    kwargs: dict[str, Any] = {
+        "content": truncate(reply.text, CONTENT_LIMIT) if reply.text else None,
+        "embeds": [card_to_embed(reply.card)] if reply.card else [],
+        "allowed_mentions": NO_MENTIONS,
+    }
+    buttons = [b for b in reply.buttons if _url(b.url)]
+    if buttons:
+        view = discord.ui.View()
+        for button in buttons[:25]:
+            view.add_item(discord.ui.Button(label=truncate(button.label, 80), url=button.url))
+        kwargs["view"] = view
+    return kwargs

@@ -1,0 +1,73 @@
+"""A client-side rate limiter that also listens to what the server says."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """Token bucket of `rate` requests per `per` seconds with bursts up to `burst`.
+
+    On top of the bucket, the server's own view wins: `observe` takes the
+    remaining quota and reset time from response headers and spreads what is
+    left evenly until the reset, and `pause_until` stops every caller until a
+    429's retry time has passed.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        per: float = 1.0,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = per / rate
+        self.capacity = float(burst if burst is not None else max(1, int(rate)))
+        self._tokens = self.capacity
+        self._clock = clock
+        self._updated = clock()
+        self._paused_until = 0.0
+        self._server_spacing = 0.0
+        self._server_spacing_until = 0.0
+        self._last_grant = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def pause_until(self, deadline: float) -> None:
+        """Let no request through before `deadline` (on this limiter's clock)."""
+        self._paused_until = max(self._paused_until, deadline)
+
+    def observe(self, remaining: int, reset_in: float) -> None:
+        """Record the server's quota: `remaining` calls allowed in the next `reset_in` s."""
+        now = self._clock()
+        if reset_in <= 0:
+            return
+        if remaining <= 0:
+            self.pause_until(now + reset_in)
+            return
+        self._server_spacing = reset_in / remaining
+        self._server_spacing_until = now + reset_in
+
+    def delay(self) -> float:
+        """Seconds the next caller would wait now (0 when it may go at once)."""
+        now = self._clock()
+        self._refill(now)
+        wait = max(0.0, self._paused_until - now)
+        if self._tokens < 1:
+            wait = max(wait, (1 - self._tokens) * self.interval)
+        if now < self._server_spacing_until:
+            wait = max(wait, self._last_grant + self._server_spacing - now)
+        return wait
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while (wait := self.delay()) > 0:  # noqa: ASYNC110 - a deadline, not an event
+                await asyncio.sleep(wait)
+            self._tokens -= 1
+            self._last_grant = self._clock()
+
+    def _refill(self, now: float) -> None:
+        elapsed = now - self._updated
+        self._updated = now
+        self._tokens = min(self.capacity, self._tokens + elapsed / self.interval)

@@ -1,0 +1,1 @@
+"""Service cogs: each module or package here exposes `async def setup(core)`."""

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Set up and run Herald, or its whole test suite, with nothing but Python 3.11+.
+
+    python3 tasks.py run [check]   make .venv, install Herald, start it
+    python3 tasks.py test [args]   make .venv, install Herald and its test tools,
+                                   lint, then run every test (args go to pytest)
+
+Both install from pyproject.toml into .venv and reinstall only when it changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def ensure_environment(extras: str) -> None:
+    """Create .venv and install the project (with `extras`) unless already done."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Herald needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / f".installed-{digest[:16]}"
+    if stamp.exists():
+        return
+    target = f".[{extras}]" if extras else "."
+    print(f"installing {target} into .venv ...", flush=True)
+    subprocess.run(
+        [
+            str(PYTHON),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--editable",
+            target,
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    for old in VENV.glob(".installed-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def run(args: list[str]) -> int:
+    ensure_environment("")
+    return subprocess.call([str(PYTHON), "-m", "bot", *args], cwd=Path.cwd())
+
+
+def test(args: list[str]) -> int:
+    ensure_environment("dev")
+    for lint in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
+        if subprocess.call([str(PYTHON), "-m", *lint], cwd=ROOT) != 0:
+            return 1
+    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+
+
+def main() -> int:
+    tasks = {"run": run, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in tasks:
+        print(__doc__)
+        return 2
+    return tasks[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Shared fixtures: isolated settings, loopback-only networking, fakes and a Herald runner."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.core import Core
+from tests.fakes import betahub as betahub_fake
+from tests.fakes import discord as discord_fake
+from tests.fakes.betahub import FakeBetaHub
+from tests.fakes.discord import FakeDiscord
+
+SETTING_PREFIXES = (
+    "DISCORD_",
+    "SLACK_",
+    "BETAHUB_",
+    "USERECHO_",
+    "HACKNPLAN_",
+    "BUGHERD_",
+    "BUTTERSTACK_",
+    "HTTP_",
+    "DATABASE_URL",
+    "LOG_LEVEL",
+    "HERALD_",
+)
+LOOPBACK = {"127.0.0.1", "localhost", "::1", None}
+
+StartHerald = Callable[..., Awaitable[Core]]
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No setting from the developer's shell or .env reaches a test."""
+    for name in list(os.environ):
+        if name.startswith(SETTING_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to resolve a host other than 127.0.0.1 fails the test loudly."""
+    real = socket.getaddrinfo
+
+    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in LOOPBACK:
+            raise OSError(f"tests may only talk to 127.0.0.1, not {name!r}")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+
+
+@pytest.fixture
+async def discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def betahub() -> AsyncIterator[FakeBetaHub]:
+    fake = FakeBetaHub()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": "0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'herald.db'}",
+    }
+
+
+def discord_env(fake: FakeDiscord) -> dict[str, str]:
+    return {"DISCORD_TOKEN": discord_fake.TOKEN, "DISCORD_API_BASE": fake.api_base}
+
+
+def betahub_env(fake: FakeBetaHub) -> dict[str, str]:
+    return {
+        "BETAHUB_URL": fake.url,
+        "BETAHUB_TOKEN": betahub_fake.TOKEN,
+        "BETAHUB_PROJECT_ID": betahub_fake.PROJECT_ID,
+        "BETAHUB_TIMEOUT_SECONDS": "1",
+    }
+
+
+@pytest.fixture
+def herald_env(tmp_path: Path) -> dict[str, str]:
+    return base_env(tmp_path)
+
+
+@pytest.fixture
+async def herald(
+    monkeypatch: pytest.MonkeyPatch, herald_env: dict[str, str]
+) -> AsyncIterator[StartHerald]:
+    """Start a real Herald core with the given settings; it is closed after the test."""
+    cores: list[Core] = []
+
+    async def start(**env: str) -> Core:
+        for name, value in {**herald_env, **env}.items():
+            monkeypatch.setenv(name, value)
+        core = Core(load_settings(Settings, env_file=None), env_file=None)
+        cores.append(core)
+        await core.start()
+        return core
+
+    yield start
+    for core in reversed(cores):
+        await core.close()

@@ -1,0 +1,447 @@
+"""A fake Discord: REST API under /api/v10 and a gateway websocket, on 127.0.0.1.
+
+It checks what Discord checks where Herald could get it wrong: the bot token,
+the 3-second deadline and single acknowledgement of an interaction, and the
+message and embed limits (answering 400 / 50035 as Discord does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.fakes.server import CALL, Call, FakeServer, json_response
+
+API = "/api/v10"
+TOKEN = "fake-discord-token.XYZ"
+APP_ID = 111111111111111111
+GUILD_ID = 222222222222222222
+CHANNEL_ID = 333333333333333333
+USER_ID = 444444444444444444
+ADMIN = 0x20  # MANAGE_GUILD
+EVERYONE = 0x800 | 0x400  # SEND_MESSAGES | VIEW_CHANNEL
+EPHEMERAL = 1 << 6
+DEADLINE = 3.0
+
+
+@dataclass
+class Interaction:
+    id: int
+    token: str
+    created: float
+    acknowledged: bool = False
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def invalid_form(errors: dict[str, Any]) -> web.Response:
+    return json_response({"code": 50035, "message": "Invalid Form Body", "errors": errors}, 400)
+
+
+def check_message(payload: dict[str, Any]) -> dict[str, str]:
+    """Discord's message limits; returns the violations (empty when valid)."""
+    problems: dict[str, str] = {}
+    if len(payload.get("content") or "") > 2000:
+        problems["content"] = "Must be 2000 or fewer in length."
+    embeds = payload.get("embeds") or []
+    if len(embeds) > 10:
+        problems["embeds"] = "Must be 10 or fewer in length."
+    total = 0
+    for index, embed in enumerate(embeds):
+        limits = {"title": 256, "description": 4096}
+        for key, limit in limits.items():
+            size = len(embed.get(key) or "")
+            total += size
+            if size > limit:
+                problems[f"embeds.{index}.{key}"] = f"Must be {limit} or fewer in length."
+        fields = embed.get("fields") or []
+        if len(fields) > 25:
+            problems[f"embeds.{index}.fields"] = "Must be 25 or fewer in length."
+        for f in fields:
+            total += len(f["name"]) + len(f["value"])
+            if len(f["name"]) > 256 or len(f["value"]) > 1024 or not f["value"]:
+                problems[f"embeds.{index}.fields"] = "Invalid field."
+        footer = (embed.get("footer") or {}).get("text") or ""
+        author = (embed.get("author") or {}).get("name") or ""
+        total += len(footer) + len(author)
+        if len(footer) > 2048 or len(author) > 256:
+            problems[f"embeds.{index}"] = "Footer or author too long."
+    if total > 6000:
+        problems["embeds"] = "Embed size exceeds maximum size of 6000"
+    return problems
+
+
+class FakeDiscord(FakeServer):
+    def __init__(self) -> None:
+        self.interactions: dict[int, Interaction] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.sockets: list[_Socket] = []
+        self.identified = asyncio.Event()
+        self._ids = itertools.count(900000000000000000)
+        self._seq = 0
+        super().__init__()
+
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get(f"{API}/users/@me", self._me)
+        router.add_get(f"{API}/oauth2/applications/@me", self._application)
+        router.add_get(f"{API}/gateway/bot", self._gateway_bot)
+        router.add_put(f"{API}/applications/{{app}}/commands", self._put_commands)
+        router.add_put(f"{API}/applications/{{app}}/guilds/{{guild}}/commands", self._put_commands)
+        router.add_post(f"{API}/interactions/{{id}}/{{token}}/callback", self._callback)
+        router.add_patch(
+            f"{API}/webhooks/{{app}}/{{token}}/messages/@original", self._edit_original
+        )
+        router.add_delete(
+            f"{API}/webhooks/{{app}}/{{token}}/messages/@original", self._delete_original
+        )
+        router.add_post(f"{API}/webhooks/{{app}}/{{token}}", self._followup)
+        router.add_get("/gateway", self._gateway)
+
+    async def stop(self) -> None:
+        for socket in list(self.sockets):
+            await socket.ws.close()
+        await super().stop()
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}{API}"
+
+    # --- helpers for tests -------------------------------------------------
+
+    def snowflake(self) -> int:
+        return next(self._ids)
+
+    def user(
+        self, user_id: int = USER_ID, name: str = "ada", discriminator: str = "0"
+    ) -> dict[str, Any]:
+        return {
+            "id": str(user_id),
+            "username": name,
+            "discriminator": discriminator,
+            "global_name": name.capitalize(),
+            "avatar": None,
+        }
+
+    def command_interaction(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        subcommand: str | None = None,
+        user: dict[str, Any] | None = None,
+        permissions: int = EVERYONE,
+        attachments: dict[str, dict[str, Any]] | None = None,
+        option_types: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """An APPLICATION_COMMAND interaction as Discord sends it in INTERACTION_CREATE."""
+        opts = []
+        for key, value in (options or {}).items():
+            kind = (option_types or {}).get(key) or _option_type(value)
+            opts.append({"name": key, "type": kind, "value": value})
+        data: dict[str, Any] = {
+            "id": str(self.snowflake()),
+            "name": name,
+            "type": 1,
+            "options": opts,
+        }
+        if subcommand:
+            data["options"] = [{"name": subcommand, "type": 1, "options": opts}]
+        if attachments:
+            data["resolved"] = {"attachments": attachments}
+        return self._interaction(2, data, user=user, permissions=permissions)
+
+    def autocomplete_interaction(
+        self, name: str, focused: str, current: str, **others: Any
+    ) -> dict[str, Any]:
+        opts = [{"name": k, "type": _option_type(v), "value": v} for k, v in others.items()]
+        opts.append({"name": focused, "type": 3, "value": current, "focused": True})
+        data = {"id": str(self.snowflake()), "name": name, "type": 1, "options": opts}
+        return self._interaction(4, data)
+
+    def _interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        *,
+        user: dict[str, Any] | None = None,
+        permissions: int = EVERYONE,
+    ) -> dict[str, Any]:
+        interaction_id = self.snowflake()
+        token = f"interaction-token-{interaction_id}"
+        self.interactions[interaction_id] = Interaction(interaction_id, token, time.monotonic())
+        return {
+            "id": str(interaction_id),
+            "application_id": str(APP_ID),
+            "type": kind,
+            "data": data,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(CHANNEL_ID),
+            "channel": {
+                "id": str(CHANNEL_ID),
+                "type": 0,
+                "guild_id": str(GUILD_ID),
+                "name": "general",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+                "flags": 0,
+            },
+            "member": {
+                "user": user or self.user(),
+                "roles": [],
+                "joined_at": "2026-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "permissions": str(permissions),
+            },
+            "token": token,
+            "version": 1,
+            "locale": "en-GB",
+            "guild_locale": "en-US",
+            "app_permissions": str(EVERYONE),
+            "attachment_size_limit": 25 * 1024 * 1024,
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+        }
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway DISPATCH to every connected bot."""
+        await asyncio.wait_for(self.identified.wait(), 5)
+        self._seq += 1
+        for socket in self.sockets:
+            await socket.send({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def interact(self, payload: dict[str, Any]) -> Interaction:
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return self.interactions[int(payload["id"])]
+
+    async def answer_to(self, payload: dict[str, Any], timeout: float = 5) -> dict[str, Any]:
+        """The message the user finally sees: the edited original or a follow-up."""
+        token = payload["token"]
+
+        def answers() -> list[Call]:
+            return [
+                c
+                for c in self.calls
+                if token in c.path and "/webhooks/" in c.path and c.method in ("PATCH", "POST")
+            ]
+
+        async def arrived() -> None:
+            async with self.new_call:
+                await self.new_call.wait_for(lambda: bool(answers()))
+
+        try:
+            await asyncio.wait_for(arrived(), timeout)
+        except TimeoutError:
+            seen = [f"{c.method} {c.path}" for c in self.calls]
+            raise AssertionError(
+                f"no answer to the interaction within {timeout}s; saw {seen}"
+            ) from None
+        return answers()[-1].json
+
+    def callbacks_for(self, payload: dict[str, Any]) -> list[Call]:
+        return self.find("POST", f"/interactions/{payload['id']}/")
+
+    def webhook_calls(self, payload: dict[str, Any], method: str) -> list[Call]:
+        return self.find(method, f"/webhooks/{APP_ID}/{payload['token']}")
+
+    # --- REST --------------------------------------------------------------
+
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bot {TOKEN}"
+
+    async def _me(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        return json_response({**self.user(APP_ID, "herald"), "bot": True, "flags": 0})
+
+    async def _application(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        return json_response(
+            {
+                "id": str(APP_ID),
+                "name": "Herald",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "owner": self.user(555, "owner"),
+                "team": None,
+            }
+        )
+
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        return json_response(
+            {
+                "url": f"ws://127.0.0.1:{self.port}/gateway",
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
+            }
+        )
+
+    async def _put_commands(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        payload = request[CALL].json
+        scope = request.match_info.get("guild", "global")
+        self.commands[scope] = payload
+        answer = [
+            {**c, "id": str(self.snowflake()), "application_id": str(APP_ID), "version": "1"}
+            for c in payload
+        ]
+        return json_response(answer)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        interaction = self.interactions.get(int(request.match_info["id"]))
+        if interaction is None or interaction.token != request.match_info["token"]:
+            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
+        if time.monotonic() - interaction.created > DEADLINE:
+            return json_response({"message": "Unknown interaction", "code": 10062}, 404)
+        if interaction.acknowledged:
+            return json_response(
+                {"message": "Interaction has already been acknowledged.", "code": 40060}, 400
+            )
+        body = request[CALL].json or {}
+        kind = body.get("type")
+        data = body.get("data") or {}
+        if kind in (4, 7) and (problems := check_message(data)):
+            return invalid_form(problems)
+        interaction.acknowledged = True
+        interaction.callbacks.append(body)
+        flags = data.get("flags", 0) or 0
+        resource: dict[str, Any] = {"type": kind}
+        if kind == 4:
+            resource["message"] = self._message(data)
+        return json_response(
+            {
+                "interaction": {
+                    "id": str(interaction.id),
+                    "type": 2,
+                    "response_message_loading": kind == 5,
+                    "response_message_ephemeral": bool(flags & EPHEMERAL),
+                },
+                "resource": resource,
+            }
+        )
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        payload = request[CALL].json or {}
+        if problems := check_message(payload):
+            return invalid_form(problems)
+        return json_response(self._message(payload))
+
+    async def _delete_original(self, _: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        payload = request[CALL].json or {}
+        if problems := check_message(payload):
+            return invalid_form(problems)
+        return json_response(self._message(payload))
+
+    def _message(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": str(self.snowflake()),
+            "channel_id": str(CHANNEL_ID),
+            "type": 0,
+            "content": payload.get("content") or "",
+            "embeds": payload.get("embeds") or [],
+            "components": payload.get("components") or [],
+            "flags": payload.get("flags") or 0,
+            "author": {**self.user(APP_ID, "herald"), "bot": True},
+            "attachments": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2026-11-22T12:00:00+00:00",
+            "edited_timestamp": None,
+        }
+
+    # --- gateway -----------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        socket = _Socket(ws, request.query.get("compress"))
+        self.sockets.append(socket)
+        await socket.send({"op": 10, "d": {"heartbeat_interval": 41250}})
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                payload = json.loads(message.data)
+                if payload["op"] == 1:
+                    await socket.send({"op": 11})
+                elif payload["op"] == 2:
+                    await socket.send(self._ready(payload))
+                    self.identified.set()
+        finally:
+            self.sockets.remove(socket)
+        return ws
+
+    def _ready(self, identify: dict[str, Any]) -> dict[str, Any]:
+        if identify["d"]["token"] != TOKEN:
+            raise web.HTTPUnauthorized()
+        self._seq += 1
+        return {
+            "op": 0,
+            "t": "READY",
+            "s": self._seq,
+            "d": {
+                "v": 10,
+                "user": {**self.user(APP_ID, "herald"), "bot": True},
+                "guilds": [],
+                "session_id": "fake-session",
+                "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
+                "shard": [0, 1],
+                "application": {"id": str(APP_ID), "flags": 0},
+            },
+        }
+
+
+class _Socket:
+    def __init__(self, ws: web.WebSocketResponse, compress: str | None) -> None:
+        self.ws = ws
+        self.compressor = zlib.compressobj() if compress == "zlib-stream" else None
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload)
+        if self.compressor is None:
+            await self.ws.send_str(data)
+            return
+        chunk = self.compressor.compress(data.encode()) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+        await self.ws.send_bytes(chunk)
+
+
+def _option_type(value: Any) -> int:
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int):
+        return 4
+    if isinstance(value, float):
+        return 10
+    return 3
