@@ -83,6 +83,11 @@ class FakeDiscord(FakeServer):
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.sockets: list[_Socket] = []
         self.identified = asyncio.Event()
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.closed_dms: set[int] = set()  # user ids whose DMs are closed
+        self.dm_channels: dict[int, int] = {}  # DM channel id -> user id
+        self.missing_channels: set[int] = set()
+        self._nonces: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(900000000000000000)
         self._seq = 0
         super().__init__()
@@ -101,6 +106,9 @@ class FakeDiscord(FakeServer):
             f"{API}/webhooks/{{app}}/{{token}}/messages/@original", self._delete_original
         )
         router.add_post(f"{API}/webhooks/{{app}}/{{token}}", self._followup)
+        router.add_post(f"{API}/channels/{{channel}}/messages", self._create_message)
+        router.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self._edit_message)
+        router.add_post(f"{API}/users/@me/channels", self._open_dm)
         router.add_get("/gateway", self._gateway)
 
     async def stop(self) -> None:
@@ -361,10 +369,66 @@ class FakeDiscord(FakeServer):
             return invalid_form(problems)
         return json_response(self._message(payload))
 
-    def _message(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def channel_messages(self, channel_id: int) -> list[dict[str, Any]]:
+        """Messages currently in a channel, oldest first, with their latest edits."""
+        return [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        channel = int(request.match_info["channel"])
+        if channel in self.missing_channels:
+            return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        if self.dm_channels.get(channel) in self.closed_dms:
+            return json_response(
+                {"message": "Cannot send messages to this user", "code": 50007}, 403
+            )
+        payload = request[CALL].json or {}
+        if problems := check_message(payload):
+            return invalid_form(problems)
+        nonce = payload.get("nonce")
+        if nonce and payload.get("enforce_nonce") and (channel, nonce) in self._nonces:
+            return json_response(self.messages[self._nonces[channel, nonce]])
+        message = self._message(payload, channel)
+        self.messages[int(message["id"])] = message
+        if nonce:
+            self._nonces[channel, nonce] = int(message["id"])
+        return json_response(message)
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        message = self.messages.get(int(request.match_info["message"]))
+        if message is None or message["channel_id"] != request.match_info["channel"]:
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        payload = request[CALL].json or {}
+        if problems := check_message(payload):
+            return invalid_form(problems)
+        for key in ("content", "embeds", "components"):
+            if key in payload:
+                message[key] = payload[key] or ([] if key != "content" else "")
+        message["edited_timestamp"] = "2026-11-22T12:00:01+00:00"
+        return json_response(message)
+
+    async def _open_dm(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        recipient = (request[CALL].json or {})["recipient_id"]
+        channel_id = self.snowflake()
+        self.dm_channels[channel_id] = int(recipient)
+        return json_response(
+            {
+                "id": str(channel_id),
+                "type": 1,
+                "last_message_id": None,
+                "recipients": [self.user(int(recipient))],
+            }
+        )
+
+    def _message(self, payload: dict[str, Any], channel_id: int = CHANNEL_ID) -> dict[str, Any]:
         return {
             "id": str(self.snowflake()),
-            "channel_id": str(CHANNEL_ID),
+            "channel_id": str(channel_id),
             "type": 0,
             "content": payload.get("content") or "",
             "embeds": payload.get("embeds") or [],
