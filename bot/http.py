@@ -96,6 +96,7 @@ class ServiceClient:
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send a request; return a 2xx/3xx response or raise `ServiceError`."""
         method = method.upper()
+        shown = path.split("?", 1)[0]  # a query string may carry a token: never log it
         attempt = 0
         while True:
             attempt += 1
@@ -105,7 +106,7 @@ class ServiceClient:
                 response = await self._client.request(method, path.lstrip("/"), **kwargs)
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                log.warning("%s %s %s failed: %s", self.label, method, path, type(exc).__name__)
+                log.warning("%s %s %s failed: %s", self.label, method, shown, type(exc).__name__)
                 if attempt < self.max_attempts and (method in IDEMPOTENT or not sent):
                     await asyncio.sleep(self._backoff(attempt))
                     continue
@@ -116,7 +117,7 @@ class ServiceClient:
                 "%s %s %s -> %s in %.0f ms",
                 self.label,
                 method,
-                path,
+                shown,
                 response.status_code,
                 (time.monotonic() - started) * 1000,
             )

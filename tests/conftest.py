@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -107,10 +110,10 @@ async def herald(
     """Start a real Herald core with the given settings; it is closed after the test."""
     cores: list[Core] = []
 
-    async def start(**env: str) -> Core:
+    async def start(cog_package: str = "cogs", **env: str) -> Core:
         for name, value in {**herald_env, **env}.items():
             monkeypatch.setenv(name, value)
-        core = Core(load_settings(Settings, env_file=None), env_file=None)
+        core = Core(load_settings(Settings, env_file=None), env_file=None, cog_package=cog_package)
         cores.append(core)
         await core.start()
         return core
@@ -118,3 +121,35 @@ async def herald(
     yield start
     for core in reversed(cores):
         await core.close()
+
+
+def bot_env(tmp_path: Path, **env: str) -> dict[str, str]:
+    """A clean environment for a `python -m bot` process: PATH, loopback server, tmp db."""
+    return {"PATH": os.environ["PATH"], **base_env(tmp_path), **env}
+
+
+def run_bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` to completion in `tmp_path` with only `env` set."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=bot_env(tmp_path, **env),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+async def spawn_bot(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
+    """Start `python -m bot` with piped stdin, stdout and stderr."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+        env=bot_env(tmp_path, **env),
+    )

@@ -71,10 +71,17 @@ class ConsolePlatform:
         return Posted(self.name, "direct", str(next(self._ids)))
 
     def _read_stdin(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Blocking reads on a daemon thread: it never holds up shutdown."""
-        for line in self.stdin:
-            loop.call_soon_threadsafe(self._lines.put_nowait, line)
-        loop.call_soon_threadsafe(self._lines.put_nowait, None)
+        """Blocking reads on a daemon thread: it never holds up shutdown.
+
+        An unreadable stdin (closed, or not a stream) counts as its end.
+        """
+        try:
+            for line in self.stdin:
+                loop.call_soon_threadsafe(self._lines.put_nowait, line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            loop.call_soon_threadsafe(self._lines.put_nowait, None)
 
     async def _serve(self) -> None:
         if self.stdin.isatty():
@@ -165,8 +172,8 @@ def parse(line: str, commands: dict[str, CommandSpec]) -> tuple[CommandSpec, dic
     if leading.strip():
         first = next((p for p in spec.params if p.required), spec.params[0])
         raw[first.name] = leading.strip()
-    for match, following in zip(matches, [*matches[1:], None], strict=True):
-        end = following.start() if following else len(rest)
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(rest)
         raw[match.group(1)] = rest[match.end() : end].strip()
     return spec, raw
 

@@ -146,24 +146,28 @@ class DiscordPlatform:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
     def register_commands(self, tree: app_commands.CommandTree[Any]) -> None:
-        groups: dict[str, app_commands.Group] = {}
+        """Add every cog command to the tree; `"build list"` goes into a `build` group.
+
+        A group whose subcommands are all admin-only is hidden from members
+        without Manage Server, as a top-level admin command is.
+        """
+        by_group: dict[str, list[CommandSpec]] = {}
         for spec in self.core.commands.values():
-            *parents, leaf = spec.path
-            parent = None
-            if parents:
-                group_name = parents[0]
-                parent = groups.get(group_name)
-                if parent is None:
-                    parent = app_commands.Group(
-                        name=group_name, description=f"{group_name.capitalize()} commands"
-                    )
-                    groups[group_name] = parent
-                    tree.add_command(parent)
-            command = self._app_command(spec, leaf, parent)
-            if parent is None:
-                tree.add_command(command)
+            if len(spec.path) > 1:
+                by_group.setdefault(spec.path[0], []).append(spec)
             else:
-                parent.add_command(command)
+                tree.add_command(self._app_command(spec, spec.name, None))
+        for name, specs in by_group.items():
+            admin = all(spec.admin for spec in specs)
+            group = app_commands.Group(
+                name=name,
+                description=f"{name.capitalize()} commands",
+                default_permissions=discord.Permissions(manage_guild=True) if admin else None,
+                guild_only=admin,
+            )
+            for spec in specs:
+                group.add_command(self._app_command(spec, spec.path[-1], group))
+            tree.add_command(group)
 
     async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
         """Upload the command list where it changed since the last upload."""

@@ -28,6 +28,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 
 def card_to_embed(card: Card) -> discord.Embed:
+    """Render `card`; parts take from the 6000-character budget in order of importance."""
     budget = EMBED_TOTAL_LIMIT
 
     def take(text: str | None, limit: int) -> str | None:
@@ -46,8 +47,6 @@ def card_to_embed(card: Card) -> discord.Embed:
     )
     if author := take(card.author, AUTHOR_LIMIT):
         embed.set_author(name=author)
-    if footer := take(card.footer, FOOTER_LIMIT):
-        embed.set_footer(text=footer)
     embed.description = take(card.description, DESCRIPTION_LIMIT)
     for field in card.fields[:FIELD_COUNT_LIMIT]:
         name = take(field.name, FIELD_NAME_LIMIT) or "\u200b"
@@ -55,6 +54,8 @@ def card_to_embed(card: Card) -> discord.Embed:
         if value is None:
             break
         embed.add_field(name=name, value=value, inline=field.inline)
+    if footer := take(card.footer, FOOTER_LIMIT):
+        embed.set_footer(text=footer)
     if image := _url(card.image_url):
         embed.set_image(url=image)
     if thumbnail := _url(card.thumbnail_url):

@@ -1,0 +1,1 @@
+"""A cog package for adapter tests: commands that exercise what real cogs will need."""
