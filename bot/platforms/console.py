@@ -3,7 +3,8 @@
 With no chat platform configured this is what `python -m bot` starts, so a
 newcomer can try every command locally. Lines look like Discord's own:
 `/suggest description: Add a photo mode title: Photo mode`; text before the
-first `name:` goes to the first required option (`/suggest Add a photo mode`).
+first `name:` goes to the first required option (`/suggest Add a photo mode`);
+`bot.cmdline` does the parsing, shared with Slack's slash commands.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
+from bot.cmdline import parse
 from bot.dispatch import error_reply, execute
 from bot.errors import UserError
 from bot.models import Card, Destination, Invocation, Posted, Reply, User
 
 if TYPE_CHECKING:
-    from bot.commands import CommandSpec
     from bot.core import Core
 
 _UNESCAPE = re.compile(r"\\([\\*_`~|\[\]>#-])")
@@ -149,33 +150,6 @@ class ConsolePlatform:
     def _say(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
-
-
-def parse(line: str, commands: dict[str, CommandSpec]) -> tuple[CommandSpec, dict[str, str]]:
-    """Split `/name opt: value opt2: value` into the command and its raw options."""
-    body = line.strip().lstrip("/")
-    for length in (2, 1):
-        pieces = body.split(maxsplit=length)
-        if len(pieces) >= length and " ".join(pieces[:length]) in commands:
-            spec = commands[" ".join(pieces[:length])]
-            rest = pieces[length] if len(pieces) > length else ""
-            break
-    else:
-        known = ", ".join(f"/{n}" for n in sorted(commands)) or "none loaded"
-        raise UserError(f"Unknown command /{(body.split() or [''])[0]}. Commands: {known}.")
-    raw: dict[str, str] = {}
-    if not spec.params:
-        return spec, raw
-    names = "|".join(re.escape(p.name) for p in spec.params)
-    matches = list(re.finditer(rf"(?:^|\s)({names}):", rest))
-    leading = rest[: matches[0].start()] if matches else rest
-    if leading.strip():
-        first = next((p for p in spec.params if p.required), spec.params[0])
-        raw[first.name] = leading.strip()
-    for index, match in enumerate(matches):
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(rest)
-        raw[match.group(1)] = rest[match.end() : end].strip()
-    return spec, raw
 
 
 def render(reply: Reply) -> str:

@@ -5,12 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 from pathlib import Path
-from typing import Annotated
 
-from bot.cog import Cog
-from bot.commands import Option, command
-from bot.models import Invocation, Reply
-from bot.platforms.console import parse
 from tests.conftest import betahub_env, spawn_bot
 from tests.fakes.betahub import FakeBetaHub
 
@@ -62,25 +57,3 @@ async def test_with_nothing_configured_the_console_says_what_to_set(tmp_path: Pa
     assert code == 0
     assert "betahub is off: set BETAHUB_TOKEN, BETAHUB_PROJECT_ID to turn it on" in out
     assert "Herald is ready on console" in err
-
-
-class Sample(Cog):
-    name = "sample"
-
-    @command("build trigger", "Start a build")
-    async def trigger(
-        self,
-        ctx: Invocation,
-        platform: Annotated[str, Option("Target platform")],
-        notes: Annotated[str | None, Option("Notes")] = None,
-    ) -> Reply:
-        return Reply(text=platform)
-
-
-def test_parse_handles_subcommands_options_and_leading_text() -> None:
-    commands = {spec.name: spec for spec in Sample().commands()}
-    spec, raw = parse("/build trigger platform: win64 notes: nightly: yes", commands)
-    assert spec.name == "build trigger"
-    assert raw == {"platform": "win64", "notes": "nightly: yes"}
-    _, raw = parse("/build trigger win64", commands)
-    assert raw == {"platform": "win64"}
