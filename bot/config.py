@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_ENV_FILE = ".env"
@@ -101,10 +109,44 @@ class Settings(BaseHeraldSettings):
     discord_gateway_url: WsUrl | None = None
     discord_guild_ids: SnowflakeList = Field(default_factory=list)
 
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: HttpUrl = "https://slack.com/api"
+    slack_admin_group_ids: CommaList = Field(default_factory=list)
+
     http_host: str = "0.0.0.0"  # noqa: S104 - a container's server listens on every interface
     http_port: int = Field(default=8080, ge=0, le=65535)
     database_url: str = "sqlite:///data/herald.db"
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token (xoxb-…), from OAuth & Permissions")
+        return token
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token (xapp-…) with connections:write")
+        return token
+
+    @model_validator(mode="after")
+    def _slack_mode(self) -> Settings:
+        if self.slack_bot_token and not (self.slack_app_token or self.slack_signing_secret):
+            raise ValueError(
+                "SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET"
+                " (HTTP mode)"
+            )
+        return self
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        """Socket Mode when an app token is set; HTTP mode otherwise."""
+        return self.slack_app_token is not None
 
     def database_path(self) -> Path:
         """The SQLite file `DATABASE_URL` names (`sqlite:///relative` or `sqlite:////abs`)."""
@@ -142,7 +184,7 @@ def load_settings(cls: type[Loaded], env_file: str | Path | None = DEFAULT_ENV_F
             if error["type"] == "missing":
                 missing.append(name)
             else:
-                wrong.append(f"{name}: {_reason(error)}")
+                wrong.append(f"{name}: {_reason(error)}" if name else _reason(error))
         if wrong:
             raise SettingsError("; ".join(wrong)) from None
         raise NotConfigured(missing) from None

@@ -15,6 +15,10 @@ def select(core: Core) -> list[Platform]:
         from bot.platforms.discord import DiscordPlatform
 
         platforms.append(DiscordPlatform(core))
+    if core.settings.slack_bot_token is not None:
+        from bot.platforms.slack import SlackPlatform
+
+        platforms.append(SlackPlatform(core))
     if not platforms:
         from bot.platforms.console import ConsolePlatform
 

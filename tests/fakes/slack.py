@@ -1,0 +1,283 @@
+"""A fake Slack: the Web API under /api/, response URLs, and a Socket Mode websocket.
+
+It checks what Slack checks where Herald could get it wrong: the bearer token
+(bot token for Web API calls, app token for `apps.connections.open`), Block
+Kit limits (`invalid_blocks`), unknown channels and messages, and, when asked,
+the one-message-a-second pace per channel (429 `ratelimited` with Retry-After).
+Like Slack, it answers HTTP 200 with `{"ok": false, "error": ...}` for errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.parse
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.fakes.server import CALL, FakeServer, json_response
+
+BOT_TOKEN = "xoxb-fake-bot-token"
+APP_TOKEN = "xapp-fake-app-token"
+SIGNING_SECRET = "fake-signing-secret-8f3a"
+TEAM_ID = "T0HERALD"
+CHANNEL_ID = "C0GENERAL"
+USER_ID = "U0ADA"
+ADMIN_ID = "U0BOSS"
+BOT_USER_ID = "U0HERALD"
+
+
+def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """Headers Slack sends with a request: `v0` HMAC-SHA256 over `v0:{ts}:{body}`."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+class FakeSlack(FakeServer):
+    def __init__(self) -> None:
+        self.channels = {CHANNEL_ID}
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.responses: list[dict[str, Any]] = []
+        self.users = {
+            USER_ID: {"id": USER_ID, "name": "ada", "is_admin": False, "is_owner": False},
+            ADMIN_ID: {"id": ADMIN_ID, "name": "boss", "is_admin": True, "is_owner": False},
+        }
+        self.usergroups: dict[str, list[str]] = {}
+        self.enforce_pace = False
+        self.ratelimit_next = 0
+        self.ratelimited = 0
+        self.acks: list[dict[str, Any]] = []
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_ready = asyncio.Event()
+        self._last_post: dict[str, float] = {}
+        self._ts = itertools.count(1)
+        super().__init__()
+
+    def routes(self, router: web.UrlDispatcher) -> None:
+        router.add_route("*", "/api/{method}", self._api)
+        router.add_post("/respond/{id}", self._respond)
+        router.add_get("/socket", self._socket)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api"
+
+    def env(self, mode: str = "http") -> dict[str, str]:
+        env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": self.api_url}
+        if mode == "socket":
+            env["SLACK_APP_TOKEN"] = APP_TOKEN
+        else:
+            env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
+        return env
+
+    def channel_messages(self, channel: str = CHANNEL_ID) -> list[dict[str, Any]]:
+        return [m for (c, _), m in self.messages.items() if c == channel]
+
+    def slash_command(self, command: str, text: str = "", user_id: str = USER_ID) -> dict[str, str]:
+        """A slash command as Slack posts it (form fields)."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "herald-studio",
+            "channel_id": CHANNEL_ID,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": self.users.get(user_id, {}).get("name", "someone"),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0HERALD",
+            "is_enterprise_install": "false",
+            "response_url": f"{self.url}/respond/{next(self._ts)}",
+            "trigger_id": f"trigger-{next(self._ts)}",
+        }
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        """Deliver a Socket Mode envelope to the connected app; returns its id."""
+        await asyncio.wait_for(self.socket_ready.wait(), 5)
+        envelope_id = f"env-{next(self._ts)}"
+        message = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        for socket in self.sockets:
+            await socket.send_str(json.dumps(message))
+        return envelope_id
+
+    async def wait_for_response(self, count: int = 1, timeout: float = 5) -> list[dict[str, Any]]:
+        await self._until(lambda: len(self.responses) >= count, "response_url post", timeout)
+        return self.responses
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5) -> dict[str, Any]:
+        def acked() -> bool:
+            return any(a.get("envelope_id") == envelope_id for a in self.acks)
+
+        await self._until(acked, f"ack of {envelope_id}", timeout)
+        return next(a for a in self.acks if a.get("envelope_id") == envelope_id)
+
+    async def _until(self, condition: Any, what: str, timeout: float) -> None:
+        async def arrived() -> None:
+            async with self.new_call:
+                await self.new_call.wait_for(condition)
+
+        try:
+            await asyncio.wait_for(arrived(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"no {what} within {timeout}s") from None
+
+    # --- Web API -----------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        call = request[CALL]
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(call.form) if call.form else {}
+        args.update(dict(request.query))
+        if isinstance(call.json, dict):
+            args.update(call.json)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if token != expected:
+            return _error("invalid_auth" if token else "not_authed")
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        return await handler(args)
+
+    async def _auth_test(self, _: dict[str, Any]) -> web.Response:
+        return _ok(
+            url="https://herald-studio.slack.com/",
+            team="Herald Studio",
+            user="herald",
+            team_id=TEAM_ID,
+            user_id=BOT_USER_ID,
+            bot_id="B0HERALD",
+        )
+
+    async def _apps_connections_open(self, _: dict[str, Any]) -> web.Response:
+        return _ok(url=f"ws://127.0.0.1:{self.port}/socket")
+
+    async def _chat_postMessage(self, args: dict[str, Any]) -> web.Response:
+        channel = args.get("channel")
+        if channel not in self.channels:
+            return _error("channel_not_found")
+        if problem := check_message(args):
+            return _error(problem)
+        now = time.monotonic()
+        too_fast = self.enforce_pace and now - self._last_post.get(channel, -10) < 1.0
+        if too_fast or self.ratelimit_next > 0:
+            self.ratelimit_next = max(0, self.ratelimit_next - 1)
+            self.ratelimited += 1
+            return json_response({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
+        self._last_post[channel] = now
+        ts = f"{1700000000 + next(self._ts)}.000100"
+        message = {**_message_fields(args), "ts": ts, "thread_ts": args.get("thread_ts")}
+        self.messages[channel, ts] = message
+        return _ok(channel=channel, ts=ts, message=message)
+
+    async def _chat_update(self, args: dict[str, Any]) -> web.Response:
+        key = (args.get("channel"), args.get("ts"))
+        if key not in self.messages:
+            return _error("message_not_found")
+        if problem := check_message(args):
+            return _error(problem)
+        self.messages[key].update(_message_fields(args), edited=True)
+        return _ok(channel=key[0], ts=key[1])
+
+    async def _conversations_open(self, args: dict[str, Any]) -> web.Response:
+        user = args.get("users")
+        if user not in self.users:
+            return _error("user_not_found")
+        channel = f"D0{user}"
+        self.channels.add(channel)
+        return _ok(channel={"id": channel})
+
+    async def _users_info(self, args: dict[str, Any]) -> web.Response:
+        user = self.users.get(args.get("user", ""))
+        return _ok(user=user) if user else _error("user_not_found")
+
+    async def _usergroups_users_list(self, args: dict[str, Any]) -> web.Response:
+        users = self.usergroups.get(args.get("usergroup", ""))
+        return _ok(users=users) if users is not None else _error("no_such_subteam")
+
+    # --- response_url and Socket Mode ------------------------------------------
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        payload = request[CALL].json or {}
+        if problem := check_message(payload):
+            return web.Response(status=400, text=problem)
+        self.responses.append(payload)
+        return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1}))
+        self.socket_ready.set()
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self.acks.append(json.loads(message.data))
+                    async with self.new_call:
+                        self.new_call.notify_all()
+        finally:
+            self.sockets.remove(ws)
+        return ws
+
+    async def stop(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+        await super().stop()
+
+
+def _ok(**fields: Any) -> web.Response:
+    return json_response({"ok": True, **fields})
+
+
+def _error(code: str) -> web.Response:
+    return json_response({"ok": False, "error": code})
+
+
+def _message_fields(args: dict[str, Any]) -> dict[str, Any]:
+    return {key: _decoded(args.get(key)) for key in ("text", "blocks", "attachments")}
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        return json.loads(value)
+    return value
+
+
+def check_message(args: dict[str, Any]) -> str | None:
+    """Slack's Block Kit limits; the error code Slack gives, or None."""
+    blocks = _decoded(args.get("blocks")) or []
+    attachments = _decoded(args.get("attachments")) or []
+    if not (args.get("text") or blocks or attachments):
+        return "no_text"
+    if len(blocks) > 50:
+        return "invalid_blocks"
+    for block in blocks + [b for a in attachments for b in a.get("blocks", [])]:
+        fields = block.get("fields", [])
+        texts = [block.get("text", {}).get("text", ""), *(f["text"] for f in fields)]
+        if any(len(t) > 3000 for t in texts) or len(fields) > 10:
+            return "invalid_blocks"
+        if block["type"] == "section" and not (texts[0] or fields):
+            return "invalid_blocks"
+    return None
+
+
+def form_body(fields: dict[str, str]) -> str:
+    return urllib.parse.urlencode(fields)
