@@ -19,6 +19,7 @@ from tests.fakes import betahub as betahub_fake
 from tests.fakes import discord as discord_fake
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.slack import FakeSlack
 
 SETTING_PREFIXES = (
     "DISCORD_",
@@ -63,18 +64,20 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakeDiscord() as fake:
+        yield fake
 
 
 @pytest.fixture
 async def betahub() -> AsyncIterator[FakeBetaHub]:
-    fake = FakeBetaHub()
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakeBetaHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:

@@ -40,10 +40,8 @@ class Scripted(FakeServer):
 
 @pytest.fixture
 async def server() -> AsyncIterator[Scripted]:
-    fake = Scripted()
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with Scripted() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 from multidict import MultiDict
@@ -69,6 +69,13 @@ class FakeServer:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
 
     def find(self, method: str, path_part: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and path_part in c.path]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -24,14 +23,6 @@ from tests.fakes.slack import (
 )
 
 IDEA = "Add a photo mode with a free camera"
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def post_command(core, body: str, headers: dict[str, str]) -> httpx.Response:
