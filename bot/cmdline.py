@@ -15,7 +15,7 @@ from bot.errors import UserError
 def parse(line: str, commands: dict[str, CommandSpec]) -> tuple[CommandSpec, dict[str, str]]:
     """Split `/name opt: value opt2: value` into the command and its raw options."""
     body = line.strip().lstrip("/")
-    for length in (2, 1):
+    for length in (3, 2, 1):
         pieces = body.split(maxsplit=length)
         if len(pieces) >= length and " ".join(pieces[:length]) in commands:
             spec = commands[" ".join(pieces[:length])]

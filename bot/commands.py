@@ -11,6 +11,7 @@ for every platform, so a console user and a Discord user get the same answer.
 from __future__ import annotations
 
 import inspect
+import re
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -19,7 +20,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from bot.errors import UserError
-from bot.models import Attachment, Invocation, Reply
+from bot.models import Attachment, Invocation, Reply, Role
 
 Handler = Callable[..., Awaitable[Reply]]
 AutocompleteHandler = Callable[[Invocation, str], Awaitable[list["Choice"]]]
@@ -34,6 +35,7 @@ class OptionKind(StrEnum):
     NUMBER = "number"
     BOOLEAN = "boolean"
     ATTACHMENT = "attachment"
+    ROLE = "role"
 
 
 _KINDS: dict[type, OptionKind] = {
@@ -42,6 +44,7 @@ _KINDS: dict[type, OptionKind] = {
     float: OptionKind.NUMBER,
     bool: OptionKind.BOOLEAN,
     Attachment: OptionKind.ATTACHMENT,
+    Role: OptionKind.ROLE,
 }
 
 
@@ -207,6 +210,9 @@ def _coerce(param: Param, value: Any) -> Any:
         return lowered in ("true", "yes", "on", "1")
     if param.kind is OptionKind.TEXT:
         return str(value)
+    if param.kind is OptionKind.ROLE and not isinstance(value, Role):
+        name = str(value).strip()
+        return Role(id=re.sub(r"\D", "", name) or name, name=name.lstrip("@"))
     return value
 
 
@@ -215,12 +221,15 @@ def command(
 ) -> Callable[[F], F]:
     """Mark a cog method as a command.
 
-    `name` may hold a space (`"build trigger"`) to make a subcommand.
+    `name` may hold spaces to nest it: `"build trigger"` is a subcommand,
+    `"herald config build-role"` one in a subgroup (three words at most).
     `ephemeral` answers only the caller; `admin` needs Manage Server on Discord
     (or the platform's equivalent).
     """
     if not 1 <= len(description) <= 100:
         raise ValueError(f"/{name}: a description is 1 to 100 characters")
+    if len(name.split()) > 3:
+        raise ValueError(f"/{name}: at most a group, a subgroup and a command")
 
     def mark(func: F) -> F:
         setattr(func, COMMAND_ATTR, CommandInfo(name, description, ephemeral, admin))

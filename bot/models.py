@@ -53,6 +53,14 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Role:
+    """A role (a group of members) picked as a command option."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRef:
     """A chat message a command acts on (message context menus and shortcuts)."""
 
@@ -74,6 +82,7 @@ class Invocation:
     channel_id: str | None = None
     locale: str | None = None
     is_admin: bool = False
+    roles: frozenset[str] = frozenset()
     message: MessageRef | None = None
 
     @property

@@ -27,7 +27,7 @@ from discord.ext import commands
 from bot.commands import AutocompleteHandler, CommandSpec, OptionKind, Param
 from bot.dispatch import error_reply, execute
 from bot.errors import DeliveryError, StartError, UserError
-from bot.models import Attachment, Destination, Invocation, Posted, Reply, User
+from bot.models import Attachment, Destination, Invocation, Posted, Reply, Role, User
 from bot.platforms.discord_render import NO_MENTIONS, reply_kwargs
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ _TYPES: dict[OptionKind, Any] = {
     OptionKind.NUMBER: float,
     OptionKind.BOOLEAN: bool,
     OptionKind.ATTACHMENT: discord.Attachment,
+    OptionKind.ROLE: discord.Role,
 }
 
 
@@ -146,28 +147,42 @@ class DiscordPlatform:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
     def register_commands(self, tree: app_commands.CommandTree[Any]) -> None:
-        """Add every cog command to the tree; `"build list"` goes into a `build` group.
+        """Add every cog command to the tree, nesting `"a b c"` as group, subgroup, command.
 
-        A group whose subcommands are all admin-only is hidden from members
-        without Manage Server, as a top-level admin command is.
+        A top-level group whose commands are all admin-only is hidden from
+        members without Manage Server, as a top-level admin command is.
         """
-        by_group: dict[str, list[CommandSpec]] = {}
-        for spec in self.core.commands.values():
-            if len(spec.path) > 1:
-                by_group.setdefault(spec.path[0], []).append(spec)
+        specs = list(self.core.commands.values())
+        groups: dict[tuple[str, ...], app_commands.Group] = {}
+        for spec in specs:
+            parent: app_commands.Group | None = None
+            for depth in range(1, len(spec.path)):
+                prefix = tuple(spec.path[:depth])
+                if prefix not in groups:
+                    groups[prefix] = self._group(prefix, parent, specs)
+                    if parent is None:
+                        tree.add_command(groups[prefix])
+                parent = groups[prefix]
+            command = self._app_command(spec, spec.path[-1], parent)
+            if parent is None:
+                tree.add_command(command)
             else:
-                tree.add_command(self._app_command(spec, spec.name, None))
-        for name, specs in by_group.items():
-            admin = all(spec.admin for spec in specs)
-            group = app_commands.Group(
-                name=name,
-                description=f"{name.capitalize()} commands",
-                default_permissions=discord.Permissions(manage_guild=True) if admin else None,
-                guild_only=admin,
-            )
-            for spec in specs:
-                group.add_command(self._app_command(spec, spec.path[-1], group))
-            tree.add_command(group)
+                parent.add_command(command)
+
+    def _group(
+        self, prefix: tuple[str, ...], parent: app_commands.Group | None, specs: list[CommandSpec]
+    ) -> app_commands.Group:
+        """A command group; given a parent, discord.py adds it to that parent itself."""
+        admin = parent is None and all(
+            s.admin for s in specs if tuple(s.path[: len(prefix)]) == prefix
+        )
+        return app_commands.Group(
+            name=prefix[-1],
+            description=f"{' '.join(prefix).capitalize()} commands",
+            parent=parent,
+            default_permissions=discord.Permissions(manage_guild=True) if admin else None,
+            guild_only=admin,
+        )
 
     async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
         """Upload the command list where it changed since the last upload."""
@@ -242,6 +257,7 @@ class DiscordPlatform:
             channel_id=str(interaction.channel_id) if interaction.channel_id else None,
             locale=str(interaction.locale),
             is_admin=interaction.guild_id is not None and permissions.manage_guild,
+            roles=_role_ids(user),
         )
 
     async def _invoke(
@@ -326,6 +342,15 @@ def _annotation(param: Param) -> Any:
     return base
 
 
+def _role_ids(user: discord.User | discord.Member) -> frozenset[str]:
+    """The member's role ids, as the interaction payload carries them.
+
+    `Member.roles` resolves ids through the guild cache and drops what is not
+    cached yet; the ids themselves are all in the payload (`Member._roles`).
+    """
+    return frozenset(str(role_id) for role_id in getattr(user, "_roles", ()))
+
+
 def _nonce(key: str) -> str:
     """Discord nonces are at most 25 characters: a digest of the delivery key."""
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()[:25]
@@ -352,4 +377,6 @@ async def _delivery(what: str) -> AsyncIterator[None]:
 def _neutral(value: Any) -> Any:
     if isinstance(value, discord.Attachment):
         return Attachment(value.filename, value.url, value.size, value.content_type)
+    if isinstance(value, discord.Role):
+        return Role(str(value.id), value.name)
     return value

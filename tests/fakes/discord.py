@@ -141,10 +141,11 @@ class FakeDiscord(FakeServer):
         name: str,
         options: dict[str, Any] | None = None,
         *,
-        subcommand: str | None = None,
+        subcommand: str | tuple[str, str] | None = None,
         user: dict[str, Any] | None = None,
         permissions: int = EVERYONE,
-        attachments: dict[str, dict[str, Any]] | None = None,
+        roles: list[int] | None = None,
+        resolved: dict[str, Any] | None = None,
         option_types: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         """An APPLICATION_COMMAND interaction as Discord sends it in INTERACTION_CREATE."""
@@ -158,11 +159,28 @@ class FakeDiscord(FakeServer):
             "type": 1,
             "options": opts,
         }
-        if subcommand:
+        if isinstance(subcommand, tuple):
+            group, leaf = subcommand
+            leaf_option = {"name": leaf, "type": 1, "options": opts}
+            data["options"] = [{"name": group, "type": 2, "options": [leaf_option]}]
+        elif subcommand:
             data["options"] = [{"name": subcommand, "type": 1, "options": opts}]
-        if attachments:
-            data["resolved"] = {"attachments": attachments}
-        return self._interaction(2, data, user=user, permissions=permissions)
+        if resolved:
+            data["resolved"] = resolved
+        return self._interaction(2, data, user=user, permissions=permissions, roles=roles)
+
+    def role(self, role_id: int, name: str) -> dict[str, Any]:
+        return {
+            "id": str(role_id),
+            "name": name,
+            "color": 0,
+            "hoist": False,
+            "position": 1,
+            "permissions": "0",
+            "managed": False,
+            "mentionable": True,
+            "flags": 0,
+        }
 
     def autocomplete_interaction(
         self, name: str, focused: str, current: str, **others: Any
@@ -179,6 +197,7 @@ class FakeDiscord(FakeServer):
         *,
         user: dict[str, Any] | None = None,
         permissions: int = EVERYONE,
+        roles: list[int] | None = None,
     ) -> dict[str, Any]:
         interaction_id = self.snowflake()
         token = f"interaction-token-{interaction_id}"
@@ -206,7 +225,7 @@ class FakeDiscord(FakeServer):
             },
             "member": {
                 "user": user or self.user(),
-                "roles": [],
+                "roles": [str(r) for r in roles or []],
                 "joined_at": "2026-01-01T00:00:00+00:00",
                 "deaf": False,
                 "mute": False,

@@ -105,7 +105,10 @@ async def test_option_kinds_choices_and_limits_reach_discord(
 
     admin = command(discord.commands["global"], "admin")
     assert int(admin["default_member_permissions"]) == ADMIN
-    assert {o["name"] for o in admin["options"]} == {"wipe", "crash"}
+    assert {o["name"]: o["type"] for o in admin["options"]} == {"wipe": 1, "crash": 1, "config": 2}
+    (config,) = (o for o in admin["options"] if o["name"] == "config")
+    assert config["options"][0]["name"] == "role"
+    assert config["options"][0]["options"][0]["type"] == 8
     assert command(discord.commands["global"], "echo")["default_member_permissions"] is None
 
 
@@ -164,3 +167,19 @@ async def test_a_user_error_after_a_public_defer_is_private(
     assert answer["flags"] & EPHEMERAL
     assert discord.webhook_calls(payload, "DELETE")
     assert discord.find("DELETE", f"/webhooks/{APP_ID}/")
+
+
+async def test_subgroup_commands_receive_roles(herald: StartHerald, discord: FakeDiscord) -> None:
+    await herald(SAMPLE, **discord_env(discord))
+    payload = discord.command_interaction(
+        "admin",
+        {"role": "777"},
+        subcommand=("config", "role"),
+        option_types={"role": 8},
+        permissions=ADMIN,
+        roles=[777, 778],
+        resolved={"roles": {"777": discord.role(777, "Builders")}},
+    )
+    await discord.interact(payload)
+    answer = await discord.answer_to(payload)
+    assert answer["content"] == "Builders (777); the caller holds it"

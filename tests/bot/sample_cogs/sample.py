@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from bot.cog import Cog
 from bot.commands import Choice, Option, command
 from bot.errors import UserError
-from bot.models import Card, Invocation, Reply
+from bot.models import Card, Invocation, Reply, Role
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -47,6 +47,11 @@ class Sample(Cog):
     @command("admin crash", "Fail unexpectedly", admin=True)
     async def crash(self, ctx: Invocation) -> Reply:
         raise RuntimeError("secret internals")
+
+    @command("admin config role", "Choose a role", admin=True)
+    async def role(self, ctx: Invocation, role: Annotated[Role, Option("The role")]) -> Reply:
+        held = "holds" if role.id in ctx.roles else "does not hold"
+        return Reply(text=f"{role.name} ({role.id}); the caller {held} it")
 
     @command("refuse", "Fail with a reason")
     async def refuse(self, ctx: Invocation) -> Reply:
