@@ -83,7 +83,7 @@ class Downloader:
                 async for chunk in response.aiter_bytes(CHUNK):
                     received += len(chunk)
                     if received > self.max_bytes:
-                        raise self._too_big(name, received, at_least=True)
+                        raise self._too_big(name, self.max_bytes, at_least=True)
                     chunks.append(chunk)
         except httpx.HTTPError as error:
             raise UserError(

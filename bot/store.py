@@ -242,12 +242,17 @@ class Store:
         return float(row[0]) if row and row[0] is not None else None
 
     async def recover_submissions(self, service: str) -> int:
-        """After a restart: sends that were in flight are due again (nothing is lost)."""
+        """At start: sends that were in flight when the process stopped are pending
+        again (nothing is lost), and every waiting submission is due now."""
         async with self.transaction() as db:
             cursor = await db.execute(
-                "UPDATE pending_submissions SET state = ?, next_attempt_at = 0"
-                " WHERE service = ? AND state = ?",
+                "UPDATE pending_submissions SET state = ? WHERE service = ? AND state = ?",
                 (PENDING, service, SENDING),
+            )
+            await db.execute(
+                "UPDATE pending_submissions SET next_attempt_at = 0"
+                " WHERE service = ? AND state IN (?, ?)",
+                (service, PENDING, DONE),
             )
         return cursor.rowcount
 

@@ -229,7 +229,7 @@ def parse(line: str, commands: dict[str, CommandSpec]) -> tuple[CommandSpec, dic
     if leading.strip():
         first = next((p for p in spec.params if p.required), spec.params[0])
         raw[first.name] = leading.strip()
-    for match, following in zip(matches, [*matches[1:], None], strict=True):
+    for match, following in zip(matches, [*matches[1:], None][: len(matches)], strict=True):
         end = following.start() if following else len(rest)
         raw[match.group(1)] = rest[match.end() : end].strip()
     return spec, raw

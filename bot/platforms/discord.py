@@ -376,8 +376,11 @@ class DiscordPlatform:
         """Answer with a modal for `spec`, prefilled with what the user already gave."""
         choices = await self._live_choices(spec, interaction)
         token = secrets.token_hex(4)
-        asked = {p.name for p in form_params(spec, choices)}
-        extras = {k: v for k, v in given.items() if k not in asked and v not in (None, [], "")}
+        # A modal can show text and choices again, but not files: those are kept.
+        prefilled = {
+            p.name for p in form_params(spec, choices) if p.kind is not OptionKind.ATTACHMENT
+        }
+        extras = {k: v for k, v in given.items() if k not in prefilled and v not in (None, [], "")}
         self._keep_extras(token, {"values": extras, "message": message})
         form_id = FormId(
             token,
@@ -437,7 +440,10 @@ class DiscordPlatform:
             await interaction.response.send_message(**reply_kwargs(reply), ephemeral=True)
             return
         extras = self._form_extras.pop(form.token, {})
-        raw = {**extras.get("values", {}), **submitted_values(data, spec)}
+        raw = dict(extras.get("values", {}))
+        for name, value in submitted_values(data, spec).items():
+            if value not in (None, "", []) or name not in raw:
+                raw[name] = value
         ctx = self.invocation(spec.name, interaction)
         if form.message_id and form.channel_id:
             ctx.message = extras.get("message") or MessageRef(

@@ -205,11 +205,13 @@ class Topics(Cog):
 
     async def _type_id(self, kind: str | None) -> int | str:
         """The type to post with: the chosen one, else the forum's first (fetched now)."""
-        known = await self.api.listing("types")
-        chosen = pick(kind, known, "topic type") if kind else (known[0] if known else None)
-        if chosen is None:
-            raise ServiceError("UserEcho", "UserEcho lists no topic types for this forum.")
-        return _number(chosen.id)
+        known = await self.catalog.get("types")
+        if not known:
+            raise ServiceError(
+                "UserEcho", "UserEcho is not answering right now (no topic types).", retryable=True
+            )
+        chosen = pick(kind, known, "topic type") if kind else known[0]
+        return _number(chosen.id if chosen else known[0].id)
 
     async def _member(self, user: User) -> str | None:
         """The UserEcho user to post as, when the SSO guid format names one that exists."""
