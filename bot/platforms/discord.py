@@ -193,6 +193,7 @@ class DiscordPlatform:
 
     def register_commands(self, tree: app_commands.CommandTree[Any]) -> None:
         groups: dict[str, app_commands.Group] = {}
+        admin_only: dict[str, bool] = {}
         for spec in self.core.commands.values():
             *parents, leaf = spec.path
             parent = None
@@ -210,8 +211,14 @@ class DiscordPlatform:
                 tree.add_command(command)
             else:
                 parent.add_command(command)
+                admin_only[parent.name] = admin_only.get(parent.name, True) and spec.admin
             if spec.message_menu is not None:
                 tree.add_command(self._message_menu(spec))
+        for name, group in groups.items():
+            if admin_only.get(name):
+                # Discord hides a group whose commands all need Manage Server from others.
+                group.default_permissions = discord.Permissions(manage_guild=True)
+                group.guild_only = True
 
     async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
         """Upload the command list where it changed since the last upload."""

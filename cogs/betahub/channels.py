@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.models import Channel, Invocation
-from bot.store import Store
+from bot.text import escape
+
+if TYPE_CHECKING:
+    from bot.core import Core
 
 KEY = "betahub.channels.{command}"
 
@@ -18,27 +22,25 @@ def _scope(ctx: Invocation) -> str:
 
 
 def channel_label(channel: Channel) -> str:
-    return (
-        f"#{channel.name}"
-        if channel.name and channel.name != channel.id
-        else f"channel {channel.id}"
-    )
+    if channel.name and channel.name != channel.id:
+        return f"#{escape(channel.name)}"
+    return f"channel {channel.id}"
 
 
 class ChannelRules:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, core: Core) -> None:
+        self.core = core
 
     async def allowed(self, ctx: Invocation, command: str) -> list[Channel]:
         """The channels `/command` is limited to in this server (empty: anywhere)."""
         if ctx.guild_id is None:
             return []
-        value = await self.store.get_setting(_scope(ctx), KEY.format(command=command))
+        value = await self.core.store.get_setting(_scope(ctx), KEY.format(command=command))
         return [Channel(**item) for item in json.loads(value)] if value else []
 
     async def save(self, ctx: Invocation, command: str, channels: list[Channel]) -> None:
         value = json.dumps([{"id": c.id, "name": c.name} for c in channels])
-        await self.store.set_setting(_scope(ctx), KEY.format(command=command), value)
+        await self.core.store.set_setting(_scope(ctx), KEY.format(command=command), value)
 
     async def check(self, ctx: Invocation, command: str) -> None:
         """Refuse `/command` outside its channels, naming where it can be used."""

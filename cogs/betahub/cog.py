@@ -97,7 +97,7 @@ class BetaHub(Cog):
         self.api = BetaHubClient(http, search, settings.project_id, settings.url)
         self.submissions = Submissions(core, "betahub", "BetaHub", self._send, submissions)
         self.downloader = Downloader()
-        self.rules = ChannelRules(core.store)
+        self.rules = ChannelRules(core)
 
     async def load(self) -> None:
         self.submissions.start()

@@ -264,3 +264,11 @@ async def test_channel_rules_need_an_admin(bot: FakeDiscord) -> None:
     await bot.interact(payload)
     answer = await bot.answer_to(payload)
     assert answer["content"] == "⚠️ Only server admins can use /herald channels."
+
+
+async def test_admin_commands_are_hidden_from_members_by_default(bot: FakeDiscord) -> None:
+    herald = next(c for c in bot.commands["global"] if c["name"] == "herald")
+    assert int(herald["default_member_permissions"]) == ADMIN
+    report = next(c for c in bot.commands["global"] if c["name"] == "report")
+    assert report.get("default_member_permissions") is None
+    assert not any(o.get("required") for o in report["options"]), "bare /report opens a form"
