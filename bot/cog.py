@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import ClassVar
 
-from bot.commands import COMMAND_ATTR, CommandInfo, CommandSpec, build_spec
+from bot.commands import (
+    ACTION_ATTR,
+    COMMAND_ATTR,
+    ActionHandler,
+    CommandInfo,
+    CommandSpec,
+    build_spec,
+)
 
 
 class Cog:
     """One service's commands and background work.
 
-    Subclasses set `name`, define `@command` methods, and may override `load`
-    (start background tasks, warm caches) and `unload` (stop them). HTTP
-    clients made through `Core.http` are closed by the core.
+    Subclasses set `name`, define `@command` methods (and `@action` methods for
+    buttons), and may override `load` (start background tasks, warm caches)
+    and `unload` (stop them). HTTP clients made through `Core.http` are closed
+    by the core.
     """
 
     name: ClassVar[str]
@@ -26,8 +35,24 @@ class Cog:
                 specs.append(build_spec(self, method, info, self.name))
         return specs
 
+    def actions(self) -> dict[str, ActionHandler]:
+        """The cog's `@action` methods by name."""
+        found: dict[str, ActionHandler] = {}
+        for _, method in inspect.getmembers(self, inspect.ismethod):
+            name = getattr(method, ACTION_ATTR, None)
+            if isinstance(name, str):
+                found[name] = method
+        return found
+
     async def load(self) -> None:
         """Called once the cog is added, before platforms connect."""
 
     async def unload(self) -> None:
         """Called at shutdown, before the core closes shared resources."""
+
+
+def find_action(cogs: Mapping[str, Cog], ref: str) -> ActionHandler | None:
+    """The handler an `ActionButton(action="<cog>:<name>")` runs, if it is loaded."""
+    cog_name, _, name = ref.partition(":")
+    cog = cogs.get(cog_name)
+    return cog.actions().get(name) if cog is not None else None

@@ -17,9 +17,11 @@ from bot.config import Settings, load_settings
 from bot.core import Core
 from tests.fakes import betahub as betahub_fake
 from tests.fakes import discord as discord_fake
+from tests.fakes import userecho as userecho_fake
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
+from tests.fakes.userecho import FakeUserEcho
 
 SETTING_PREFIXES = (
     "DISCORD_",
@@ -80,6 +82,12 @@ async def slack() -> AsyncIterator[FakeSlack]:
         yield fake
 
 
+@pytest.fixture
+async def userecho() -> AsyncIterator[FakeUserEcho]:
+    async with FakeUserEcho() as fake:
+        yield fake
+
+
 def base_env(tmp_path: Path) -> dict[str, str]:
     return {
         "HTTP_HOST": "127.0.0.1",
@@ -99,6 +107,20 @@ def betahub_env(fake: FakeBetaHub) -> dict[str, str]:
         "BETAHUB_PROJECT_ID": betahub_fake.PROJECT_ID,
         "BETAHUB_TIMEOUT_SECONDS": "1",
     }
+
+
+def userecho_env(fake: FakeUserEcho) -> dict[str, str]:
+    return {
+        "USERECHO_URL": fake.api_url,
+        "USERECHO_TOKEN": userecho_fake.TOKEN,
+        "USERECHO_FORUM_ID": str(userecho_fake.FORUM_ID),
+        "USERECHO_TIMEOUT_SECONDS": "1",
+    }
+
+
+def fast_retries() -> dict[str, str]:
+    """Saved submissions retried within a fraction of a second, for tests."""
+    return {"HERALD_RETRY_FIRST_SECONDS": "0.2", "HERALD_RETRY_MAX_SECONDS": "0.5"}
 
 
 @pytest.fixture

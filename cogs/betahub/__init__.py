@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.pending import Submissions
 from cogs.betahub.cog import BetaHub
 from cogs.betahub.settings import BetaHubSettings
 
@@ -12,4 +13,5 @@ if TYPE_CHECKING:
 
 
 async def setup(core: Core) -> None:
-    await core.add_cog(BetaHub(core, core.service_settings(BetaHubSettings)))
+    settings = core.service_settings(BetaHubSettings)
+    await core.add_cog(BetaHub(core, settings, Submissions.settings_for(core)))

@@ -38,5 +38,5 @@ def test_check_lists_what_would_load(tmp_path: Path) -> None:
     result = run_bot(tmp_path, "check", BETAHUB_TOKEN="pat-x", BETAHUB_PROJECT_ID="pr-1")
     assert result.returncode == 0
     assert "cogs: betahub" in result.stdout
-    assert "commands: /suggest" in result.stdout
+    assert "commands: /herald channels, /report, /suggest, /ticket" in result.stdout
     assert "pat-x" not in result.stdout + result.stderr

@@ -1,8 +1,10 @@
 """A fake Discord: REST API under /api/v10 and a gateway websocket, on 127.0.0.1.
 
 It checks what Discord checks where Herald could get it wrong: the bot token,
-the 3-second deadline and single acknowledgement of an interaction, and the
-message and embed limits (answering 400 / 50035 as Discord does).
+the 3-second deadline and single acknowledgement of an interaction, the
+message and embed limits, and the shape of modals (at most five labelled
+fields, a modal only as the first answer), answering 400 / 50035 as Discord
+does. It also serves attachments as Discord's CDN would.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ ADMIN = 0x20  # MANAGE_GUILD
 EVERYONE = 0x800 | 0x400  # SEND_MESSAGES | VIEW_CHANNEL
 EPHEMERAL = 1 << 6
 DEADLINE = 3.0
+MODAL = 9
+TEXT_INPUT, STRING_SELECT, LABEL, FILE_UPLOAD = 4, 3, 18, 19
 
 
 @dataclass
@@ -38,6 +42,11 @@ class Interaction:
     created: float
     acknowledged: bool = False
     callbacks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def modal(self) -> dict[str, Any] | None:
+        """The modal this interaction was answered with, if any."""
+        return next((c["data"] for c in self.callbacks if c.get("type") == MODAL), None)
 
 
 def invalid_form(errors: dict[str, Any]) -> web.Response:
@@ -77,6 +86,32 @@ def check_message(payload: dict[str, Any]) -> dict[str, str]:
     return problems
 
 
+def check_modal(modal: dict[str, Any]) -> dict[str, str]:
+    """Discord's modal rules: a title, a custom id, one to five labelled inputs."""
+    problems: dict[str, str] = {}
+    if not 1 <= len(modal.get("title") or "") <= 45:
+        problems["title"] = "Must be between 1 and 45 in length."
+    if not 1 <= len(modal.get("custom_id") or "") <= 100:
+        problems["custom_id"] = "Must be between 1 and 100 in length."
+    components = modal.get("components") or []
+    if not 1 <= len(components) <= 5:
+        problems["components"] = "Must be between 1 and 5 in length."
+    for index, label in enumerate(components):
+        inner = label.get("component") or {}
+        where = f"components.{index}"
+        if label.get("type") != LABEL or not 1 <= len(label.get("label") or "") <= 45:
+            problems[where] = "A modal field is a label (type 18) of 1 to 45 characters."
+        elif inner.get("type") not in (TEXT_INPUT, STRING_SELECT, FILE_UPLOAD):
+            problems[where] = "Unsupported component in a label."
+        elif inner.get("type") == TEXT_INPUT:
+            limit = inner.get("max_length") or 4000
+            if limit > 4000 or len(inner.get("value") or "") > limit or inner.get("label"):
+                problems[where] = "Invalid text input."
+        elif inner.get("type") == STRING_SELECT and not 1 <= len(inner.get("options") or []) <= 25:
+            problems[where] = "A select has 1 to 25 options."
+    return problems
+
+
 class FakeDiscord(FakeServer):
     def __init__(self) -> None:
         self.interactions: dict[int, Interaction] = {}
@@ -87,6 +122,7 @@ class FakeDiscord(FakeServer):
         self.closed_dms: set[int] = set()  # user ids whose DMs are closed
         self.dm_channels: dict[int, int] = {}  # DM channel id -> user id
         self.missing_channels: set[int] = set()
+        self.files: dict[str, tuple[bytes, str]] = {}  # CDN path -> (data, content type)
         self._nonces: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(900000000000000000)
         self._seq = 0
@@ -109,6 +145,7 @@ class FakeDiscord(FakeServer):
         router.add_post(f"{API}/channels/{{channel}}/messages", self._create_message)
         router.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self._edit_message)
         router.add_post(f"{API}/users/@me/channels", self._open_dm)
+        router.add_get("/attachments/{channel}/{id}/{filename}", self._cdn)
         router.add_get("/gateway", self._gateway)
 
     async def stop(self) -> None:
@@ -146,9 +183,13 @@ class FakeDiscord(FakeServer):
         permissions: int = EVERYONE,
         roles: list[int] | None = None,
         resolved: dict[str, Any] | None = None,
+        attachments: dict[str, dict[str, Any]] | None = None,
         option_types: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         """An APPLICATION_COMMAND interaction as Discord sends it in INTERACTION_CREATE."""
+        resolved = dict(resolved or {})
+        if attachments:
+            resolved["attachments"] = attachments
         opts = []
         for key, value in (options or {}).items():
             kind = (option_types or {}).get(key) or _option_type(value)
@@ -182,6 +223,103 @@ class FakeDiscord(FakeServer):
             "flags": 0,
         }
 
+    def attachment(
+        self, filename: str, data: bytes, content_type: str = "image/png", size: int | None = None
+    ) -> dict[str, Any]:
+        """An attachment as Discord resolves it; its bytes are served at its `url`.
+
+        `size` may differ from the real length, as a lying client would make it.
+        """
+        attachment_id = str(self.snowflake())
+        path = f"/attachments/{CHANNEL_ID}/{attachment_id}/{filename}"
+        self.files[path] = (data, content_type)
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(data) if size is None else size,
+            "url": f"{self.url}{path}?ex=1&is=2&hm=3",
+            "proxy_url": f"{self.url}{path}",
+            "content_type": content_type,
+        }
+
+    def message_payload(
+        self, content: str, *, author: dict[str, Any] | None = None, channel_id: int = CHANNEL_ID
+    ) -> dict[str, Any]:
+        """A message another user posted, as Discord sends it in `resolved.messages`."""
+        return {
+            **self._message({"content": content}, channel_id),
+            "author": author or self.user(555555555555555555, "grace"),
+        }
+
+    def message_command_interaction(
+        self, name: str, message: dict[str, Any], **options: Any
+    ) -> dict[str, Any]:
+        """A message context-menu command (type 3) used on `message`."""
+        data = {
+            "id": str(self.snowflake()),
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        return self._interaction(2, data, **options)
+
+    def modal_submit(
+        self,
+        opened: dict[str, Any],
+        values: dict[str, Any],
+        *,
+        attachments: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The MODAL_SUBMIT a user sends after filling in the modal `opened` was answered with.
+
+        Fields not in `values` keep the modal's prefilled value (selects: the
+        default option); file uploads take attachment dicts from `attachment`.
+        """
+        interaction = self.interactions[int(opened["id"])]
+        modal = interaction.modal
+        assert modal is not None, "the interaction was not answered with a modal"
+        components = []
+        resolved: dict[str, Any] = {}
+        for label in modal["components"]:
+            inner = label["component"]
+            key = inner["custom_id"]
+            if inner["type"] == TEXT_INPUT:
+                value = values.get(key, inner.get("value") or "")
+                submitted = {"type": TEXT_INPUT, "custom_id": key, "value": value}
+            elif inner["type"] == STRING_SELECT:
+                default = [o["value"] for o in inner["options"] if o.get("default")]
+                chosen = [values[key]] if values.get(key) is not None else default
+                submitted = {"type": STRING_SELECT, "custom_id": key, "values": chosen}
+            else:
+                files = values.get(key) or []
+                resolved.update({f["id"]: f for f in files})
+                submitted = {
+                    "type": FILE_UPLOAD,
+                    "custom_id": key,
+                    "values": [f["id"] for f in files],
+                }
+            components.append({"type": LABEL, "component": submitted})
+        data: dict[str, Any] = {"custom_id": modal["custom_id"], "components": components}
+        if resolved or attachments:
+            data["resolved"] = {"attachments": {**resolved, **(attachments or {})}}
+        return self._interaction(5, data)
+
+    def button_press(
+        self, message: dict[str, Any], label: str, *, user: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A MESSAGE_COMPONENT interaction: the button called `label` on `message` pressed."""
+        buttons = [b for row in message.get("components") or [] for b in row["components"]]
+        button = next((b for b in buttons if b.get("label") == label), None)
+        assert button is not None, (
+            f"no button {label!r}; buttons: {[b.get('label') for b in buttons]}"
+        )
+        assert "custom_id" in button, f"{label!r} is a link button"
+        data = {"custom_id": button["custom_id"], "component_type": 2}
+        payload = self._interaction(3, data, user=user)
+        payload["message"] = {**message, "flags": message.get("flags", 0)}
+        return payload
+
     def autocomplete_interaction(
         self, name: str, focused: str, current: str, **others: Any
     ) -> dict[str, Any]:
@@ -189,6 +327,23 @@ class FakeDiscord(FakeServer):
         opts.append({"name": focused, "type": 3, "value": current, "focused": True})
         data = {"id": str(self.snowflake()), "name": name, "type": 1, "options": opts}
         return self._interaction(4, data)
+
+    async def autocomplete(self, name: str, focused: str, current: str, **others: Any) -> list[Any]:
+        """Run an autocomplete interaction; the choices Herald offered."""
+        payload = self.autocomplete_interaction(name, focused, current, **others)
+        await self.interact(payload)
+        (callback,) = await self.wait_for("POST", f"/interactions/{payload['id']}/")
+        assert callback.json["type"] == 8
+        return callback.json["data"]["choices"]
+
+    async def opened_modal(self, payload: dict[str, Any], timeout: float = 5) -> dict[str, Any]:
+        """Dispatch `payload` and return the modal Herald answered it with."""
+        await self.interact(payload)
+        (callback,) = await self.wait_for(
+            "POST", f"/interactions/{payload['id']}/", timeout=timeout
+        )
+        assert callback.json["type"] == MODAL, f"expected a modal, got {callback.json}"
+        return callback.json["data"]
 
     def _interaction(
         self,
@@ -333,9 +488,18 @@ class FakeDiscord(FakeServer):
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         payload = request[CALL].json
         scope = request.match_info.get("guild", "global")
+        menus = [c for c in payload if c.get("type") == 3]
+        if len(menus) > 5 or any(c.get("options") for c in menus):
+            return invalid_form({"type": "At most 5 message commands, without options."})
         self.commands[scope] = payload
         answer = [
-            {**c, "id": str(self.snowflake()), "application_id": str(APP_ID), "version": "1"}
+            {
+                "description": "",
+                **c,
+                "id": str(self.snowflake()),
+                "application_id": str(APP_ID),
+                "version": "1",
+            }
             for c in payload
         ]
         return json_response(answer)
@@ -354,6 +518,8 @@ class FakeDiscord(FakeServer):
         kind = body.get("type")
         data = body.get("data") or {}
         if kind in (4, 7) and (problems := check_message(data)):
+            return invalid_form(problems)
+        if kind == MODAL and (problems := check_modal(data)):
             return invalid_form(problems)
         interaction.acknowledged = True
         interaction.callbacks.append(body)
@@ -429,6 +595,13 @@ class FakeDiscord(FakeServer):
         message["edited_timestamp"] = "2026-11-22T12:00:01+00:00"
         return json_response(message)
 
+    async def _cdn(self, request: web.Request) -> web.Response:
+        found = self.files.get(request.path)
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        data, content_type = found
+        return web.Response(body=data, content_type=content_type)
+
     async def _open_dm(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
@@ -445,7 +618,9 @@ class FakeDiscord(FakeServer):
         )
 
     def _message(self, payload: dict[str, Any], channel_id: int = CHANNEL_ID) -> dict[str, Any]:
+        reference = payload.get("message_reference")
         return {
+            **({"message_reference": reference} if reference else {}),
             "id": str(self.snowflake()),
             "channel_id": str(channel_id),
             "type": 0,

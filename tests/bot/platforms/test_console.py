@@ -48,7 +48,7 @@ async def test_console_explains_itself_and_validates_like_discord(
     assert "set DISCORD_TOKEN" in out
     assert "/suggest: Suggest a feature for the game" in out
     assert "a suggestion needs at least 10 characters" in out
-    assert "Unknown command /nope. Commands: /suggest." in out
+    assert "Unknown command /nope. Commands: /herald channels, /report, /suggest, /ticket." in out
     assert betahub.calls == []
 
 
