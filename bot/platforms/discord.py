@@ -36,6 +36,7 @@ from discord.ext import commands
 from bot.commands import AutocompleteHandler, Choice, CommandSpec, OptionKind, Param
 from bot.dispatch import echo_reply, error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
+from bot.forms import form_capable, form_params, parse_action_id
 from bot.models import (
     Attachment,
     Channel,
@@ -48,15 +49,13 @@ from bot.models import (
     User,
 )
 from bot.platforms.discord_forms import (
+    MAX_FIELDS,
     FormId,
     build_form,
-    form_capable,
-    form_params,
     submitted_values,
 )
 from bot.platforms.discord_render import (
     NO_MENTIONS,
-    parse_action_custom_id,
     reply_kwargs,
 )
 from bot.text import truncate
@@ -399,7 +398,9 @@ class DiscordPlatform:
         token = secrets.token_hex(4)
         # A modal can show text and choices again, but not files: those are kept.
         prefilled = {
-            p.name for p in form_params(spec, choices) if p.kind is not OptionKind.ATTACHMENT
+            p.name
+            for p in form_params(spec, choices, MAX_FIELDS)
+            if p.kind is not OptionKind.ATTACHMENT
         }
         extras = {k: v for k, v in given.items() if k not in prefilled and v not in (None, [], "")}
         self._keep_extras(token, {"values": extras, "message": message})
@@ -446,7 +447,7 @@ class DiscordPlatform:
                 if form is not None:
                     await self._submit_form(interaction, form, data)
             elif interaction.type is discord.InteractionType.component:
-                action = parse_action_custom_id(custom_id)
+                action = parse_action_id(custom_id)
                 if action is not None:
                     await self._press(interaction, *action)
         except discord.HTTPException:

@@ -17,20 +17,18 @@ from typing import Any
 import discord
 
 from bot.commands import Choice, CommandSpec, OptionKind, Param
+from bot.forms import form_params
 from bot.models import Attachment
 from bot.text import truncate
 
 FORM_PREFIX = "herald:form:"
-MAX_FIELDS = 5
 TEXT_INPUT_LIMIT = 4000
 TITLE_LIMIT = 45
 LABEL_LIMIT = 45
 DESCRIPTION_LIMIT = 100
 SELECT_OPTIONS_LIMIT = 25
 CUSTOM_ID_LIMIT = 100
-_FORM_KINDS = frozenset(
-    {OptionKind.TEXT, OptionKind.INTEGER, OptionKind.NUMBER, OptionKind.ATTACHMENT}
-)
+MAX_FIELDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,22 +59,6 @@ class FormId:
         return cls(parts[0], parts[1], channel_id, message_id)
 
 
-def askable(param: Param, choices: Sequence[Choice]) -> bool:
-    return param.kind in _FORM_KINDS or bool(choices)
-
-
-def form_capable(spec: CommandSpec) -> bool:
-    """True when a modal can ask for every required option of `spec`."""
-    return all(askable(p, p.choices) for p in spec.params if p.required)
-
-
-def form_params(spec: CommandSpec, choices: Mapping[str, Sequence[Choice]]) -> list[Param]:
-    """The options a modal asks for: required ones first, then optional ones, at most five."""
-    fitting = [p for p in spec.params if askable(p, choices.get(p.name, p.choices))]
-    ordered = [p for p in fitting if p.required] + [p for p in fitting if not p.required]
-    return ordered[:MAX_FIELDS]
-
-
 def build_form(
     spec: CommandSpec,
     form_id: FormId,
@@ -86,7 +68,7 @@ def build_form(
 ) -> discord.ui.Modal:
     """A modal for `spec`, prefilled with `values`; `choices` adds live choices per option."""
     modal = discord.ui.Modal(title=truncate(title, TITLE_LIMIT), custom_id=form_id.encode())
-    for param in form_params(spec, choices):
+    for param in form_params(spec, choices, MAX_FIELDS):
         options = list(choices.get(param.name) or param.choices)
         modal.add_item(
             discord.ui.Label(

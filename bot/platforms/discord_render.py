@@ -10,6 +10,7 @@ from typing import Any
 
 import discord
 
+from bot.forms import action_id
 from bot.models import ActionButton, Card, LinkButton, Reply
 from bot.text import truncate
 
@@ -25,7 +26,6 @@ EMBED_TOTAL_LIMIT = 6000
 URL_LIMIT = 2048
 
 NO_MENTIONS = discord.AllowedMentions.none()
-ACTION_PREFIX = "herald:act:"
 BUTTON_LABEL_LIMIT = 80
 CUSTOM_ID_LIMIT = 100
 
@@ -88,20 +88,10 @@ def reply_kwargs(reply: Reply) -> dict[str, Any]:
 
 
 def action_custom_id(button: ActionButton) -> str:
-    custom_id = f"{ACTION_PREFIX}{button.action}:{button.argument}"
+    custom_id = action_id(button)
     if len(custom_id) > CUSTOM_ID_LIMIT:
         raise ValueError(f"button id too long for Discord: {custom_id!r}")
     return custom_id
-
-
-def parse_action_custom_id(custom_id: str) -> tuple[str, str] | None:
-    """`herald:act:<cog>:<name>:<argument>` -> (`"<cog>:<name>"`, argument)."""
-    if not custom_id.startswith(ACTION_PREFIX):
-        return None
-    parts = custom_id.removeprefix(ACTION_PREFIX).split(":", 2)
-    if len(parts) != 3:
-        return None
-    return f"{parts[0]}:{parts[1]}", parts[2]
 
 
 def _button(button: LinkButton | ActionButton) -> discord.ui.Button[Any] | None:
