@@ -164,20 +164,26 @@ class CommandSpec:
         unknown = sorted(set(raw) - {p.name for p in self.params})
         if unknown:
             raise UserError(f"/{self.name} has no option {', '.join(unknown)}. {self.usage()}")
-        values: dict[str, Any] = {}
+        return {param.name: self._value(param, raw.get(param.name)) for param in self.params}
+
+    def problems(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        """What is wrong with each option, for forms that show it beside the field."""
+        found: dict[str, str] = {}
         for param in self.params:
-            value = raw.get(param.name)
-            if isinstance(value, str):
-                value = value.strip()
-            if value is None or value == "" or value == []:
-                if param.required:
-                    raise UserError(f"Please give a {param.name}. {self.usage()}")
-                values[param.name] = [] if param.is_list else param.default
-                continue
-            values[param.name] = (
-                _check_list(param, value) if param.is_list else _check(param, value)
-            )
-        return values
+            try:
+                self._value(param, raw.get(param.name))
+            except UserError as error:
+                found[param.name] = error.message
+        return found
+
+    def _value(self, param: Param, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "" or value == []:
+            if param.required:
+                raise UserError(f"Please give a {param.name}. {self.usage()}")
+            return [] if param.is_list else param.default
+        return _check_list(param, value) if param.is_list else _check(param, value)
 
     def missing(self, raw: Mapping[str, Any]) -> list[Param]:
         """The required parameters `raw` leaves empty (what a form must ask for)."""

@@ -3,7 +3,8 @@
 Create calls are form-encoded with Rails-style keys (multipart when files go
 along); a Discord user is named with the documented `user[discord_id]`,
 `user[discord_username]` and `user[discord_discriminator]` fields. Users of
-other platforms have no such fields, so they are named in the text instead.
+other platforms have no such fields, so they are named in the text instead
+(and their e-mail sent, when the platform gives it).
 """
 
 from __future__ import annotations
@@ -55,9 +56,17 @@ def read_error(response: httpx.Response) -> str | None:
     return message if isinstance(message, str) else None
 
 
-def reporter_fields(user: User) -> dict[str, str]:
+def reporter_fields(user: User, prefix: str) -> dict[str, str]:
+    """Who the item is from: the documented Discord fields, else the e-mail if known.
+
+    BetaHub has no Slack id fields; a Slack user's e-mail (when the app may
+    read it) goes as `ticket[reporter_email]` on tickets, `user[email]` elsewhere.
+    """
     if user.platform != "discord":
-        return {}
+        if not user.email:
+            return {}
+        key = "ticket[reporter_email]" if prefix == "ticket" else "user[email]"
+        return {key: user.email}
     return {
         "user[discord_id]": user.id,
         "user[discord_username]": user.name,
@@ -79,7 +88,7 @@ def attributed(text: str, user: User, message: MessageRef | None = None) -> str:
 
 def _form(prefix: str, fields: dict[str, str | None], reporter: User) -> dict[str, str]:
     form = {f"{prefix}[{key}]": value for key, value in fields.items() if value}
-    form.update(reporter_fields(reporter))
+    form.update(reporter_fields(reporter, prefix))
     return form
 
 
