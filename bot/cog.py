@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import inspect
-from typing import ClassVar
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from bot.commands import COMMAND_ATTR, CommandInfo, CommandSpec, build_spec
+from bot.config import NotConfigured
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+
+Setup = Callable[["Core"], Awaitable[None]]
 
 
 class Cog:
@@ -31,3 +41,21 @@ class Cog:
 
     async def unload(self) -> None:
         """Called at shutdown, before the core closes shared resources."""
+
+
+async def setup_any(core: Core, *setups: Setup) -> None:
+    """Run several cogs' setups of one package; each loads if its settings are there.
+
+    Raises `NotConfigured` (with everything missing) only when none loaded.
+    """
+    missing: list[str] = []
+    loaded = 0
+    for setup in setups:
+        try:
+            await setup(core)
+            loaded += 1
+        except NotConfigured as error:
+            missing.extend(m for m in error.missing if m not in missing)
+            log.info("%s not loaded: set %s", setup.__qualname__, ", ".join(error.missing))
+    if not loaded:
+        raise NotConfigured(missing)

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from bot.errors import UserError
-from bot.models import Attachment, Invocation, Reply
+from bot.models import Attachment, ChannelRef, Invocation, Reply
 
 Handler = Callable[..., Awaitable[Reply]]
 AutocompleteHandler = Callable[[Invocation, str], Awaitable[list["Choice"]]]
@@ -34,6 +34,7 @@ class OptionKind(StrEnum):
     NUMBER = "number"
     BOOLEAN = "boolean"
     ATTACHMENT = "attachment"
+    CHANNEL = "channel"
 
 
 _KINDS: dict[type, OptionKind] = {
@@ -42,6 +43,7 @@ _KINDS: dict[type, OptionKind] = {
     float: OptionKind.NUMBER,
     bool: OptionKind.BOOLEAN,
     Attachment: OptionKind.ATTACHMENT,
+    ChannelRef: OptionKind.CHANNEL,
 }
 
 
@@ -207,6 +209,8 @@ def _coerce(param: Param, value: Any) -> Any:
         return lowered in ("true", "yes", "on", "1")
     if param.kind is OptionKind.TEXT:
         return str(value)
+    if param.kind is OptionKind.CHANNEL and isinstance(value, str):
+        return ChannelRef(value.strip().removeprefix("<").removesuffix(">").lstrip("#"))
     return value
 
 

@@ -3,17 +3,31 @@
 All SQL lives here. The database runs in WAL mode with one connection (one
 writer); every write is its own transaction. Migrations are numbered and
 applied in order at start-up, each exactly once.
+
+The announcement tables (migration 3): `subscriptions` (which channel wants
+which service's events, through which filter), `inbox` (every accepted
+webhook or poller delivery, unique per delivery key), `items` (what earlier
+events said about an item), `outbox` (one row per event and channel, drained
+by the delivery worker) and `posts` (every message Herald posted for a
+delivery step, by key; the item's card in a channel is its latest post with
+that item).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
+
+from bot.events import KnownItem
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +43,147 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE subscriptions (
+            id          INTEGER PRIMARY KEY,
+            platform    TEXT NOT NULL,
+            scope       TEXT NOT NULL,
+            channel_id  TEXT NOT NULL,
+            service     TEXT NOT NULL,
+            filter      TEXT NOT NULL,
+            created_by  TEXT,
+            created_at  TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            paused      TEXT
+        );
+        CREATE INDEX subscriptions_by_service ON subscriptions (service);
+        CREATE INDEX subscriptions_by_scope ON subscriptions (platform, scope);
+
+        CREATE TABLE inbox (
+            id           INTEGER PRIMARY KEY,
+            source       TEXT NOT NULL,
+            kind         TEXT NOT NULL,
+            delivery_key TEXT NOT NULL UNIQUE,
+            payload      TEXT NOT NULL,
+            received_at  REAL NOT NULL,
+            state        TEXT NOT NULL,
+            note         TEXT
+        );
+        CREATE INDEX inbox_new ON inbox (id) WHERE state = 'new';
+
+        CREATE TABLE items (
+            item        TEXT PRIMARY KEY,
+            title       TEXT,
+            url         TEXT,
+            attributes  TEXT NOT NULL,
+            updated_at  REAL NOT NULL
+        );
+
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY,
+            inbox_id        INTEGER NOT NULL,
+            platform        TEXT NOT NULL,
+            channel_id      TEXT NOT NULL,
+            subscription_id INTEGER,
+            item            TEXT,
+            event           TEXT NOT NULL,
+            state           TEXT NOT NULL DEFAULT 'pending',
+            batch           INTEGER,
+            batch_kind      TEXT,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt    REAL NOT NULL DEFAULT 0,
+            error           TEXT,
+            created_at      REAL NOT NULL,
+            done_at         REAL,
+            UNIQUE (inbox_id, platform, channel_id)
+        );
+        CREATE INDEX outbox_pending ON outbox (platform, channel_id, id) WHERE state = 'pending';
+        CREATE INDEX outbox_dead ON outbox (subscription_id) WHERE state = 'dead';
+
+        CREATE TABLE posts (
+            key        TEXT PRIMARY KEY,
+            platform   TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            item       TEXT,
+            thread_id  TEXT,
+            posted_at  REAL NOT NULL
+        );
+        CREATE INDEX posts_by_item ON posts (platform, channel_id, item) WHERE item IS NOT NULL;
+        """,
+    ),
 ]
+
+INBOX_NEW = "new"
+INBOX_ROUTED = "routed"
+INBOX_IGNORED = "ignored"
+INBOX_FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    platform: str
+    scope: str
+    channel_id: str
+    service: str
+    filter: dict[str, Any]
+    created_by: str | None
+    paused: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An inbox row: a webhook body or poller payload waiting to be routed."""
+
+    id: int
+    source: str
+    kind: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a routed event goes: a channel, and the subscription that chose it."""
+
+    platform: str
+    channel_id: str
+    subscription_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    platform: str
+    channel_id: str
+    item: str | None
+    event: str
+    batch: int | None
+    batch_kind: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A message Herald posted; with `item` set it is that item's card in the channel."""
+
+    key: str
+    platform: str
+    channel_id: str
+    message_id: str
+    item: str | None = None
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetters:
+    """Undeliverable announcements for one channel, for /subscriptions."""
+
+    channel_id: str
+    count: int
+    error: str | None
+    last_at: float
 
 
 class Store:
@@ -116,3 +270,335 @@ class Store:
                 " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
                 (scope, key, value),
             )
+
+    # --- subscriptions ------------------------------------------------------
+
+    async def add_subscription(
+        self,
+        platform: str,
+        scope: str,
+        channel_id: str,
+        service: str,
+        filter_json: dict[str, Any],
+        created_by: str | None,
+    ) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO subscriptions (platform, scope, channel_id, service, filter,"
+                " created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                (platform, scope, channel_id, service, _dump(filter_json), created_by),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def find_subscription(
+        self, platform: str, channel_id: str, service: str, filter_json: dict[str, Any]
+    ) -> Subscription | None:
+        rows = await self._subscriptions(
+            "platform = ? AND channel_id = ? AND service = ? AND filter = ?",
+            (platform, channel_id, service, _dump(filter_json)),
+        )
+        return rows[0] if rows else None
+
+    async def resume_subscription(self, subscription_id: int) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE subscriptions SET paused = NULL WHERE id = ?", (subscription_id,)
+            )
+
+    async def subscriptions(self, platform: str, scope: str) -> list[Subscription]:
+        """Every subscription of one guild or workspace, oldest first."""
+        return await self._subscriptions("platform = ? AND scope = ?", (platform, scope))
+
+    async def active_subscriptions(self, service: str) -> list[Subscription]:
+        return await self._subscriptions("service = ? AND paused IS NULL", (service,))
+
+    async def remove_subscriptions(self, platform: str, scope: str, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"DELETE FROM subscriptions WHERE platform = ? AND scope = ? AND id IN ({marks})",  # noqa: S608
+                (platform, scope, *ids),
+            )
+            return cursor.rowcount
+
+    async def _subscriptions(self, where: str, args: tuple[Any, ...]) -> list[Subscription]:
+        async with self._db.execute(
+            "SELECT id, platform, scope, channel_id, service, filter, created_by, paused"  # noqa: S608 - placeholders only
+            f" FROM subscriptions WHERE {where} ORDER BY id",
+            args,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Subscription(
+                r["id"],
+                r["platform"],
+                r["scope"],
+                r["channel_id"],
+                r["service"],
+                json.loads(r["filter"]),
+                r["created_by"],
+                r["paused"],
+            )
+            for r in rows
+        ]
+
+    # --- inbox and routing --------------------------------------------------
+
+    async def add_delivery(
+        self, source: str, kind: str, key: str, payload: str, state: str = INBOX_NEW
+    ) -> int | None:
+        """Store an accepted delivery; None when `key` was stored before (a repeat)."""
+        async with self._lock:
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO inbox (source, kind, delivery_key, payload, received_at,"
+                " state) VALUES (?, ?, ?, ?, ?, ?)",
+                (source, kind, key, payload, time.time(), state),
+            )
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    async def new_deliveries(self, limit: int = 100) -> list[Delivery]:
+        async with self._db.execute(
+            "SELECT id, source, kind, payload FROM inbox WHERE state = ? ORDER BY id LIMIT ?",
+            (INBOX_NEW, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [Delivery(r["id"], r["source"], r["kind"], r["payload"]) for r in rows]
+
+    async def close_delivery(self, delivery_id: int, state: str, note: str | None = None) -> None:
+        """Mark a delivery that produced no announcement (ignored, or failed to read)."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE inbox SET state = ?, note = ? WHERE id = ?", (state, note, delivery_id)
+            )
+
+    async def known_item(self, item: str) -> KnownItem | None:
+        async with self._db.execute(
+            "SELECT title, url, attributes FROM items WHERE item = ?", (item,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return KnownItem(row["title"], row["url"], json.loads(row["attributes"]))
+
+    async def route(
+        self,
+        delivery_id: int,
+        event_json: dict[str, Any],
+        routes: Iterable[Route],
+        known: tuple[str, KnownItem] | None = None,
+    ) -> int:
+        """Queue one outbox row per channel, remember the item, mark the delivery routed.
+
+        One transaction: after a crash the delivery is either still new (and
+        routed again) or fully queued. Returns how many rows were queued.
+        """
+        now = time.time()
+        event = _dump(event_json)
+        item = event_json.get("item")
+        queued = 0
+        async with self.transaction() as db:
+            for route in routes:
+                cursor = await db.execute(
+                    "INSERT OR IGNORE INTO outbox (inbox_id, platform, channel_id,"
+                    " subscription_id, item, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        delivery_id,
+                        route.platform,
+                        route.channel_id,
+                        route.subscription_id,
+                        item,
+                        event,
+                        now,
+                    ),
+                )
+                queued += cursor.rowcount
+            if known is not None:
+                key, state = known
+                await db.execute(
+                    "INSERT INTO items (item, title, url, attributes, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (item) DO UPDATE SET"
+                    " title = excluded.title, url = excluded.url,"
+                    " attributes = excluded.attributes, updated_at = excluded.updated_at",
+                    (key, state.title, state.url, _dump(state.attributes), now),
+                )
+            await db.execute(
+                "UPDATE inbox SET state = ?, note = ? WHERE id = ?",
+                (INBOX_ROUTED, f"{queued} channel(s)", delivery_id),
+            )
+        return queued
+
+    # --- outbox ---------------------------------------------------------------
+
+    async def due_lanes(self, platforms: Sequence[str], now: float) -> list[tuple[str, str]]:
+        """Channels with announcements due now, on the given platforms."""
+        if not platforms:
+            return []
+        marks = ",".join("?" * len(platforms))
+        async with self._db.execute(
+            "SELECT DISTINCT platform, channel_id FROM outbox WHERE state = 'pending'"  # noqa: S608 - placeholders only
+            f" AND next_attempt <= ? AND platform IN ({marks})",
+            (now, *platforms),
+        ) as cursor:
+            return [(r[0], r[1]) for r in await cursor.fetchall()]
+
+    async def next_due(self, platforms: Sequence[str]) -> float | None:
+        if not platforms:
+            return None
+        marks = ",".join("?" * len(platforms))
+        async with self._db.execute(
+            "SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'"  # noqa: S608 - placeholders only
+            f" AND platform IN ({marks})",
+            tuple(platforms),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def lane_rows(
+        self, platform: str, channel_id: str, now: float, limit: int = 500
+    ) -> list[OutboxRow]:
+        async with self._db.execute(
+            "SELECT id, platform, channel_id, item, event, batch, batch_kind, attempts FROM outbox"
+            " WHERE platform = ? AND channel_id = ? AND state = 'pending' AND next_attempt <= ?"
+            " ORDER BY id LIMIT ?",
+            (platform, channel_id, now, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [OutboxRow(*r) for r in rows]
+
+    async def pending_count(self) -> int:
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def assign_batch(self, ids: Sequence[int], batch: int, kind: str) -> None:
+        """Fix which rows one delivery covers before sending it, so a retry sends the same."""
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            await db.execute(
+                f"UPDATE outbox SET batch = ?, batch_kind = ? WHERE id IN ({marks})",  # noqa: S608
+                (batch, kind, *ids),
+            )
+
+    async def complete(self, ids: Sequence[int], post: Post | None = None) -> None:
+        """Mark rows delivered, recording the message that delivered them."""
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            if post is not None:
+                await _insert_post(db, post)
+            await db.execute(
+                f"UPDATE outbox SET state = 'done', done_at = ?, error = NULL"  # noqa: S608
+                f" WHERE id IN ({marks})",
+                (time.time(), *ids),
+            )
+
+    async def retry_later(
+        self, platform: str, channel_id: str, ids: Sequence[int], until: float, error: str
+    ) -> None:
+        """Count a failed attempt for the pending `ids`; hold the channel's queue until `until`."""
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, error = ?"  # noqa: S608 - placeholders only
+                f" WHERE state = 'pending' AND id IN ({marks})",
+                (error, *ids),
+            )
+            await db.execute(
+                "UPDATE outbox SET next_attempt = MAX(next_attempt, ?)"
+                " WHERE platform = ? AND channel_id = ? AND state = 'pending'",
+                (until, platform, channel_id),
+            )
+
+    async def give_up(self, platform: str, channel_id: str, reason: str) -> int:
+        """The channel refuses Herald for good: its queue is dead, its subscriptions paused."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET state = 'dead', error = ?, done_at = ?"
+                " WHERE platform = ? AND channel_id = ? AND state = 'pending'",
+                (reason, time.time(), platform, channel_id),
+            )
+            await db.execute(
+                "UPDATE subscriptions SET paused = ?"
+                " WHERE platform = ? AND channel_id = ? AND paused IS NULL",
+                (reason, platform, channel_id),
+            )
+            return cursor.rowcount
+
+    async def dead_letters(self, platform: str, scope: str) -> list[DeadLetters]:
+        async with self._db.execute(
+            "SELECT o.channel_id, COUNT(*), MAX(o.error), MAX(o.done_at) FROM outbox o"
+            " JOIN subscriptions s ON s.id = o.subscription_id"
+            " WHERE o.state = 'dead' AND s.platform = ? AND s.scope = ?"
+            " GROUP BY o.channel_id ORDER BY o.channel_id",
+            (platform, scope),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [DeadLetters(r[0], int(r[1]), r[2], float(r[3] or 0)) for r in rows]
+
+    # --- posts ----------------------------------------------------------------
+
+    async def post(self, key: str) -> Post | None:
+        return await self._post("key = ?", (key,))
+
+    async def card(self, platform: str, channel_id: str, item: str) -> Post | None:
+        """The message that shows `item` in a channel: the latest post made for it."""
+        return await self._post(
+            "platform = ? AND channel_id = ? AND item = ? ORDER BY posted_at DESC, rowid DESC",
+            (platform, channel_id, item),
+        )
+
+    async def record_post(self, post: Post) -> None:
+        async with self.transaction() as db:
+            await _insert_post(db, post)
+
+    async def set_thread(self, key: str, thread_id: str) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE posts SET thread_id = ? WHERE key = ?", (thread_id, key))
+
+    async def forget_card(self, key: str) -> None:
+        """The card's message is gone (deleted by someone): the item needs a new one."""
+        async with self.transaction() as db:
+            await db.execute("UPDATE posts SET item = NULL WHERE key = ?", (key,))
+
+    async def _post(self, where: str, args: tuple[Any, ...]) -> Post | None:
+        async with self._db.execute(
+            "SELECT key, platform, channel_id, message_id, item, thread_id FROM posts"  # noqa: S608 - placeholders only
+            f" WHERE {where} LIMIT 1",
+            args,
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Post(*row) if row else None
+
+    async def prune(self, before: float) -> None:
+        """Forget finished work older than `before`; cards stay, so items keep their message."""
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM outbox WHERE state != 'pending' AND done_at < ?", (before,)
+            )
+            await db.execute(
+                "DELETE FROM inbox WHERE state != ? AND received_at < ?", (INBOX_NEW, before)
+            )
+            await db.execute("DELETE FROM posts WHERE item IS NULL AND posted_at < ?", (before,))
+
+
+async def _insert_post(db: aiosqlite.Connection, post: Post) -> None:
+    await db.execute(
+        "INSERT OR IGNORE INTO posts (key, platform, channel_id, message_id, item, thread_id,"
+        " posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            post.key,
+            post.platform,
+            post.channel_id,
+            post.message_id,
+            post.item,
+            post.thread_id,
+            time.time(),
+        ),
+    )
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

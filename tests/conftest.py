@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from tests.fakes import betahub as betahub_fake
 from tests.fakes import discord as discord_fake
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.hacknplan import FakeHacknPlan
 
 SETTING_PREFIXES = (
     "DISCORD_",
@@ -42,6 +45,12 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def empty_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console adapter reads stdin; in tests it reads an empty one."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO())
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +83,14 @@ async def betahub() -> AsyncIterator[FakeBetaHub]:
     await fake.stop()
 
 
+@pytest.fixture
+async def hacknplan_api() -> AsyncIterator[FakeHacknPlan]:
+    fake = FakeHacknPlan()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 def base_env(tmp_path: Path) -> dict[str, str]:
     return {
         "HTTP_HOST": "127.0.0.1",
@@ -84,6 +101,23 @@ def base_env(tmp_path: Path) -> dict[str, str]:
 
 def discord_env(fake: FakeDiscord) -> dict[str, str]:
     return {"DISCORD_TOKEN": discord_fake.TOKEN, "DISCORD_API_BASE": fake.api_base}
+
+
+HACKNPLAN_SECRET = "hp-webhook-secret-123"
+BUGHERD_SECRET = "bh-webhook-secret-456"
+USERECHO_KEY = "ue-webhook-key-789"
+
+
+def hacknplan_env(**extra: str) -> dict[str, str]:
+    return {"HACKNPLAN_WEBHOOK_SECRET": HACKNPLAN_SECRET, **extra}
+
+
+def bugherd_env(**extra: str) -> dict[str, str]:
+    return {"BUGHERD_WEBHOOK_SECRET": BUGHERD_SECRET, **extra}
+
+
+def userecho_env(**extra: str) -> dict[str, str]:
+    return {"USERECHO_WEBHOOK_KEY": USERECHO_KEY, **extra}
 
 
 def betahub_env(fake: FakeBetaHub) -> dict[str, str]:

@@ -1,0 +1,61 @@
+"""Reading vendors' JSON defensively: a missing or oddly typed field is simply absent.
+
+Keys are looked up as written and, for PascalCase names, in camelCase too:
+HacknPlan's webhook bodies say `WorkItemId` where its REST API says
+`workItemId`, and one reader serves both. Nothing here raises.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+
+def get(obj: Any, *path: str) -> Any:
+    """`obj[A][B]...` where each key may be PascalCase or camelCase; None if absent."""
+    for name in path:
+        if not isinstance(obj, dict):
+            return None
+        camel = name[:1].lower() + name[1:]
+        obj = obj[name] if name in obj else obj.get(camel)
+    return obj
+
+
+def text(obj: Any, *path: str) -> str | None:
+    value = get(obj, *path)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        return str(value).strip() or None
+    return None
+
+
+def ident(value: Any, *path: str) -> str | None:
+    """An id as text, when it is a plain number or string."""
+    found = text(value, *path)
+    return found if found and found.replace("-", "").isalnum() else None
+
+
+def obj(value: Any, *path: str) -> dict[str, Any]:
+    found = get(value, *path)
+    return found if isinstance(found, dict) else {}
+
+
+def objects(value: Any, *path: str) -> list[dict[str, Any]]:
+    found = get(value, *path)
+    return [v for v in found if isinstance(v, dict)] if isinstance(found, list) else []
+
+
+def when(value: Any, *path: str) -> datetime | None:
+    stamp = text(value, *path)
+    if not stamp:
+        return None
+    try:
+        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def names(value: Any, *path: str) -> list[str]:
+    return [n for n in (text(v, "Name") for v in objects(value, *path)) if n]
