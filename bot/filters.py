@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,11 +64,12 @@ class Filter:
         return True
 
     def describe(self) -> str:
-        parts = [f"events {', '.join(self.events)}" if self.events else "all events"]
+        """The filter in words, with patterns as code (`events `workitem.*` except …`)."""
+        parts = [f"events {_code(self.events)}" if self.events else "all events"]
         if self.exclude:
-            parts.append(f"except {', '.join(self.exclude)}")
+            parts.append(f"except {_code(self.exclude)}")
         if self.where:
-            parts.append("where " + ", ".join(f"{k}:{v}" for k, v in self.where))
+            parts.append(f"where {_code(f'{k}:{v}' for k, v in self.where)}")
         return " ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -85,6 +86,10 @@ class Filter:
             tuple(data.get("exclude") or ()),
             tuple((k, v) for k, v in data.get("where") or ()),
         )
+
+
+def _code(patterns: Iterable[str]) -> str:
+    return ", ".join("`" + p.replace("`", "'") + "`" for p in patterns)
 
 
 def _split(text: str | None) -> list[str]:

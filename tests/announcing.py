@@ -23,6 +23,11 @@ def sample(service: str, name: str) -> dict[str, Any]:
     return json.loads((SAMPLES / service / f"{name}.json").read_text())
 
 
+def fields(embed: dict[str, Any]) -> dict[str, str]:
+    """An embed's fields as name -> value."""
+    return {f["name"]: f["value"] for f in embed.get("fields", [])}
+
+
 async def post(
     core: Core,
     path: str,

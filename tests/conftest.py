@@ -17,8 +17,10 @@ from bot.core import Core
 from tests.fakes import betahub as betahub_fake
 from tests.fakes import discord as discord_fake
 from tests.fakes.betahub import FakeBetaHub
+from tests.fakes.bugherd import FakeBugHerd
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.hacknplan import FakeHacknPlan
+from tests.fakes.userecho import FakeUserEcho
 
 SETTING_PREFIXES = (
     "DISCORD_",
@@ -85,10 +87,20 @@ async def betahub() -> AsyncIterator[FakeBetaHub]:
 
 @pytest.fixture
 async def hacknplan_api() -> AsyncIterator[FakeHacknPlan]:
-    fake = FakeHacknPlan()
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakeHacknPlan().running() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bugherd_api() -> AsyncIterator[FakeBugHerd]:
+    async with FakeBugHerd().running() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def userecho_api() -> AsyncIterator[FakeUserEcho]:
+    async with FakeUserEcho().running() as fake:
+        yield fake
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:

@@ -83,14 +83,6 @@ class BugHerdEvents:
         line = LINES[kind]
         if actor:
             line = f"{line} by {escape_inline(actor)}"
-        attributes: Attributes = {
-            "status": [status],
-            "priority": [p] if (p := text(task, "priority")) else [],
-            "tag": tags,
-            "assignee": [assignee] if assignee else [],
-            "project": [project_label] if project_label else [],
-            "site": [s] if (s := text(task, "site")) else [],
-        }
         return Event(
             source=SOURCE,
             kind=kind,
@@ -100,7 +92,7 @@ class BugHerdEvents:
             title=title,
             url=url,
             mode=Mode.CARD,
-            attributes={k: v for k, v in attributes.items() if v},
+            attributes=_attributes(task, project_label, unknown_status="feedback"),
         )
 
     async def _comment(self, body: dict[str, Any]) -> Event:
@@ -133,11 +125,28 @@ class BugHerdEvents:
             title=title,
             url=card.url,
             mode=Mode.FOLLOW_UP,
-            attributes={"project": [project_label]} if project_label else {},
+            attributes=_attributes(task, project_label, unknown_status=None),
         )
 
     async def _project(self, project: str | None) -> str | None:
         return await self._project_name(project) if project else None
+
+
+def _attributes(
+    task: dict[str, Any], project_label: str | None, unknown_status: str | None
+) -> Attributes:
+    """What `where` can filter on; a task in BugHerd's feedback panel has no status."""
+    assignee = _person(obj(task, "assigned_to"))
+    status = text(task, "status") or unknown_status
+    attributes: Attributes = {
+        "status": [status] if status else [],
+        "priority": [p] if (p := text(task, "priority")) else [],
+        "tag": _tags(task),
+        "assignee": [assignee] if assignee else [],
+        "project": [project_label] if project_label else [],
+        "site": [s] if (s := text(task, "site")) else [],
+    }
+    return {k: v for k, v in attributes.items() if v}
 
 
 def _title(task: dict[str, Any]) -> str:

@@ -150,7 +150,7 @@ class Subscriptions(Cog):
         source = self.core.announcements.sources.get(sub.service)
         label = source.label if source else self._label(sub.service)
         wanted = Filter.from_json(sub.filter).describe()
-        line = f"**#{sub.id}** {label} → {channel_mention(sub.channel_id)}: {escape(wanted)}"
+        line = f"**#{sub.id}** {label} → {channel_mention(sub.channel_id)}: {wanted}"
         if sub.paused:
             line += f"\n  ⏸ paused: {escape(sub.paused)}"
         return line
@@ -170,7 +170,7 @@ def _scope(ctx: Invocation) -> str:
 def _what(source: Source, wanted: Filter) -> str:
     if wanted == Filter():
         return f"every {source.label} event"
-    return f"{source.label} {escape(wanted.describe())}"
+    return f"{source.label} {wanted.describe()}"
 
 
 def _done(text: str) -> Reply:

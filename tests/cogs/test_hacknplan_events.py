@@ -8,7 +8,7 @@ import pytest
 
 from bot.core import Core
 from bot.models import Colour
-from tests.announcing import hacknplan, sample, settled, subscribe
+from tests.announcing import fields, hacknplan, sample, settled, subscribe
 from tests.conftest import StartHerald, discord_env, hacknplan_env
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
 from tests.fakes.hacknplan import API_KEY, FakeHacknPlan
@@ -28,10 +28,6 @@ async def card_for(core: Core, discord: FakeDiscord, kind: str, body: Any = None
     await settled(core)
     (message,) = discord.channel_messages(CHANNEL_ID)
     return message["embeds"][0]
-
-
-def fields(embed: dict[str, Any]) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in embed.get("fields", [])}
 
 
 async def test_a_new_work_item_card(core, discord):

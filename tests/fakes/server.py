@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 from multidict import MultiDict
@@ -90,6 +92,15 @@ class FakeServer:
             raise AssertionError(
                 f"no {count}x {method} *{path_part}* within {timeout}s; saw {seen}"
             ) from None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Self]:
+        """The fake, serving until the block ends."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
