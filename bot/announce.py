@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any
 from bot.delivery import DeliveryWorker
 from bot.events import Event, KnownItem, Source, enrich
 from bot.filters import Filter
-from bot.store import INBOX_FAILED, INBOX_IGNORED, INBOX_NEW, Delivery, Route
+from bot.store import (
+    INBOX_FAILED,
+    INBOX_IGNORED,
+    INBOX_NEW,
+    INBOX_ROUTED,
+    Delivery,
+    Route,
+    Subscription,
+    Verdict,
+)
 from bot.webhooks import Authenticator, Outcome, Reader, WebhookReceiver, webhook_handler
 
 if TYPE_CHECKING:
@@ -44,6 +53,7 @@ class Announcements:
         self.worker = DeliveryWorker(core)
         self._new = asyncio.Event()
         self._router: asyncio.Task[None] | None = None
+        self._batch_items: dict[str, KnownItem] = {}
 
     def add_source(self, source: Source) -> None:
         if source.name in self.sources:
@@ -82,6 +92,8 @@ class Announcements:
 
     async def known_item(self, item: str) -> KnownItem | None:
         """What earlier events said about `item` (its title, link and attributes)."""
+        if item in self._batch_items:
+            return self._batch_items[item]
         return await self.core.store.known_item(item)
 
     async def start(self) -> None:
@@ -99,19 +111,35 @@ class Announcements:
         while True:
             self._new.clear()
             deliveries = await self.core.store.new_deliveries(ROUTE_BATCH)
-            for delivery in deliveries:
-                if await self._route(delivery):
-                    self.worker.wake()
             if deliveries:
+                await self._route_batch(deliveries)
                 continue
             if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
                 await self.core.store.prune(time.time() - RETENTION_SECONDS)
                 pruned = time.monotonic()
             await self._new.wait()
 
-    async def _route(self, delivery: Delivery) -> int:
-        """Route one delivery; how many outbox rows it queued."""
-        store = self.core.store
+    async def _route_batch(self, deliveries: list[Delivery]) -> None:
+        """Route deliveries in order and record them all in one transaction.
+
+        Items routed earlier in the batch are visible to later deliveries
+        (through `known_item`) before they reach the database.
+        """
+        self._batch_items = {}
+        subscriptions: dict[str, list[Subscription]] = {}
+        verdicts = []
+        for delivery in deliveries:
+            if delivery.source not in subscriptions:
+                subscriptions[delivery.source] = await self.core.store.active_subscriptions(
+                    delivery.source
+                )
+            verdicts.append(await self._route(delivery, subscriptions[delivery.source]))
+        await self.core.store.record_routing(verdicts)
+        self._batch_items = {}
+        if any(v.routes for v in verdicts):
+            self.worker.wake()
+
+    async def _route(self, delivery: Delivery, subscriptions: list[Subscription]) -> Verdict:
         source = self.sources.get(delivery.source)
         try:
             if source is None:
@@ -121,28 +149,23 @@ class Announcements:
             log.exception(
                 "%s %s #%d could not be read", delivery.source, delivery.kind, delivery.id
             )
-            await store.close_delivery(
-                delivery.id, INBOX_FAILED, f"{type(error).__name__}: {error}"
-            )
-            return 0
+            return Verdict(delivery.id, INBOX_FAILED, f"{type(error).__name__}: {error}")
         if event is None:
-            await store.close_delivery(delivery.id, INBOX_IGNORED, "not announced")
-            return 0
-        known = await store.known_item(event.item) if event.item else None
-        event = enrich(event, known)
-        routes = await self._routes(event)
-        remembered = None
+            return Verdict(delivery.id, INBOX_IGNORED, "not announced")
         if event.item:
-            remembered = (event.item, KnownItem(event.title, event.url, event.attributes))
-        queued = await store.route(delivery.id, event.to_json(), routes, remembered)
-        log.debug("%s %s #%d -> %d channel(s)", event.source, event.kind, delivery.id, queued)
-        return queued
+            event = enrich(event, await self.known_item(event.item))
+            self._batch_items[event.item] = KnownItem(event.title, event.url, event.attributes)
+        routes = tuple(_routes(event, subscriptions))
+        known = (event.item, self._batch_items[event.item]) if event.item else None
+        note = f"{len(routes)} channel(s)"
+        return Verdict(delivery.id, INBOX_ROUTED, note, event.to_json(), routes, known)
 
-    async def _routes(self, event: Event) -> list[Route]:
-        """One route per channel whose subscriptions match, however many of them do."""
-        routes: dict[tuple[str, str], Route] = {}
-        for sub in await self.core.store.active_subscriptions(event.source):
-            lane = (sub.platform, sub.channel_id)
-            if lane not in routes and Filter.from_json(sub.filter).matches(event):
-                routes[lane] = Route(sub.platform, sub.channel_id, sub.id)
-        return list(routes.values())
+
+def _routes(event: Event, subscriptions: list[Subscription]) -> list[Route]:
+    """One route per channel whose subscriptions match, however many of them do."""
+    routes: dict[tuple[str, str], Route] = {}
+    for sub in subscriptions:
+        lane = (sub.platform, sub.channel_id)
+        if lane not in routes and Filter.from_json(sub.filter).matches(event):
+            routes[lane] = Route(sub.platform, sub.channel_id, sub.id)
+    return list(routes.values())

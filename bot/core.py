@@ -206,6 +206,14 @@ class Core:
             await self.close()
         return self.exit_code
 
+    async def _announcement_backlog(self) -> dict[str, int] | None:
+        if self._store is None:
+            return None
+        return {
+            "unrouted": await self._store.unrouted_count(),
+            "undelivered": await self._store.pending_count(),
+        }
+
     async def _health(self) -> tuple[bool, dict[str, Any]]:
         database = "ok" if self._store is not None and await self._store.ping() else "down"
         status = {
@@ -213,7 +221,7 @@ class Core:
             "database": database,
             "platforms": {p.name: p.status() for p in self.platforms},
             "cogs": sorted(self.cogs),
-            "announcements_pending": await self._store.pending_count() if self._store else None,
+            "announcements": await self._announcement_backlog(),
             "not_configured": {name: needs for name, needs in sorted(self.skipped.items())},
         }
         return status["status"] == "ok", status

@@ -7,22 +7,33 @@ HacknPlan's webhook bodies say `WorkItemId` where its REST API says
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
+_MISSING = object()
 
-def get(obj: Any, *path: str) -> Any:
-    """`obj[A][B]...` where each key may be PascalCase or camelCase; None if absent."""
+
+def get(value: Any, *path: str) -> Any:
+    """`value[A][B]...` where each key may be PascalCase or camelCase; None if absent."""
     for name in path:
-        if not isinstance(obj, dict):
+        if not isinstance(value, dict):
             return None
-        camel = name[:1].lower() + name[1:]
-        obj = obj[name] if name in obj else obj.get(camel)
-    return obj
+        found = value.get(name, _MISSING)
+        if found is _MISSING:
+            found = value.get(_camel(name))
+        value = found
+    return value
 
 
-def text(obj: Any, *path: str) -> str | None:
-    value = get(obj, *path)
+@functools.cache
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def text(value: Any, *path: str) -> str | None:
+    """A field as stripped text (numbers too); None when absent, empty or not a scalar."""
+    value = get(value, *path)
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float | str):

@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +115,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 
+INBOX_BATCH = 200
 INBOX_NEW = "new"
 INBOX_ROUTED = "routed"
 INBOX_IGNORED = "ignored"
@@ -150,6 +151,18 @@ class Route:
     platform: str
     channel_id: str
     subscription_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the router made of one delivery: routed to channels, ignored or failed."""
+
+    delivery_id: int
+    state: str
+    note: str | None = None
+    event: dict[str, Any] | None = None
+    routes: tuple[Route, ...] = ()
+    known: tuple[str, KnownItem] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +203,8 @@ class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        self._inbox_queue: list[tuple[tuple[Any, ...], asyncio.Future[int | None]]] = []
+        self._inbox_writer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -349,14 +364,46 @@ class Store:
     async def add_delivery(
         self, source: str, kind: str, key: str, payload: str, state: str = INBOX_NEW
     ) -> int | None:
-        """Store an accepted delivery; None when `key` was stored before (a repeat)."""
-        async with self._lock:
-            cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO inbox (source, kind, delivery_key, payload, received_at,"
-                " state) VALUES (?, ?, ?, ?, ?, ?)",
-                (source, kind, key, payload, time.time(), state),
-            )
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+        """Store an accepted delivery; None when `key` was stored before (a repeat).
+
+        Deliveries arriving while a write is under way are committed together
+        with the next one (group commit): one statement for many webhooks,
+        each caller still answered only once its row is committed.
+        """
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._inbox_queue.append(((source, kind, key, payload, time.time(), state), future))
+        if self._inbox_writer is None or self._inbox_writer.done():
+            self._inbox_writer = asyncio.create_task(self._write_inbox(), name="inbox writer")
+        return await future
+
+    async def _write_inbox(self) -> None:
+        while self._inbox_queue:
+            batch = self._inbox_queue[:INBOX_BATCH]
+            del self._inbox_queue[:INBOX_BATCH]
+            try:
+                ids = await self._insert_deliveries([row for row, _ in batch])
+            except Exception as error:
+                for _, future in batch:
+                    future.set_exception(error)
+                continue
+            for (_, future), delivery_id in zip(batch, ids, strict=True):
+                future.set_result(delivery_id)
+
+    async def _insert_deliveries(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
+        """Insert rows in one statement; each row's id, or None for a key already stored."""
+        unique = list({row[2]: row for row in reversed(rows)}.values())
+        values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(unique))
+        async with (
+            self._lock,
+            self._db.execute(
+                "INSERT INTO inbox (source, kind, delivery_key, payload, received_at, state)"  # noqa: S608 - placeholders only
+                f" VALUES {values} ON CONFLICT (delivery_key) DO NOTHING"
+                " RETURNING id, delivery_key",
+                [field for row in unique for field in row],
+            ) as cursor,
+        ):
+            inserted = {key: delivery_id for delivery_id, key in await cursor.fetchall()}
+        return [inserted.pop(row[2], None) for row in rows]
 
     async def new_deliveries(self, limit: int = 100) -> list[Delivery]:
         async with self._db.execute(
@@ -365,13 +412,6 @@ class Store:
         ) as cursor:
             rows = await cursor.fetchall()
         return [Delivery(r["id"], r["source"], r["kind"], r["payload"]) for r in rows]
-
-    async def close_delivery(self, delivery_id: int, state: str, note: str | None = None) -> None:
-        """Mark a delivery that produced no announcement (ignored, or failed to read)."""
-        async with self.transaction() as db:
-            await db.execute(
-                "UPDATE inbox SET state = ?, note = ? WHERE id = ?", (state, note, delivery_id)
-            )
 
     async def known_item(self, item: str) -> KnownItem | None:
         async with self._db.execute(
@@ -382,52 +422,39 @@ class Store:
             return None
         return KnownItem(row["title"], row["url"], json.loads(row["attributes"]))
 
-    async def route(
-        self,
-        delivery_id: int,
-        event_json: dict[str, Any],
-        routes: Iterable[Route],
-        known: tuple[str, KnownItem] | None = None,
-    ) -> int:
-        """Queue one outbox row per channel, remember the item, mark the delivery routed.
+    async def record_routing(self, verdicts: Sequence[Verdict]) -> None:
+        """Queue the outbox rows of routed deliveries and close them, in one transaction.
 
-        One transaction: after a crash the delivery is either still new (and
-        routed again) or fully queued. Returns how many rows were queued.
+        After a crash a delivery is either still new (and routed again) or
+        fully queued; the outbox's unique key makes routing again harmless.
         """
         now = time.time()
-        event = _dump(event_json)
-        item = event_json.get("item")
-        queued = 0
-        async with self.transaction() as db:
-            for route in routes:
-                cursor = await db.execute(
-                    "INSERT OR IGNORE INTO outbox (inbox_id, platform, channel_id,"
-                    " subscription_id, item, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        delivery_id,
-                        route.platform,
-                        route.channel_id,
-                        route.subscription_id,
-                        item,
-                        event,
-                        now,
-                    ),
-                )
-                queued += cursor.rowcount
-            if known is not None:
-                key, state = known
-                await db.execute(
-                    "INSERT INTO items (item, title, url, attributes, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (item) DO UPDATE SET"
-                    " title = excluded.title, url = excluded.url,"
-                    " attributes = excluded.attributes, updated_at = excluded.updated_at",
-                    (key, state.title, state.url, _dump(state.attributes), now),
-                )
-            await db.execute(
-                "UPDATE inbox SET state = ?, note = ? WHERE id = ?",
-                (INBOX_ROUTED, f"{queued} channel(s)", delivery_id),
+        rows, items, closed = [], [], []
+        for verdict in verdicts:
+            event = _dump(verdict.event) if verdict.event is not None else None
+            item = verdict.event.get("item") if verdict.event is not None else None
+            rows.extend(
+                (verdict.delivery_id, r.platform, r.channel_id, r.subscription_id, item, event, now)
+                for r in verdict.routes
             )
-        return queued
+            if verdict.known is not None:
+                key, known = verdict.known
+                items.append((key, known.title, known.url, _dump(known.attributes), now))
+            closed.append((verdict.state, verdict.note, verdict.delivery_id))
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO outbox (inbox_id, platform, channel_id, subscription_id,"
+                " item, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            await db.executemany(
+                "INSERT INTO items (item, title, url, attributes, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (item) DO UPDATE SET"
+                " title = excluded.title, url = excluded.url,"
+                " attributes = excluded.attributes, updated_at = excluded.updated_at",
+                items,
+            )
+            await db.executemany("UPDATE inbox SET state = ?, note = ? WHERE id = ?", closed)
 
     # --- outbox ---------------------------------------------------------------
 
@@ -468,8 +495,17 @@ class Store:
         return [OutboxRow(*r) for r in rows]
 
     async def pending_count(self) -> int:
+        """Announcements queued for a channel and not delivered yet."""
         async with self._db.execute(
             "SELECT COUNT(*) FROM outbox WHERE state = 'pending'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def unrouted_count(self) -> int:
+        """Deliveries accepted and not routed to channels yet."""
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM inbox WHERE state = ?", (INBOX_NEW,)
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0

@@ -140,7 +140,7 @@ async def test_a_burst_folds_into_digests_without_loss_or_doubles(
     digests = [m for m in messages if m["embeds"][0]["title"].endswith(" updates")]
     assert digests
     assert len(messages) <= 5 + 3
-    text = digests[0]["embeds"][0]["description"]
+    text = "\n".join(d["embeds"][0]["description"] for d in digests)
     assert (
         "**[#6 Burst item 6](https://app.hacknplan.com/p/128/kanban?boardId=7&taskId=6)**" in text
     )
