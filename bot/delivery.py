@@ -228,19 +228,42 @@ class DeliveryWorker:
         lines: list[str],
         key: str,
     ) -> None:
-        where = to
-        if card.thread_id is not None:
-            where = Destination(to.platform, to.channel_id, card.thread_id)
-        else:
+        """Lines in the thread under the card; in the channel when no thread can take them."""
+        thread = await self._thread(platform, to, card, about)
+        if thread is not None:
             try:
-                where = await platform.open_thread(
-                    Posted(to.platform, to.channel_id, card.message_id), thread_name(about)
-                )
-                await self.core.store.set_thread(card.key, where.thread_id or "")
+                await self._post_lines(platform, thread, lines, key)
+                return
             except DeliveryError as error:
                 if not error.permanent:
                     raise
-                log.info("no thread under %s (%s); following up in the channel", card.key, error)
+                log.info(
+                    "the thread under %s is gone (%s); following up in the channel", card.key, error
+                )
+                await self.core.store.set_thread(card.key, None)
+        await self._post_lines(platform, to, lines, key)
+
+    async def _thread(
+        self, platform: Platform, to: Destination, card: Post, about: Event
+    ) -> Destination | None:
+        """The thread under the card, started if needed; None where threads are refused."""
+        if card.thread_id:
+            return Destination(to.platform, to.channel_id, card.thread_id)
+        try:
+            thread = await platform.open_thread(
+                Posted(to.platform, to.channel_id, card.message_id), thread_name(about)
+            )
+        except DeliveryError as error:
+            if not error.permanent:
+                raise
+            log.info("no thread under %s (%s); following up in the channel", card.key, error)
+            return None
+        await self.core.store.set_thread(card.key, thread.thread_id)
+        return thread
+
+    async def _post_lines(
+        self, platform: Platform, where: Destination, lines: list[str], key: str
+    ) -> None:
         for index, text in enumerate(thread_messages(lines)):
             await self._post_once(platform, where, f"{key}:thread:{index}", Reply(text=text))
 

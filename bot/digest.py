@@ -18,12 +18,14 @@ from bot.text import link, truncate
 DIGEST_CHARS = 3000
 THREAD_CHARS = 1900
 LINE_CHARS = 300
+URL_CHARS = 512
 THREAD_NAME_CHARS = 100
 
 
 def heading(event: Event) -> str:
-    """The item's plain title, escaped, bold and linked when there is a link."""
-    return f"**{link(truncate(event.title or event.kind, 200), event.url)}**"
+    """The item's plain title, escaped, bold and linked when there is a (sane) link."""
+    url = event.url if event.url and len(event.url) <= URL_CHARS else None
+    return f"**{link(truncate(event.title or event.kind, 200), url)}**"
 
 
 def bullet(event: Event) -> str:

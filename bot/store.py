@@ -201,6 +201,8 @@ class DeadLetters:
 
 class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
+        # One connection: a read during another coroutine's open transaction would
+        # see its uncommitted rows, so reads that decide deliveries take the lock too.
         self._db = db
         self._lock = asyncio.Lock()
         self._inbox_queue: list[tuple[tuple[Any, ...], asyncio.Future[int | None]]] = []
@@ -222,6 +224,8 @@ class Store:
         return store
 
     async def close(self) -> None:
+        if self._inbox_writer is not None:
+            await asyncio.gather(self._inbox_writer, return_exceptions=True)
         await self._db.close()
 
     @asynccontextmanager
@@ -384,10 +388,12 @@ class Store:
                 ids = await self._insert_deliveries([row for row, _ in batch])
             except Exception as error:
                 for _, future in batch:
-                    future.set_exception(error)
+                    if not future.done():  # a caller may have gone away meanwhile
+                        future.set_exception(error)
                 continue
             for (_, future), delivery_id in zip(batch, ids, strict=True):
-                future.set_result(delivery_id)
+                if not future.done():
+                    future.set_result(delivery_id)
 
     async def _insert_deliveries(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
         """Insert rows in one statement; each row's id, or None for a key already stored."""
@@ -406,10 +412,13 @@ class Store:
         return [inserted.pop(row[2], None) for row in rows]
 
     async def new_deliveries(self, limit: int = 100) -> list[Delivery]:
-        async with self._db.execute(
-            "SELECT id, source, kind, payload FROM inbox WHERE state = ? ORDER BY id LIMIT ?",
-            (INBOX_NEW, limit),
-        ) as cursor:
+        async with (
+            self._lock,
+            self._db.execute(
+                "SELECT id, source, kind, payload FROM inbox WHERE state = ? ORDER BY id LIMIT ?",
+                (INBOX_NEW, limit),
+            ) as cursor,
+        ):
             rows = await cursor.fetchall()
         return [Delivery(r["id"], r["source"], r["kind"], r["payload"]) for r in rows]
 
@@ -485,12 +494,15 @@ class Store:
     async def lane_rows(
         self, platform: str, channel_id: str, now: float, limit: int = 500
     ) -> list[OutboxRow]:
-        async with self._db.execute(
-            "SELECT id, platform, channel_id, item, event, batch, batch_kind, attempts FROM outbox"
-            " WHERE platform = ? AND channel_id = ? AND state = 'pending' AND next_attempt <= ?"
-            " ORDER BY id LIMIT ?",
-            (platform, channel_id, now, limit),
-        ) as cursor:
+        async with (
+            self._lock,
+            self._db.execute(
+                "SELECT id, platform, channel_id, item, event, batch, batch_kind, attempts"
+                " FROM outbox WHERE platform = ? AND channel_id = ? AND state = 'pending'"
+                " AND next_attempt <= ? ORDER BY id LIMIT ?",
+                (platform, channel_id, now, limit),
+            ) as cursor,
+        ):
             rows = await cursor.fetchall()
         return [OutboxRow(*r) for r in rows]
 
@@ -590,7 +602,7 @@ class Store:
         async with self.transaction() as db:
             await _insert_post(db, post)
 
-    async def set_thread(self, key: str, thread_id: str) -> None:
+    async def set_thread(self, key: str, thread_id: str | None) -> None:
         async with self.transaction() as db:
             await db.execute("UPDATE posts SET thread_id = ? WHERE key = ?", (thread_id, key))
 
@@ -600,11 +612,14 @@ class Store:
             await db.execute("UPDATE posts SET item = NULL WHERE key = ?", (key,))
 
     async def _post(self, where: str, args: tuple[Any, ...]) -> Post | None:
-        async with self._db.execute(
-            "SELECT key, platform, channel_id, message_id, item, thread_id FROM posts"  # noqa: S608 - placeholders only
-            f" WHERE {where} LIMIT 1",
-            args,
-        ) as cursor:
+        async with (
+            self._lock,
+            self._db.execute(
+                "SELECT key, platform, channel_id, message_id, item, thread_id FROM posts"  # noqa: S608 - placeholders only
+                f" WHERE {where} LIMIT 1",
+                args,
+            ) as cursor,
+        ):
             row = await cursor.fetchone()
         return Post(*row) if row else None
 

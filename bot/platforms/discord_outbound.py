@@ -102,6 +102,16 @@ class _ThreadExists(Exception):
     """Discord says the message has a thread already (the caller wanted one anyway)."""
 
 
+def _retry_after(error: discord.HTTPException) -> float | None:
+    """Discord's `Retry-After` on a 429 that discord.py gave up waiting out."""
+    if error.status != 429:
+        return None
+    try:
+        return float(error.response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
 def _nonce(key: str) -> str:
     """Discord nonces are at most 25 characters: a digest of the delivery key."""
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()[:25]
@@ -121,7 +131,9 @@ async def _delivery(what: str) -> AsyncIterator[None]:
             raise _ThreadExists from None
         permanent = 400 <= error.status < 500 and error.status != 429
         raise DeliveryError(
-            f"Discord did not take {what}: HTTP {error.status}", permanent=permanent
+            f"Discord did not take {what}: HTTP {error.status}",
+            permanent=permanent,
+            retry_after=_retry_after(error),
         ) from None
     except (aiohttp.ClientError, TimeoutError) as error:
         raise DeliveryError(f"Discord is unreachable for {what}: {type(error).__name__}") from None

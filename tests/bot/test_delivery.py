@@ -116,6 +116,22 @@ async def test_a_channel_without_threads_gets_follow_ups_inline(core: Core, disc
     assert discord.threads == {}
 
 
+async def test_a_deleted_thread_sends_follow_ups_to_the_channel(core: Core, discord: FakeDiscord):
+    comment = sample("hacknplan", "workitem.comment.created")
+    await hacknplan(core, "workitem.created", sample("hacknplan", "workitem.created"))
+    await discord.wait_for("POST", POSTS)
+    await hacknplan(core, "workitem.comment.created", comment)
+    await settled(core)
+    (thread_id,) = discord.threads
+    discord.missing_channels.add(thread_id)
+    await hacknplan(core, "workitem.comment.created", {**comment, "CommentId": 2, "Text": "late"})
+    await settled(core)
+    _, line = discord.channel_messages(CHANNEL_ID)
+    assert line["content"] == "💬 **bob**: late"
+    (subscription,) = await core.store.subscriptions("discord", str(discord_guild()))
+    assert subscription.paused is None
+
+
 async def test_a_burst_folds_into_digests_without_loss_or_doubles(
     fast_windows, core: Core, discord: FakeDiscord
 ):
