@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 ROUTE_BATCH = 100
 RETENTION_SECONDS = 30 * 24 * 3600
 PRUNE_EVERY_SECONDS = 3600.0
+RETRY_SECONDS = 1.0
 
 
 class Announcements:
@@ -110,9 +111,14 @@ class Announcements:
         pruned = 0.0
         while True:
             self._new.clear()
-            deliveries = await self.core.store.new_deliveries(ROUTE_BATCH)
-            if deliveries:
-                await self._route_batch(deliveries)
+            try:
+                deliveries = await self.core.store.new_deliveries(ROUTE_BATCH)
+                if deliveries:
+                    await self._route_batch(deliveries)
+                    continue
+            except Exception:
+                log.exception("routing failed; trying again shortly")
+                await asyncio.sleep(RETRY_SECONDS)
                 continue
             if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
                 await self.core.store.prune(time.time() - RETENTION_SECONDS)

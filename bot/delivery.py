@@ -95,20 +95,28 @@ class DeliveryWorker:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _dispatch(self) -> None:
-        store = self.core.store
         while True:
             self._wake.clear()
-            platforms = [p.name for p in self.core.platforms]
-            for lane in await store.due_lanes(platforms, time.time()):
-                if lane not in self._lanes:
-                    state = self._lanes[lane] = _LaneTask()
-                    state.task = self.core.spawn(self._drain(lane, state), name=f"lane {lane}")
-            next_due = await store.next_due(platforms)
-            wait = IDLE_SECONDS
-            if next_due is not None and next_due > time.time():
-                wait = min(wait, next_due - time.time())
+            try:
+                wait = await self._start_due_lanes()
+            except Exception:
+                log.exception("the delivery dispatcher failed; trying again shortly")
+                wait = IDLE_SECONDS
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(wait, 0.01))
+
+    async def _start_due_lanes(self) -> float:
+        """Start a task for every channel with rows due; seconds until the next is due."""
+        store = self.core.store
+        platforms = [p.name for p in self.core.platforms]
+        for lane in await store.due_lanes(platforms, time.time()):
+            if lane not in self._lanes:
+                state = self._lanes[lane] = _LaneTask()
+                state.task = self.core.spawn(self._drain(lane, state), name=f"lane {lane}")
+        next_due = await store.next_due(platforms)
+        if next_due is not None and next_due > time.time():
+            return min(IDLE_SECONDS, next_due - time.time())
+        return IDLE_SECONDS
 
     async def _drain(self, lane: Lane, state: _LaneTask) -> None:
         try:

@@ -172,13 +172,16 @@ def card_to_json(card: Card) -> dict[str, Any]:
 
 def card_from_json(data: Mapping[str, Any]) -> Card:
     stamp = data.get("timestamp")
-    colour = data.get("colour", Colour.INFO)
+    try:
+        colour = Colour(data.get("colour", Colour.INFO))
+    except ValueError:
+        colour = Colour.INFO
     return Card(
         title=data.get("title"),
         url=data.get("url"),
         description=data.get("description"),
         fields=[CardField(n, v, bool(i)) for n, v, i in data.get("fields") or []],
-        colour=Colour(colour) if colour in Colour._value2member_map_ else Colour.INFO,
+        colour=colour,
         author=data.get("author"),
         footer=data.get("footer"),
         timestamp=datetime.fromisoformat(stamp) if stamp else None,

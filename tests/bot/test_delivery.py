@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from bot.core import Core
+from bot.events import Event, Source
+from bot.models import Card
 from bot.platforms import discord_outbound
-from tests.announcing import hacknplan, sample, settled, subscribe
+from tests.announcing import fields, hacknplan, sample, settled, subscribe
 from tests.conftest import StartHerald, discord_env, hacknplan_env
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
 
@@ -243,3 +245,39 @@ def discord_guild() -> int:
     from tests.fakes.discord import GUILD_ID
 
     return GUILD_ID
+
+
+async def test_a_poller_submits_like_a_webhook_and_a_build_keeps_one_message(
+    herald: StartHerald, discord: FakeDiscord
+):
+    core = await herald(**discord_env(discord))
+
+    async def normalise(kind: str, build: dict[str, Any]) -> Event:
+        title = f"Build {build['id']}"
+        card = Card(title=f"{title}: {build['status']}")
+        return Event(
+            "builds",
+            kind,
+            card,
+            build["status"],
+            item=f"builds:{build['id']}",
+            title=title,
+            attributes={"status": [build["status"]]},
+        )
+
+    core.announcements.add_source(
+        Source("builds", "Builds", ("build.updated",), ("status",), normalise)
+    )
+    await subscribe(core, "builds")
+    submit = core.announcements.submit
+    for status in ("pending", "running", "success"):
+        build = {"id": 812, "status": status}
+        assert await submit("builds", "build.updated", build, f"build:812:{status}") == "queued"
+        await settled(core)
+    assert await submit("builds", "build.updated", build, "build:812:success") == "duplicate"
+    await settled(core)
+
+    (message,) = discord.channel_messages(CHANNEL_ID)
+    assert message["embeds"][0]["title"] == "Build 812: success"
+    assert fields(message["embeds"][0]) == {"Changed": "Status: running → success"}
+    assert len(discord.find("PATCH", POSTS)) == 2

@@ -89,3 +89,19 @@ async def test_with_an_api_key_a_comment_names_its_task(
     assert embed["title"] == "#58 Signup button overlaps the footer on mobile"
     assert embed["footer"]["text"] == "BugHerd · Skyward website · comment"
     assert bugherd_api.find("GET", "/projects/9012/tasks/1234567.json")
+
+
+@pytest.mark.parametrize(
+    ("event", "body"),
+    [
+        ("task_create", {"task": {"id": 9}}),
+        ("task_update", {"task": {"id": 9, "description": "x" * 10000, "tag_names": "ui"}}),
+        ("comment", {"comment": {"id": 1, "task_id": 9, "text": None, "user": "?"}}),
+    ],
+)
+async def test_bare_bodies_still_make_a_card(core, discord, event, body):
+    assert (await bugherd(core, event, body))[0] == 200
+    await settled(core)
+    (message,) = discord.channel_messages(CHANNEL_ID)
+    assert message["embeds"][0]["title"].startswith(("#9", "Task #9", "Task 9"))
+    assert len(message["embeds"][0].get("description") or "") <= 4096

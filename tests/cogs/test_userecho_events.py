@@ -95,3 +95,19 @@ async def test_with_a_token_comments_name_their_topic_and_author(
     assert embed["url"] == f"{userecho_api.url.removesuffix('/api/v2')}/communities/1/topics/321"
     assert embed["description"] == "💬 **Sam**: Same here"
     assert all(c.headers["Authorization"] == f"Bearer {TOKEN}" for c in userecho_api.calls)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"hook": "topic.created", "created": "x", "data": {"id": 5}},
+        {"hook": "topic.accepted", "created": None, "data": {"id": 5, "header": "h" * 999}},
+        {"hook": "comment.created", "created": "x", "data": {"id": 6, "topic_id": 5}},
+    ],
+)
+async def test_bare_bodies_still_make_a_card(core, discord, body):
+    assert (await userecho(core, body))[0] == 200
+    await settled(core)
+    (message,) = discord.channel_messages(CHANNEL_ID)
+    assert message["embeds"][0]["title"].startswith(("Topic 5", "hhh"))
+    assert len(message["embeds"][0]["title"]) <= 256
