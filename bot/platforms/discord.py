@@ -35,13 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 60.0
-_TYPES: dict[OptionKind, Any] = {
-    OptionKind.TEXT: str,
-    OptionKind.INTEGER: int,
-    OptionKind.NUMBER: float,
-    OptionKind.BOOLEAN: bool,
-    OptionKind.ATTACHMENT: discord.Attachment,
-}
 
 
 class _TextChannelPicker(app_commands.Transformer):
@@ -62,9 +55,14 @@ class _TextChannelPicker(app_commands.Transformer):
         return value
 
 
-_TYPES[OptionKind.CHANNEL] = app_commands.Transform[
-    app_commands.AppCommandChannel, _TextChannelPicker
-]
+_TYPES: dict[OptionKind, Any] = {
+    OptionKind.TEXT: str,
+    OptionKind.INTEGER: int,
+    OptionKind.NUMBER: float,
+    OptionKind.BOOLEAN: bool,
+    OptionKind.ATTACHMENT: discord.Attachment,
+    OptionKind.CHANNEL: app_commands.Transform[app_commands.AppCommandChannel, _TextChannelPicker],
+}
 
 
 class HeraldBot(commands.Bot):

@@ -189,13 +189,16 @@ class HacknPlanEvents:
         item = obj(body, "WorkItem") or body
         project = ident(item, "ProjectId") or ident(body, "ProjectId")
         number = ident(item, "WorkItemId") or ident(body, "WorkItemId") or "?"
-        if text(item, "Title") is None and project:
+        is_item = text(item, "Title") is not None
+        if not is_item and project:
             item = await self._work_item(project, number) or item
-        user = user_name(obj(body, "User")) if family == "workitem.user" else None
-        if family == "workitem.user":
-            line = f"👤 assigned to {escape_inline(user or 'someone')}"
-            if verb == "unassigned":
-                line = f"👤 {escape_inline(user or 'someone')} unassigned"
+        if family == "workitem.user" and is_item:
+            # The body is the work item: its User is the creator, not who was assigned;
+            # the new assignee list (and the change, once known) is on the card.
+            line = "👤 assignees changed"
+        elif family == "workitem.user":
+            who = escape_inline(user_name(obj(body, "User")) or "someone")
+            line = f"👤 {who} unassigned" if verb == "unassigned" else f"👤 assigned to {who}"
         else:
             line = VERBS.get(verb, verb)
         actor = _actor(body) or (user_name(obj(item, "User")) if verb == "created" else None)

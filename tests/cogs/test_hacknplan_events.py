@@ -187,3 +187,16 @@ async def test_with_an_api_key_names_come_from_hacknplan_once(
     assert len(hacknplan_api.find("GET", "/projects/128/workitems/42")) == 1
     assert len(hacknplan_api.find("GET", "/projects/128")) >= 1
     assert all(c.headers["Authorization"] == f"ApiKey {API_KEY}" for c in hacknplan_api.calls)
+
+
+async def test_assignments_edit_the_card_or_follow_up_when_only_the_user_is_sent(core, discord):
+    await hacknplan(core, "workitem.created", sample("hacknplan", "workitem.created"))
+    await discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+    await hacknplan(core, "workitem.user.assigned", sample("hacknplan", "workitem.user.assigned"))
+    bare = {"ProjectId": 128, "WorkItemId": 42, "User": {"Id": 9, "Username": "dee"}}
+    await hacknplan(core, "workitem.user.unassigned", bare)
+    await settled(core)
+    (card,) = discord.channel_messages(CHANNEL_ID)
+    assert fields(card["embeds"][0])["Changed"] == "Assignee: Ada Lovelace → Ada Lovelace, bob"
+    (line,) = discord.channel_messages(int(card["id"]))
+    assert line["content"] == "👤 dee unassigned"
