@@ -178,12 +178,26 @@ class DeliveryWorker:
     ) -> None:
         key = f"b{rows[0].id}"
         ids = [r.id for r in rows]
-        if kind == DIGEST:
-            groups = [g.events for g in _groups(rows)]
-            post = await self._post_once(platform, to, f"{key}:digest", digest_reply(groups))
-            await self.core.store.complete(ids, post)
+        try:
+            if kind == DIGEST:
+                groups = [g.events for g in _groups(rows)]
+                post = await self._post_once(platform, to, f"{key}:digest", digest_reply(groups))
+                await self.core.store.complete(ids, post)
+                return
+            await self._send_item(platform, to, _groups(rows)[0], key)
+        except DeliveryError as error:
+            if not error.bad_message:
+                raise
+            # The channel is fine but will never take this message: drop it alone.
+            log.error(
+                "%s:%s refused %s (%s); its events are dropped",
+                to.platform,
+                to.channel_id,
+                key,
+                error,
+            )
+            await self.core.store.drop(ids, str(error))
             return
-        await self._send_item(platform, to, _groups(rows)[0], key)
         await self.core.store.complete(ids)
 
     async def _send_item(

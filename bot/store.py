@@ -560,6 +560,16 @@ class Store:
                 (until, platform, channel_id),
             )
 
+    async def drop(self, ids: Sequence[int], reason: str) -> None:
+        """Rows the platform refused for their content: dead, the channel still served."""
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET state = 'dead', error = ?, done_at = ?"  # noqa: S608 - placeholders only
+                f" WHERE id IN ({marks})",
+                (reason, time.time(), *ids),
+            )
+
     async def give_up(self, platform: str, channel_id: str, reason: str) -> int:
         """The channel refuses Herald for good: its queue is dead, its subscriptions paused."""
         async with self.transaction() as db:

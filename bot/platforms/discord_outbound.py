@@ -129,10 +129,10 @@ async def _delivery(what: str) -> AsyncIterator[None]:
     except discord.HTTPException as error:
         if error.code == THREAD_ALREADY_EXISTS:
             raise _ThreadExists from None
-        permanent = 400 <= error.status < 500 and error.status != 429
+        refused = 400 <= error.status < 500 and error.status != 429
         raise DeliveryError(
-            f"Discord did not take {what}: HTTP {error.status}",
-            permanent=permanent,
+            f"Discord did not take {what}: HTTP {error.status} {error.text}".rstrip(),
+            bad_message=refused,
             retry_after=_retry_after(error),
         ) from None
     except (aiohttp.ClientError, TimeoutError) as error:

@@ -152,7 +152,10 @@ class Subscriptions(Cog):
         wanted = Filter.from_json(sub.filter).describe()
         line = f"**#{sub.id}** {label} → {channel_mention(sub.channel_id)}: {wanted}"
         if sub.paused:
-            line += f"\n  ⏸ paused: {escape(sub.paused)}"
+            line += (
+                f"\n  ⏸ paused: {escape(sub.paused)}. Fix the channel or Herald's access,"
+                " then /subscribe with the same options to resume."
+            )
         return line
 
     @staticmethod
@@ -181,6 +184,5 @@ def _dead_line(dead: DeadLetters) -> str:
     ago = max(0, int((time.time() - dead.last_at) / 60))
     return (
         f"⚠️ {channel_mention(dead.channel_id)}: {dead.count} announcement(s) could not be"
-        f" delivered ({escape(dead.error or 'refused')}, {ago} min ago). Its subscriptions"
-        " are paused: fix the channel or Herald's access, then /subscribe again to resume."
+        f" delivered ({escape(dead.error or 'refused')}, {ago} min ago)."
     )

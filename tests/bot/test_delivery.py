@@ -207,6 +207,21 @@ async def test_a_channel_that_refuses_herald_pauses_its_subscriptions(
     assert len(discord.find("POST", POSTS)) == 1, "a paused subscription gets nothing"
 
 
+async def test_a_message_discord_refuses_is_dropped_alone(core: Core, discord: FakeDiscord):
+    discord.fail(400)
+    await hacknplan(core, "milestone.created", sample("hacknplan", "milestone.created"))
+    await settled(core)
+    await hacknplan(core, "board.closed", sample("hacknplan", "board.closed"))
+    await settled(core)
+    (message,) = discord.channel_messages(CHANNEL_ID)
+    assert message["embeds"][0]["title"] == "📋 Board: Sprint 4"
+    (subscription,) = await core.store.subscriptions("discord", str(discord_guild()))
+    assert subscription.paused is None
+    (dead,) = await core.store.dead_letters("discord", str(discord_guild()))
+    assert dead.count == 1
+    assert "HTTP 400" in (dead.error or "")
+
+
 async def test_a_restart_mid_queue_loses_nothing_and_doubles_nothing(
     herald: StartHerald, discord: FakeDiscord
 ):
