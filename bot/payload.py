@@ -1,7 +1,7 @@
 """Reading vendors' JSON defensively: a missing or oddly typed field is simply absent.
 
-Keys are looked up as written and, for PascalCase names, in camelCase too:
-HacknPlan's webhook bodies say `WorkItemId` where its REST API says
+Keys are looked up as written and, for PascalCase names, in camelCase too: a
+vendor's webhook body may say `WorkItemId` where its REST API says
 `workItemId`, and one reader serves both. Nothing here raises.
 """
 
