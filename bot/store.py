@@ -397,7 +397,10 @@ class Store:
 
     async def _insert_deliveries(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
         """Insert rows in one statement; each row's id, or None for a key already stored."""
-        unique = list({row[2]: row for row in reversed(rows)}.values())
+        first: dict[str, tuple[Any, ...]] = {}
+        for row in rows:  # in arrival order, so ids (and routing) follow it
+            first.setdefault(row[2], row)
+        unique = list(first.values())
         values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(unique))
         async with (
             self._lock,
