@@ -70,6 +70,7 @@ KINDS = (
     "project.closed",
     "project.reopened",
 )
+FAMILIES = frozenset(k.rpartition(".")[0] for k in KINDS)
 ATTRIBUTES = (
     "category",
     "stage",
@@ -121,7 +122,12 @@ KnownLookup = Callable[[str], Awaitable[KnownItem | None]]
 
 
 def check(kind: str, body: dict[str, Any]) -> None:
-    """Raise `BadDelivery` when a body lacks what its family needs."""
+    """Raise `BadDelivery` when a body Herald announces lacks what its family needs.
+
+    Kinds Herald does not announce are stored as they come.
+    """
+    if kind.rpartition(".")[0] not in FAMILIES:
+        return
     family = kind.split(".")[0]
     needed = REQUIRED.get(family)
     if family == "project":

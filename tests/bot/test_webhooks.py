@@ -136,3 +136,10 @@ async def test_the_delivery_is_stored_before_the_answer(core):
         (source, kind, payload), *_ = await cursor.fetchall()
     assert (source, kind) == ("hacknplan", "workitem.created")
     assert json.loads(payload)["WorkItemId"] == 42
+
+
+async def test_a_kind_herald_does_not_announce_needs_no_particular_fields(core):
+    assert await hacknplan(core, "designelement.comment.created", {"Text": "x"}) == (
+        202,
+        {"status": "ignored"},
+    )
