@@ -221,9 +221,10 @@ def _read(request: web.Request, body: dict[str, Any]) -> Incoming:
         raise BadDelivery('a UserEcho body needs "data" (the topic or comment)')
     if "created" not in body:
         raise BadDelivery('a UserEcho body needs "created"')
-    if ident(body, "data", "id") is None:
+    kind = kind.strip().lower()
+    if kind.split(".")[0] in ("topic", "comment") and ident(body, "data", "id") is None:
         raise BadDelivery(f"a UserEcho {kind} body needs data.id")
-    return Incoming(kind.strip().lower())
+    return Incoming(kind)
 
 
 def _topic_colour(verb: str) -> Colour:
