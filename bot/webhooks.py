@@ -41,6 +41,7 @@ class Outcome(StrEnum):
 
 
 STATUS = {Outcome.QUEUED: 200, Outcome.IGNORED: 202, Outcome.DUPLICATE: 200}
+ANSWERS = {outcome: json.dumps({"status": outcome.value}).encode() for outcome in Outcome}
 
 
 class BadDelivery(Exception):
@@ -159,7 +160,9 @@ def webhook_handler(receiver: WebhookReceiver, accept: Accept) -> RouteHandler:
             return _refuse(receiver, request, bad.status, bad.reason)
         key = delivery_key(receiver.source, incoming.kind, body, incoming.sender_id)
         outcome = await accept(receiver.source, incoming.kind, text, key)
-        return web.json_response({"status": outcome.value}, status=STATUS[outcome])
+        return web.Response(
+            body=ANSWERS[outcome], status=STATUS[outcome], content_type="application/json"
+        )
 
     return handle
 

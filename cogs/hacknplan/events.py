@@ -489,8 +489,9 @@ def _work_item_key(project: str | None, number: str) -> str:
 
 
 def _actor(body: dict[str, Any]) -> str | None:
+    """Who made the change, when the body says (HacknPlan documents no such field)."""
     for name in ACTOR_FIELDS:
-        if (who := user_name(obj(body, name))) is not None:
+        if (found := obj(body, name)) and (who := user_name(found)) is not None:
             return who
     return None
 
