@@ -637,7 +637,11 @@ class Store:
         return Post(*row) if row else None
 
     async def prune(self, before: float) -> None:
-        """Forget finished work older than `before`; cards stay, so items keep their message."""
+        """Forget finished work older than `before`.
+
+        Cards stay (an item keeps its message however quiet it was); what is
+        remembered about a quiet item goes, and a pending row is never touched.
+        """
         async with self.transaction() as db:
             await db.execute(
                 "DELETE FROM outbox WHERE state != 'pending' AND done_at < ?", (before,)
@@ -646,6 +650,7 @@ class Store:
                 "DELETE FROM inbox WHERE state != ? AND received_at < ?", (INBOX_NEW, before)
             )
             await db.execute("DELETE FROM posts WHERE item IS NULL AND posted_at < ?", (before,))
+            await db.execute("DELETE FROM items WHERE updated_at < ?", (before,))
 
 
 async def _insert_post(db: aiosqlite.Connection, post: Post) -> None:
