@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
-from typing import ClassVar
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from bot.commands import (
     ACTION_ATTR,
@@ -14,6 +15,14 @@ from bot.commands import (
     CommandSpec,
     build_spec,
 )
+from bot.config import NotConfigured
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+log = logging.getLogger(__name__)
+
+Setup = Callable[["Core"], Awaitable[None]]
 
 
 class Cog:
@@ -56,3 +65,21 @@ def find_action(cogs: Mapping[str, Cog], ref: str) -> ActionHandler | None:
     cog_name, _, name = ref.partition(":")
     cog = cogs.get(cog_name)
     return cog.actions().get(name) if cog is not None else None
+
+
+async def setup_any(core: Core, *setups: Setup) -> None:
+    """Run several cogs' setups of one package; each loads if its settings are there.
+
+    Raises `NotConfigured` (with everything missing) only when none loaded.
+    """
+    missing: list[str] = []
+    loaded = 0
+    for setup in setups:
+        try:
+            await setup(core)
+            loaded += 1
+        except NotConfigured as error:
+            missing.extend(m for m in error.missing if m not in missing)
+            log.info("%s not loaded: set %s", setup.__qualname__, ", ".join(error.missing))
+    if not loaded:
+        raise NotConfigured(missing)

@@ -256,11 +256,20 @@ def _coerce(param: Param, value: Any) -> Any:
         name = str(value).strip()
         return Role(id=re.sub(r"\D", "", name) or name, name=name.lstrip("@"))
     if param.kind is OptionKind.CHANNEL and not isinstance(value, Channel):
-        name = str(value).lstrip("#")
-        return Channel(id=name, name=name)
+        return _channel(str(value))
     if param.kind is OptionKind.ATTACHMENT and not isinstance(value, Attachment):
         raise UserError(f"The {param.name} must be a file.")
     return value
+
+
+def _channel(text: str) -> Channel:
+    """A typed channel: `#name`, a bare id, or a mention (`<#123>`, Slack's `<#C1|name>`)."""
+    text = text.strip()
+    if text.startswith("<#") and text.endswith(">"):
+        ident, _, name = text[2:-1].partition("|")
+        return Channel(id=ident, name=name or None)
+    name = text.lstrip("#")
+    return Channel(id=name, name=name)
 
 
 def command(

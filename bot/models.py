@@ -22,6 +22,11 @@ class Colour(IntEnum):
     ERROR = 0xE74C3C
     NEUTRAL = 0x95A5A6
     ACCENT = 0x9B59B6
+    TEAL = 0x1ABC9C
+    ORANGE = 0xE67E22
+    PINK = 0xE91E63
+    NAVY = 0x34495E
+    BROWN = 0xA0522D
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +67,10 @@ class Role:
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """A channel picked as a command option."""
+    """A channel picked as a command option; `name` when the platform said it."""
 
     id: str
-    name: str
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

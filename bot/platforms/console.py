@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 _UNESCAPE = re.compile(r"\\([\\*_`~|\[\]>#-])")
+_CHANNEL_MENTION = re.compile(r"<#([^>\s]+)>")
+_BOLD = re.compile(r"(?<!\\)\*\*")
+TERMINAL_CAPACITY = 1000
 QUIT = frozenset({"/quit", "/exit", "quit", "exit"})
 
 CONNECT_HELP = (
@@ -77,7 +80,8 @@ class ConsolePlatform:
         self._closed = True
 
     async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
-        self._say(f"[#{to.channel_id}] {render(reply)}")
+        where = f"#{to.channel_id}" + (f", thread {to.thread_id}" if to.thread_id else "")
+        self._say(f"[{where}] {render(reply)}")
         return Posted(self.name, to.channel_id, str(next(self._ids)))
 
     async def edit(self, posted: Posted, reply: Reply) -> None:
@@ -86,6 +90,15 @@ class ConsolePlatform:
     async def direct(self, user_id: str, reply: Reply) -> Posted:
         self._say(f"[private message] {render(reply)}")
         return Posted(self.name, "direct", str(next(self._ids)))
+
+    async def open_thread(self, posted: Posted, name: str) -> Destination:
+        return Destination(self.name, posted.channel_id, posted.message_id)
+
+    def capacity(self, to: Destination) -> int:
+        return TERMINAL_CAPACITY
+
+    def ready_in(self, to: Destination) -> float:
+        return 0.0
 
     def _read_stdin(self, loop: asyncio.AbstractEventLoop) -> None:
         """Blocking reads on a daemon thread: it never holds up shutdown.
@@ -264,4 +277,5 @@ def _card(card: Card) -> str:
 
 
 def _plain(text: str) -> str:
+    text = _BOLD.sub("", _CHANNEL_MENTION.sub(r"#\1", text))
     return _UNESCAPE.sub(r"\1", text)

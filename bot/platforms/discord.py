@@ -23,11 +23,9 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Optional
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -54,10 +52,8 @@ from bot.platforms.discord_forms import (
     build_form,
     submitted_values,
 )
-from bot.platforms.discord_render import (
-    NO_MENTIONS,
-    reply_kwargs,
-)
+from bot.platforms.discord_outbound import DiscordOutbound
+from bot.platforms.discord_render import NO_MENTIONS, reply_kwargs
 from bot.text import truncate
 
 if TYPE_CHECKING:
@@ -69,6 +65,26 @@ READY_TIMEOUT = 60.0
 FORM_CHOICES_TIMEOUT = 1.0
 FORM_EXTRAS_KEPT = 500
 DONE = "✅ Done."
+
+
+class _TextChannelPicker(app_commands.Transformer):
+    """A channel option limited to text and announcement channels.
+
+    Taken as Discord resolved it, so no guild cache is needed.
+    """
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news]
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> Any:
+        return value
+
+
 _TYPES: dict[OptionKind, Any] = {
     OptionKind.TEXT: str,
     OptionKind.INTEGER: int,
@@ -76,7 +92,7 @@ _TYPES: dict[OptionKind, Any] = {
     OptionKind.BOOLEAN: bool,
     OptionKind.ATTACHMENT: discord.Attachment,
     OptionKind.ROLE: discord.Role,
-    OptionKind.CHANNEL: app_commands.AppCommandChannel,
+    OptionKind.CHANNEL: app_commands.Transform[app_commands.AppCommandChannel, _TextChannelPicker],
 }
 
 
@@ -109,6 +125,7 @@ class DiscordPlatform:
         # proxy such as nirn-proxy, or a fake in tests).
         discord.http.Route.BASE = self.settings.discord_api_base
         self.bot = HeraldBot(self)
+        self.outbound = DiscordOutbound(self.bot)
         self.bot.tree.on_error = self._on_tree_error
         self.bot.add_listener(self._on_interaction, "on_interaction")
         self._connection: asyncio.Task[None] | None = None
@@ -158,32 +175,27 @@ class DiscordPlatform:
     async def close(self) -> None:
         await self.bot.close()
         if self._connection is not None:
+            # A reconnect may be sleeping in its backoff: it has nothing left to do.
+            self._connection.cancel()
             await asyncio.gather(self._connection, return_exceptions=True)
 
     async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
-        channel = self.bot.get_partial_messageable(int(to.thread_id or to.channel_id))
-        nonce = _nonce(key) if key else None
-        reference = None
-        if reply.in_reply_to is not None:
-            reference = discord.MessageReference(
-                message_id=int(reply.in_reply_to.id),
-                channel_id=int(reply.in_reply_to.channel_id),
-                fail_if_not_exists=False,
-            )
-        async with _delivery(f"channel {to.channel_id}"):
-            message = await channel.send(**reply_kwargs(reply), nonce=nonce, reference=reference)  # type: ignore[arg-type]
-        return Posted(self.name, str(message.channel.id), str(message.id))
+        return await self.outbound.post(to, reply, key=key)
 
     async def edit(self, posted: Posted, reply: Reply) -> None:
-        channel = self.bot.get_partial_messageable(int(posted.channel_id))
-        async with _delivery(f"message {posted.message_id}"):
-            await channel.get_partial_message(int(posted.message_id)).edit(**reply_kwargs(reply))
+        await self.outbound.edit(posted, reply)
 
     async def direct(self, user_id: str, reply: Reply) -> Posted:
-        async with _delivery(f"DM to {user_id}"):
-            dm = await self.bot.create_dm(discord.Object(id=int(user_id)))
-            message = await dm.send(**reply_kwargs(reply))
-        return Posted(self.name, str(dm.id), str(message.id))
+        return await self.outbound.direct(user_id, reply)
+
+    async def open_thread(self, posted: Posted, name: str) -> Destination:
+        return await self.outbound.open_thread(posted, name)
+
+    def capacity(self, to: Destination) -> int:
+        return self.outbound.capacity(to)
+
+    def ready_in(self, to: Destination) -> float:
+        return self.outbound.ready_in(to)
 
     async def discover_gateway(self) -> None:
         """Connect where Discord says (`GET /gateway/bot`) unless a URL is configured."""
@@ -601,34 +613,11 @@ def _role_ids(user: discord.User | discord.Member) -> frozenset[str]:
     return frozenset(str(role_id) for role_id in getattr(user, "_roles", ()))
 
 
-def _nonce(key: str) -> str:
-    """Discord nonces are at most 25 characters: a digest of the delivery key."""
-    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()[:25]
-
-
-@asynccontextmanager
-async def _delivery(what: str) -> AsyncIterator[None]:
-    """Turn discord.py's HTTP errors into `DeliveryError`, permanent or not."""
-    try:
-        yield
-    except (discord.Forbidden, discord.NotFound) as error:
-        raise DeliveryError(
-            f"Discord refused {what}: {error.text or error.status}", permanent=True
-        ) from None
-    except discord.HTTPException as error:
-        permanent = 400 <= error.status < 500 and error.status != 429
-        raise DeliveryError(
-            f"Discord did not take {what}: HTTP {error.status}", permanent=permanent
-        ) from None
-    except (aiohttp.ClientError, TimeoutError) as error:
-        raise DeliveryError(f"Discord is unreachable for {what}: {type(error).__name__}") from None
-
-
 def _neutral(value: Any) -> Any:
     if isinstance(value, discord.Attachment):
         return Attachment(value.filename, value.url, value.size, value.content_type)
     if isinstance(value, discord.Role):
         return Role(str(value.id), value.name)
-    if isinstance(value, app_commands.AppCommandChannel | discord.abc.GuildChannel):
+    if isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
         return Channel(str(value.id), value.name)
     return value

@@ -1,4 +1,4 @@
-"""UserEcho, the community forum: `/topic` (and, beside it, forum events).
+"""UserEcho, the community forum: `/topic`, and forum topic and comment announcements.
 
 Each part has its own settings and loads when they are set; the package is
 skipped only when no part is configured.
@@ -6,27 +6,20 @@ skipped only when no part is configured.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from bot.config import NotConfigured
+from bot.cog import setup_any
 from cogs.userecho import topics
+from cogs.userecho.events import UserEchoEvents
+from cogs.userecho.webhook_settings import UserEchoWebhookSettings
 
 if TYPE_CHECKING:
     from bot.core import Core
 
-PARTS: tuple[Callable[[Core], Awaitable[None]], ...] = (topics.setup,)
+
+async def setup_events(core: Core) -> None:
+    await core.add_cog(UserEchoEvents(core, core.service_settings(UserEchoWebhookSettings)))
 
 
 async def setup(core: Core) -> None:
-    missing: list[str] = []
-    loaded = False
-    for part in PARTS:
-        try:
-            await part(core)
-        except NotConfigured as unset:
-            missing += [name for name in unset.missing if name not in missing]
-        else:
-            loaded = True
-    if not loaded:
-        raise NotConfigured(missing)
+    await setup_any(core, topics.setup, setup_events)

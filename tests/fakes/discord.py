@@ -5,6 +5,13 @@ the 3-second deadline and single acknowledgement of an interaction, the
 message and embed limits, and the shape of modals (at most five labelled
 fields, a modal only as the first answer), answering 400 / 50035 as Discord
 does. It also serves attachments as Discord's CDN would.
+
+Channel messages behave as Discord's do where delivery depends on it: at most
+`channel_limit` creates per window in a channel (a thread being a channel of
+its own), answered past that with 429, `Retry-After`, the `X-RateLimit-*`
+headers and `Via` as Discord sends them; `nonce` + `enforce_nonce` return the
+message already created; threads start from a message and take its id.
+`fail(status)` injects errors, `hang_after_create` loses answers.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -33,6 +41,7 @@ EPHEMERAL = 1 << 6
 DEADLINE = 3.0
 MODAL = 9
 TEXT_INPUT, STRING_SELECT, LABEL, FILE_UPLOAD = 4, 3, 18, 19
+THREAD_EXISTS = 160004
 
 
 @dataclass
@@ -123,6 +132,15 @@ class FakeDiscord(FakeServer):
         self.dm_channels: dict[int, int] = {}  # DM channel id -> user id
         self.missing_channels: set[int] = set()
         self.files: dict[str, tuple[bytes, str]] = {}  # CDN path -> (data, content type)
+        self.forbidden_channels: set[int] = set()
+        self.threads: dict[int, dict[str, Any]] = {}
+        self.channel_limit: tuple[int, float] | None = (5, 5.0)
+        self.rate_limited: list[Call] = []
+        self.hang_after_create = 0
+        self.created_at: dict[int, float] = {}  # message id -> time.monotonic() of creation
+        self._windows: dict[int, tuple[float, int]] = {}
+        self._failures: list[tuple[int, str]] = []
+        self._stopping = asyncio.Event()
         self._nonces: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(900000000000000000)
         self._seq = 0
@@ -144,11 +162,15 @@ class FakeDiscord(FakeServer):
         router.add_post(f"{API}/webhooks/{{app}}/{{token}}", self._followup)
         router.add_post(f"{API}/channels/{{channel}}/messages", self._create_message)
         router.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self._edit_message)
+        router.add_post(
+            f"{API}/channels/{{channel}}/messages/{{message}}/threads", self._start_thread
+        )
         router.add_post(f"{API}/users/@me/channels", self._open_dm)
         router.add_get("/attachments/{channel}/{id}/{filename}", self._cdn)
         router.add_get("/gateway", self._gateway)
 
     async def stop(self) -> None:
+        self._stopping.set()
         for socket in list(self.sockets):
             await socket.ws.close()
         await super().stop()
@@ -161,6 +183,19 @@ class FakeDiscord(FakeServer):
 
     def snowflake(self) -> int:
         return next(self._ids)
+
+    def fail(self, status: int, count: int = 1, on: str = "/messages") -> None:
+        """Answer the next `count` channel calls whose path holds `on` with `status`."""
+        self._failures.extend([(status, on)] * count)
+
+    def text_of(self, message: dict[str, Any]) -> str:
+        """Everything a reader sees in a message: content and every embed's text."""
+        parts = [message.get("content") or ""]
+        for embed in message.get("embeds") or []:
+            parts.extend(str(embed.get(k) or "") for k in ("title", "description"))
+            parts.extend(f"{f['name']}: {f['value']}" for f in embed.get("fields") or [])
+            parts.append((embed.get("footer") or {}).get("text") or "")
+        return "\n".join(p for p in parts if p)
 
     def user(
         self, user_id: int = USER_ID, name: str = "ada", discriminator: str = "0"
@@ -185,6 +220,7 @@ class FakeDiscord(FakeServer):
         resolved: dict[str, Any] | None = None,
         attachments: dict[str, dict[str, Any]] | None = None,
         option_types: dict[str, int] | None = None,
+        channels: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """An APPLICATION_COMMAND interaction as Discord sends it in INTERACTION_CREATE."""
         resolved = dict(resolved or {})
@@ -206,6 +242,11 @@ class FakeDiscord(FakeServer):
             data["options"] = [{"name": group, "type": 2, "options": [leaf_option]}]
         elif subcommand:
             data["options"] = [{"name": subcommand, "type": 1, "options": opts}]
+        if channels:
+            # option name -> channel id; Discord sends the id and resolves the channel
+            for option, channel_id in channels.items():
+                opts.append({"name": option, "type": 7, "value": channel_id})
+            resolved["channels"] = {c: self._channel_data(int(c)) for c in channels.values()}
         if resolved:
             data["resolved"] = resolved
         return self._interaction(2, data, user=user, permissions=permissions, roles=roles)
@@ -319,6 +360,16 @@ class FakeDiscord(FakeServer):
         payload = self._interaction(3, data, user=user)
         payload["message"] = {**message, "flags": message.get("flags", 0)}
         return payload
+
+    def _channel_data(self, channel_id: int) -> dict[str, Any]:
+        return {
+            "id": str(channel_id),
+            "type": 0,
+            "name": f"channel-{str(channel_id)[-4:]}",
+            "permissions": str(EVERYONE),
+            "parent_id": None,
+            "guild_id": str(GUILD_ID),
+        }
 
     def autocomplete_interaction(
         self, name: str, focused: str, current: str, **others: Any
@@ -558,12 +609,63 @@ class FakeDiscord(FakeServer):
         """Messages currently in a channel, oldest first, with their latest edits."""
         return [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
 
-    async def _create_message(self, request: web.Request) -> web.Response:
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """Auth, injected failures and the channel's existence and access, as Discord checks."""
         if not self._authorised(request):
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        for index, (status, on) in enumerate(self._failures):
+            if on in request.path:
+                del self._failures[index]
+                if status >= 500:
+                    return web.Response(status=status, text="upstream connect error")
+                return json_response({"message": f"Injected {status}", "code": 0}, status)
         channel = int(request.match_info["channel"])
         if channel in self.missing_channels:
             return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        if channel in self.forbidden_channels:
+            return json_response({"message": "Missing Access", "code": 50001}, 403)
+        return None
+
+    def _rate_limit(self, channel: int) -> tuple[web.Response | None, dict[str, str]]:
+        """Discord's per-channel message bucket: a 429 past the limit, else the headers."""
+        if self.channel_limit is None:
+            return None, {}
+        limit, per = self.channel_limit
+        now = time.monotonic()
+        start, used = self._windows.get(channel, (now, 0))
+        if now - start >= per:
+            start, used = now, 0
+        reset_after = max(0.0, start + per - now)
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": f"channel-messages-{channel}",
+        }
+        if used >= limit:
+            headers.update(
+                {
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Scope": "user",
+                    "Retry-After": str(math.ceil(reset_after)),
+                    "Via": "1.1 google",
+                }
+            )
+            body = {
+                "message": "You are being rate limited.",
+                "retry_after": round(reset_after, 3),
+                "global": False,
+                "code": 0,
+            }
+            return json_response(body, 429, headers), headers
+        self._windows[channel] = (start, used + 1)
+        headers["X-RateLimit-Remaining"] = str(limit - used - 1)
+        return None, headers
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        if refused := self._refusal(request):
+            return refused
+        channel = int(request.match_info["channel"])
         if self.dm_channels.get(channel) in self.closed_dms:
             return json_response(
                 {"message": "Cannot send messages to this user", "code": 50007}, 403
@@ -571,18 +673,66 @@ class FakeDiscord(FakeServer):
         payload = request[CALL].json or {}
         if problems := check_message(payload):
             return invalid_form(problems)
+        limited, headers = self._rate_limit(channel)
+        if limited is not None:
+            self.rate_limited.append(request[CALL])
+            return limited
         nonce = payload.get("nonce")
         if nonce and payload.get("enforce_nonce") and (channel, nonce) in self._nonces:
-            return json_response(self.messages[self._nonces[channel, nonce]])
+            return json_response(self.messages[self._nonces[channel, nonce]], headers=headers)
         message = self._message(payload, channel)
         self.messages[int(message["id"])] = message
+        self.created_at[int(message["id"])] = time.monotonic()
         if nonce:
             self._nonces[channel, nonce] = int(message["id"])
-        return json_response(message)
+        if self.hang_after_create > 0:
+            self.hang_after_create -= 1
+            await self._stopping.wait()
+        return json_response(message, headers=headers)
+
+    async def _start_thread(self, request: web.Request) -> web.Response:
+        if refused := self._refusal(request):
+            return refused
+        channel, message_id = int(request.match_info["channel"]), int(request.match_info["message"])
+        message = self.messages.get(message_id)
+        if message is None or message["channel_id"] != str(channel):
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        if message_id in self.threads:
+            return json_response(
+                {
+                    "message": "A thread has already been created for this message",
+                    "code": THREAD_EXISTS,
+                },
+                400,
+            )
+        name = (request[CALL].json or {}).get("name") or ""
+        if not 1 <= len(name) <= 100:
+            return invalid_form({"name": "Must be between 1 and 100 in length."})
+        thread = {
+            "id": str(message_id),
+            "type": 11,
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(channel),
+            "name": name,
+            "owner_id": str(APP_ID),
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": (request[CALL].json or {}).get("auto_archive_duration"),
+                "archive_timestamp": "2026-11-22T12:00:00+00:00",
+                "locked": False,
+            },
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "total_message_sent": 0,
+        }
+        self.threads[message_id] = thread
+        return json_response(thread, 201)
 
     async def _edit_message(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        if refused := self._refusal(request):
+            return refused
         message = self.messages.get(int(request.match_info["message"]))
         if message is None or message["channel_id"] != request.match_info["channel"]:
             return json_response({"message": "Unknown Message", "code": 10008}, 404)

@@ -1,4 +1,8 @@
-"""A fake UserEcho (API v2) that checks what UserEcho checks and answers in its shapes."""
+"""A fake UserEcho (API v2) that checks what UserEcho checks and answers in its shapes.
+
+It creates topics (for /topic) and serves existing topics and users (for the
+names and links of forum announcements).
+"""
 
 from __future__ import annotations
 
@@ -36,6 +40,15 @@ class FakeUserEcho(FakeServer):
     def __init__(self) -> None:
         self.topics: list[dict[str, Any]] = []
         self.sso_users: dict[str, int] = {}
+        self.known_topics: dict[int, dict[str, Any]] = {
+            321: {
+                "id": 321,
+                "forum_id": 1,
+                "header": "Add a photo mode",
+                "status": {"id": 1, "name": "New"},
+            }
+        }
+        self.known_users: dict[int, dict[str, Any]] = {78: {"id": 78, "name": "Sam"}}
         self._ids = itertools.count(101)
         self._script: list[int | str] = []
         self.retry_after = "1"
@@ -53,6 +66,8 @@ class FakeUserEcho(FakeServer):
         router.add_get("/api/v2/forums/{forum}/categories.json", self._categories)
         router.add_get("/api/v2/users/sso/{guid}.json", self._sso_user)
         router.add_post("/api/v2/forums/{forum}/topics.json", self._create_topic)
+        router.add_get("/api/v2/topics/{topic}.json", self._topic)
+        router.add_get("/api/v2/users/{user}.json", self._user)
 
     def _refusal(self, request: web.Request) -> web.Response | None:
         bearer = request.headers.get("Authorization") == f"Bearer {TOKEN}"
@@ -62,6 +77,17 @@ class FakeUserEcho(FakeServer):
         if forum is not None and forum != str(FORUM_ID):
             return error("Forum not found", 404)
         return None
+
+    def _found(self, request: web.Request, found: dict[str, Any] | None) -> web.Response:
+        if refused := self._refusal(request):
+            return refused
+        return success(found) if found else error("Not found", 404)
+
+    async def _topic(self, request: web.Request) -> web.Response:
+        return self._found(request, self.known_topics.get(int(request.match_info["topic"])))
+
+    async def _user(self, request: web.Request) -> web.Response:
+        return self._found(request, self.known_users.get(int(request.match_info["user"])))
 
     async def _types(self, request: web.Request) -> web.Response:
         return self._refusal(request) or success(TYPES)

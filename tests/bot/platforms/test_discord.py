@@ -79,13 +79,12 @@ async def test_healthz_reports_database_platform_and_cogs(
     async with httpx.AsyncClient() as client:
         response = await client.get(f"http://127.0.0.1:{core.server.port}/healthz")
     assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok",
-        "database": "ok",
-        "platforms": {"discord": "connected"},
-        "cogs": ["betahub"],
-        "not_configured": {"userecho": ["USERECHO_URL", "USERECHO_TOKEN", "USERECHO_FORUM_ID"]},
-    }
+    health = response.json()
+    assert health["status"] == "ok"
+    assert health["database"] == "ok"
+    assert health["platforms"] == {"discord": "connected"}
+    assert "betahub" in health["cogs"]
+    assert health["not_configured"]["userecho"][0] == "USERECHO_URL"
 
 
 async def test_option_kinds_choices_and_limits_reach_discord(

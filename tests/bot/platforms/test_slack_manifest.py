@@ -15,6 +15,9 @@ EVERY_SERVICE = {
     "USERECHO_URL": "http://127.0.0.1:9/api/v2",
     "USERECHO_TOKEN": "x",
     "USERECHO_FORUM_ID": "1",
+    "USERECHO_WEBHOOK_KEY": "x",
+    "HACKNPLAN_WEBHOOK_SECRET": "x",
+    "BUGHERD_WEBHOOK_SECRET": "x",
 }
 
 
@@ -29,7 +32,7 @@ def test_the_committed_manifest_lists_every_command_and_shortcut(tmp_path: Path)
 
     manifest = yaml.safe_load(committed)
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert {"/suggest", "/report", "/ticket", "/topic", "/herald"} <= commands
+    assert {"/suggest", "/report", "/ticket", "/topic", "/herald", "/subscribe"} <= commands
     shortcuts = {s["name"]: s["callback_id"] for s in manifest["features"]["shortcuts"]}
     assert shortcuts == {
         "Report as bug": "herald:menu:report",
