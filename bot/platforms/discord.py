@@ -41,7 +41,6 @@ from bot.models import (
     Destination,
     Invocation,
     MessageRef,
-    Posted,
     Reply,
     Role,
     User,
@@ -54,6 +53,7 @@ from bot.platforms.discord_forms import (
 )
 from bot.platforms.discord_outbound import DiscordOutbound
 from bot.platforms.discord_render import NO_MENTIONS, reply_kwargs
+from bot.platforms.outbound import ForwardsOutbound
 from bot.text import truncate
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class HeraldBot(commands.Bot):
         await self.platform.sync_commands(self.tree)
 
 
-class DiscordPlatform:
+class DiscordPlatform(ForwardsOutbound):
     name = "discord"
 
     def __init__(self, core: Core) -> None:
@@ -178,24 +178,6 @@ class DiscordPlatform:
             # A reconnect may be sleeping in its backoff: it has nothing left to do.
             self._connection.cancel()
             await asyncio.gather(self._connection, return_exceptions=True)
-
-    async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
-        return await self.outbound.post(to, reply, key=key)
-
-    async def edit(self, posted: Posted, reply: Reply) -> None:
-        await self.outbound.edit(posted, reply)
-
-    async def direct(self, user_id: str, reply: Reply) -> Posted:
-        return await self.outbound.direct(user_id, reply)
-
-    async def open_thread(self, posted: Posted, name: str) -> Destination:
-        return await self.outbound.open_thread(posted, name)
-
-    def capacity(self, to: Destination) -> int:
-        return self.outbound.capacity(to)
-
-    def ready_in(self, to: Destination) -> float:
-        return self.outbound.ready_in(to)
 
     async def discover_gateway(self) -> None:
         """Connect where Discord says (`GET /gateway/bot`) unless a URL is configured."""

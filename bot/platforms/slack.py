@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +25,12 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cmdline import parse
-from bot.commands import CommandSpec
+from bot.commands import CommandSpec, OptionKind
 from bot.dispatch import error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
 from bot.forms import form_capable, parse_action_id
-from bot.models import Destination, Invocation, MessageRef, Posted, Reply, User
+from bot.models import Destination, Invocation, MessageRef, Reply, User
+from bot.platforms.outbound import ForwardsOutbound
 from bot.platforms.slack_forms import (
     FORM_CALLBACK,
     SLACK_KINDS,
@@ -38,8 +38,8 @@ from bot.platforms.slack_forms import (
     build_view,
     submitted_values,
 )
+from bot.platforms.slack_outbound import SlackOutbound
 from bot.platforms.slack_render import LINK_ACTION, reply_message
-from bot.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -50,28 +50,6 @@ EVENTS_PATH = "/slack/events"
 PROFILE_CACHE_SECONDS = 300.0
 MENU_PREFIX = "herald:menu:"
 DONE = "✅ Done."
-# Errors after which sending the same message again cannot succeed.
-PERMANENT = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "account_inactive",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "missing_scope",
-        "cannot_dm_bot",
-        "user_not_found",
-        "user_disabled",
-        "restricted_action",
-        "message_not_found",
-        "cant_update_message",
-        "edit_window_closed",
-        "invalid_blocks",
-        "msg_too_long",
-    }
-)
 
 Ack = Callable[..., Awaitable[None]]
 Respond = Callable[..., Awaitable[Any]]
@@ -92,13 +70,42 @@ def menu_callback(spec: CommandSpec) -> str:
     return f"{MENU_PREFIX}{spec.name}"
 
 
+_MARKUP = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def _typed(spec: CommandSpec, name: str, value: str) -> str:
+    """What the user typed, from Slack's escaped command text.
+
+    Slack sends `&`, `<` and `>` as entities and (with `should_escape`) turns
+    mentions into `<#C123|name>`, `<@U123|name>` and `<https://…|label>`. A
+    channel option keeps the channel's id; other text gets back what was typed.
+    """
+    param = spec.param(name)
+    if param is not None and param.kind is OptionKind.CHANNEL:
+        return value
+    return _unescape(_MARKUP.sub(_readable, value))
+
+
+def _readable(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith(("#", "@")):
+        return target[0] + (label or target[1:])
+    if target.startswith("!"):
+        return "@" + (label or target[1:].split("^")[0])
+    return target
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _permalink(domain: str | None, channel: str, ts: str | None) -> str | None:
     if not domain or not ts:
         return None
     return f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
-class SlackPlatform:
+class SlackPlatform(ForwardsOutbound):
     name = "slack"
 
     def __init__(self, core: Core) -> None:
@@ -112,6 +119,7 @@ class SlackPlatform:
             base_url=settings.slack_api_url + "/",
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
         )
+        self.outbound = SlackOutbound(self.client)
         secret = settings.slack_signing_secret
         self.app = AsyncApp(
             client=self.client,
@@ -131,7 +139,6 @@ class SlackPlatform:
             core.server.add_route("POST", EVENTS_PATH, self._on_http)
         self._socket: AsyncSocketModeHandler | None = None
         self._state = "connecting"
-        self._channel_limits: dict[str, RateLimiter] = {}
         self._profiles: dict[str, tuple[Profile, float]] = {}
         self.bot_user_id: str | None = None
 
@@ -181,6 +188,7 @@ class SlackPlatform:
         except UserError as error:
             await respond(**reply_message(error_reply(error.message)), response_type="ephemeral")
             return
+        raw = {name: _typed(spec, name, value) for name, value in raw.items()}
         if spec.missing(raw) and form_capable(spec, SLACK_KINDS):
             context = FormContext(spec.name, body.get("channel_id"))
             await self._open_form(spec, body["trigger_id"], context, raw, f"/{spec.name}")
@@ -298,8 +306,7 @@ class SlackPlatform:
             elif reply.ephemeral or not ctx.channel_id:
                 await self.direct(ctx.user.id, reply)
             else:
-                thread = reply.in_reply_to.id if reply.in_reply_to else None
-                await self.post(Destination(self.name, ctx.channel_id, thread), reply)
+                await self.post(Destination(self.name, ctx.channel_id), reply)
         except (SlackApiError, DeliveryError) as error:
             log.warning("Slack: could not answer %s: %s", ctx.user.id, error)
 
@@ -347,55 +354,3 @@ class SlackPlatform:
             log.warning("Slack: cannot look up %s: %s", user_id, reason)
         self._profiles[user_id] = (profile, time.monotonic() + PROFILE_CACHE_SECONDS)
         return profile
-
-    async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
-        """Post to a channel, at most about one message a second per channel.
-
-        Slack has no idempotency key, so `key` is unused here: callers check
-        what they already posted before retrying.
-        """
-        await self._limit(to.channel_id)
-        async with _delivery(f"channel {to.channel_id}"):
-            response = await self.client.chat_postMessage(
-                channel=to.channel_id,
-                thread_ts=to.thread_id,
-                unfurl_links=False,
-                unfurl_media=False,
-                **reply_message(reply),
-            )
-        return Posted(self.name, str(response["channel"]), str(response["ts"]))
-
-    async def edit(self, posted: Posted, reply: Reply) -> None:
-        await self._limit(posted.channel_id)
-        async with _delivery(f"message {posted.message_id}"):
-            await self.client.chat_update(
-                channel=posted.channel_id, ts=posted.message_id, **reply_message(reply)
-            )
-
-    async def direct(self, user_id: str, reply: Reply) -> Posted:
-        async with _delivery(f"DM to {user_id}"):
-            opened = await self.client.conversations_open(users=user_id)
-        return await self.post(Destination(self.name, str(opened["channel"]["id"])), reply)
-
-    async def _limit(self, channel_id: str) -> None:
-        limiter = self._channel_limits.get(channel_id)
-        if limiter is None:
-            limiter = self._channel_limits[channel_id] = RateLimiter(rate=1, per=1.0, burst=1)
-        await limiter.acquire()
-
-
-@asynccontextmanager
-async def _delivery(what: str) -> AsyncIterator[None]:
-    """Turn Slack API errors into `DeliveryError`, permanent or not."""
-    try:
-        yield
-    except SlackApiError as error:
-        code = str(error.response.get("error"))
-        retry_after = error.response.headers.get("Retry-After") if code == "ratelimited" else None
-        raise DeliveryError(
-            f"Slack refused {what}: {code}",
-            permanent=code in PERMANENT,
-            retry_after=float(retry_after) if retry_after else None,
-        ) from None
-    except (TimeoutError, aiohttp.ClientError) as error:
-        raise DeliveryError(f"Slack is unreachable for {what}: {type(error).__name__}") from None

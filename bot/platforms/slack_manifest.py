@@ -36,7 +36,7 @@ def manifest(commands: Iterable[CommandSpec], url: str | None = None) -> dict[st
             "command": f"/{top}",
             "description": _describe(group),
             "usage_hint": _hint(group)[:1000],
-            "should_escape": False,
+            "should_escape": True,
         }
         if endpoint:
             entry["url"] = endpoint
