@@ -18,7 +18,7 @@ from bot.text import quote_block
 
 log = logging.getLogger(__name__)
 
-ADMIN_ONLY = "Only server admins can use /{name}."
+ADMIN_ONLY = "Only admins can use /{name}."
 UNEXPECTED = "Something went wrong while running {what}. It has been logged; please try again."
 ECHO_LIMIT = 1500
 UNKNOWN_ACTION = "This button no longer works; please run the command again."

@@ -3,8 +3,10 @@
 Card text is Herald's markdown subset; Slack speaks mrkdwn, so `**bold**`
 becomes `*bold*`, `[label](url)` becomes `<url|label>`, and `&`, `<`, `>` are
 escaped: with them escaped, text from a user or a webhook can never form a
-`<!everyone>` or `<@U123>` mention. A card's colour is the bar of a legacy
-attachment wrapping its blocks, the one way Slack still shows colour.
+`<!everyone>` or `<@U123>` mention. A channel reference (`<#C123>`, from
+`bot.text.channel_mention`) is the one markup let through: it links, never
+pings. A card's colour is the bar of a legacy attachment wrapping its
+blocks, the one way Slack still shows colour.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ MESSAGE_TEXT_BUDGET = 12000
 URL_LIMIT = 3000
 
 _TOKENS = re.compile(
-    r"\\(?P<escaped>[\\*_`~|\[\]>#-])"
+    r"(?P<channel><#[A-Z0-9]+>)"
+    r"|\\(?P<escaped>[\\*_`~|\[\]>#-])"
     r"|\[(?P<label>(?:\\.|[^\]\\])*)\]\((?P<url>https?://[^)\s]+)\)"
     r"|\*\*(?P<bold>.+?)\*\*",
     re.DOTALL,
@@ -46,7 +49,9 @@ def mrkdwn(text: str) -> str:
     position = 0
     for match in _TOKENS.finditer(text):
         out.append(escape_slack(text[position : match.start()]))
-        if match.group("escaped") is not None:
+        if match.group("channel") is not None:
+            out.append(match.group("channel"))
+        elif match.group("escaped") is not None:
             out.append(escape_slack(match.group("escaped")))
         elif match.group("url") is not None:
             label = escape_slack(_unescape(match.group("label"))).replace("|", "¦")

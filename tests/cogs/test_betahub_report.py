@@ -263,7 +263,7 @@ async def test_channel_rules_need_an_admin(bot: FakeDiscord) -> None:
     payload = bot.command_interaction("herald", {"change": "clear"}, subcommand="channels")
     await bot.interact(payload)
     answer = await bot.answer_to(payload)
-    assert answer["content"] == "⚠️ Only server admins can use /herald channels."
+    assert answer["content"] == "⚠️ Only admins can use /herald channels."
 
 
 async def test_admin_commands_are_hidden_from_members_by_default(bot: FakeDiscord) -> None:

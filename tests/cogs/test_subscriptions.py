@@ -53,7 +53,7 @@ async def test_subscribe_announces_in_this_channel_by_default(core, discord):
 
 async def test_the_commands_need_manage_server(core, discord):
     answer = await run(discord, "subscribe", admin=False, service="hacknplan")
-    assert said(answer) == "⚠️ Only server admins can use /subscribe."
+    assert said(answer) == "⚠️ Only admins can use /subscribe."
     assert await core.store.subscriptions("discord", "222222222222222222") == []
     registered = {c["name"]: c for c in discord.commands["global"]}
     for name in ("subscribe", "unsubscribe", "subscriptions"):

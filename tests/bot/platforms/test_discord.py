@@ -138,7 +138,7 @@ async def test_autocomplete_answers_with_choices(herald: StartHerald, discord: F
 @pytest.mark.parametrize(
     ("subcommand", "permissions", "expected"),
     [
-        ("wipe", 0x800, "⚠️ Only server admins can use /admin wipe."),
+        ("wipe", 0x800, "⚠️ Only admins can use /admin wipe."),
         ("wipe", ADMIN, "wiped"),
         ("crash", ADMIN, "⚠️ Something went wrong while running /admin crash."),
     ],

@@ -103,3 +103,25 @@ async def test_slack_escapes_in_command_text_are_undone(
     assert created["feature_request[description]"].startswith(
         "Show <b>ping</b> & FPS for @boss in #general"
     )
+
+
+async def test_subscriptions_and_unsubscribe_from_slack(core: Core, slack: FakeSlack) -> None:
+    await command(core, slack, "/subscribe", "service: hacknplan", ADMIN_ID)
+    (subscribed,) = await slack.wait_for_response()
+    assert f"<#{CHANNEL_ID}> will announce" in subscribed["blocks"][0]["text"]["text"]
+
+    await command(core, slack, "/subscriptions", "", ADMIN_ID)
+    listed = (await slack.wait_for_response(2))[-1]
+    assert "HacknPlan" in str(listed)
+
+    await command(core, slack, "/unsubscribe", "service: hacknplan", ADMIN_ID)
+    stopped = (await slack.wait_for_response(3))[-1]
+    assert "Stopped" in stopped["blocks"][0]["text"]["text"]
+    assert await core.store.subscriptions("slack", TEAM_ID) == []
+
+
+async def test_members_cannot_subscribe_on_slack(core: Core, slack: FakeSlack) -> None:
+    await command(core, slack, "/subscribe", "service: hacknplan", "U0ADA")
+    (refused,) = await slack.wait_for_response()
+    assert "Only admins can use /subscribe" in refused["blocks"][0]["text"]["text"]
+    assert await core.store.subscriptions("slack", TEAM_ID) == []

@@ -127,7 +127,7 @@ async def test_tickets_answer_privately_with_the_reporter_email(
 async def test_admin_commands_need_a_workspace_admin(core: Core, slack: FakeSlack) -> None:
     await command(core, slack, "/herald", "channels show")
     (refused,) = await slack.wait_for_response()
-    assert "Only server admins" in refused["blocks"][0]["text"]["text"]
+    assert "Only admins can use" in refused["blocks"][0]["text"]["text"]
 
     await command(core, slack, "/herald", "channels add feedback: report", user_id=ADMIN_ID)
     answers = await slack.wait_for_response(2)
