@@ -32,9 +32,12 @@ def ensure_environment(extras: str) -> None:
     if not PYTHON.exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    stamp = VENV / f".installed-{digest[:16]}"
-    if stamp.exists():
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    done = {
+        p.name.removeprefix(f".installed-{digest}-") for p in VENV.glob(f".installed-{digest}-*")
+    }
+    # The dev install includes the plain one: running after testing needs nothing new.
+    if extras in done or (not extras and "dev" in done):
         return
     target = f".[{extras}]" if extras else "."
     print(f"installing {target} into .venv ...", flush=True)
@@ -53,8 +56,9 @@ def ensure_environment(extras: str) -> None:
         check=True,
     )
     for old in VENV.glob(".installed-*"):
-        old.unlink()
-    stamp.touch()
+        if not old.name.startswith(f".installed-{digest}-"):
+            old.unlink()
+    (VENV / f".installed-{digest}-{extras}").touch()
 
 
 def run(args: list[str]) -> int:

@@ -73,13 +73,15 @@ async def setup_any(core: Core, *setups: Setup) -> None:
     Raises `NotConfigured` (with everything missing) only when none loaded.
     """
     missing: list[str] = []
-    loaded = 0
+    skipped: list[tuple[Setup, list[str]]] = []
     for setup in setups:
         try:
             await setup(core)
-            loaded += 1
         except NotConfigured as error:
             missing.extend(m for m in error.missing if m not in missing)
-            log.info("%s not loaded: set %s", setup.__qualname__, ", ".join(error.missing))
-    if not loaded:
+            skipped.append((setup, error.missing))
+    if len(skipped) == len(setups):
         raise NotConfigured(missing)
+    for setup, needs in skipped:
+        name = f"{setup.__module__}.{setup.__name__}"
+        log.info("%s not loaded: set %s to enable it", name, ", ".join(needs))

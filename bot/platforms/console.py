@@ -208,6 +208,10 @@ class ConsolePlatform:
             for name, needs in sorted(self.core.skipped.items())
         )
         lines.append(CONNECT_HELP)
+        lines.append(
+            "Announcements for channels subscribed here print in this console; README.md,"
+            ' "Trying it locally", shows how to send a sample webhook.'
+        )
         lines.append("Type /help for the commands, /quit (or Ctrl-D) to leave.")
         return "\n".join(lines)
 
