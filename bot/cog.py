@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
-from typing import ClassVar
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.commands import COMMAND_ATTR, CommandInfo, CommandSpec, build_spec
+
+if TYPE_CHECKING:
+    from bot.core import Core
 
 
 class Cog:
@@ -17,6 +22,7 @@ class Cog:
     """
 
     name: ClassVar[str]
+    _background: tuple[asyncio.Task[Any], ...] = ()
 
     def commands(self) -> list[CommandSpec]:
         specs = []
@@ -30,4 +36,14 @@ class Cog:
         """Called once the cog is added, before platforms connect."""
 
     async def unload(self) -> None:
-        """Called at shutdown, before the core closes shared resources."""
+        """Called at shutdown, before the core closes shared resources.
+
+        Stops what `run_in_background` started; an override should call it.
+        """
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def run_in_background(self, core: Core, work: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run `work` (a poller, say) while the cog is loaded: from now until `unload`."""
+        self._background = (*self._background, core.spawn(work, name=name))

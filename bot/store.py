@@ -8,10 +8,14 @@ applied in order at start-up, each exactly once.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -29,7 +33,41 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        4,
+        """
+        CREATE TABLE poll_cursors (
+            source    TEXT NOT NULL,
+            feed      TEXT NOT NULL,
+            primed_at REAL NOT NULL,
+            PRIMARY KEY (source, feed)
+        );
+        CREATE TABLE poll_items (
+            source     TEXT NOT NULL,
+            feed       TEXT NOT NULL,
+            item_id    TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            data       TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (source, feed, item_id)
+        );
+        CREATE INDEX poll_items_by_state ON poll_items (source, feed, state, updated_at);
+        """,
+    ),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class PolledItem:
+    """The last known state of one item a poller watches (a build, a release).
+
+    `state` is what the poller compares (a status); `data` is the item as last
+    seen, for cards and statistics.
+    """
+
+    item_id: str
+    state: str
+    data: dict[str, Any]
 
 
 class Store:
@@ -116,3 +154,79 @@ class Store:
                 " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
                 (scope, key, value),
             )
+
+    # --- pollers: what each feed has seen ---------------------------------
+
+    async def feed_primed(self, source: str, feed: str) -> bool:
+        """Whether `feed` was read before (its first reading is recorded silently)."""
+        async with self._db.execute(
+            "SELECT 1 FROM poll_cursors WHERE source = ? AND feed = ?", (source, feed)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def polled(self, source: str, feed: str, ids: Sequence[str]) -> dict[str, PolledItem]:
+        """The known items among `ids`."""
+        found: dict[str, PolledItem] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            async with self._db.execute(
+                "SELECT item_id, state, data FROM poll_items"  # noqa: S608 - placeholders only
+                f" WHERE source = ? AND feed = ? AND item_id IN ({marks})",
+                (source, feed, *chunk),
+            ) as cursor:
+                found.update({row["item_id"]: _polled(row) async for row in cursor})
+        return found
+
+    async def polled_in_states(
+        self, source: str, feed: str, states: Sequence[str], limit: int = 1000
+    ) -> list[PolledItem]:
+        """Known items whose state is one of `states`, most recently changed first."""
+        marks = ", ".join("?" * len(states))
+        async with self._db.execute(
+            "SELECT item_id, state, data FROM poll_items"  # noqa: S608 - placeholders only
+            f" WHERE source = ? AND feed = ? AND state IN ({marks})"
+            " ORDER BY updated_at DESC LIMIT ?",
+            (source, feed, *states, limit),
+        ) as cursor:
+            return [_polled(row) async for row in cursor]
+
+    async def record_polled(self, source: str, feed: str, items: Sequence[PolledItem]) -> None:
+        """Store what a reading of `feed` saw, and mark the feed as read, in one transaction."""
+        now = time.time()
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT INTO poll_items (source, feed, item_id, state, data, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source, feed, item_id) DO UPDATE SET state = excluded.state,"
+                " data = excluded.data, updated_at = excluded.updated_at",
+                [(source, feed, i.item_id, i.state, json.dumps(i.data), now) for i in items],
+            )
+            await db.execute(
+                "INSERT INTO poll_cursors (source, feed, primed_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (source, feed) DO NOTHING",
+                (source, feed, now),
+            )
+
+    async def trim_polled(
+        self, source: str, feed: str, keep: int, keep_states: Sequence[str]
+    ) -> int:
+        """Forget all but the `keep` most recently changed items of `feed`.
+
+        Items in `keep_states` (still pending or running) are never forgotten
+        and do not count towards `keep`.
+        """
+        marks = ", ".join("?" * len(keep_states))
+        finished = f"source = ? AND feed = ? AND state NOT IN ({marks})"
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"DELETE FROM poll_items WHERE {finished} AND item_id NOT IN"  # noqa: S608 - placeholders only
+                f" (SELECT item_id FROM poll_items WHERE {finished}"
+                "  ORDER BY updated_at DESC LIMIT ?)",
+                (source, feed, *keep_states, source, feed, *keep_states, keep),
+            )
+            return cursor.rowcount
+
+
+def _polled(row: aiosqlite.Row) -> PolledItem:
+    return PolledItem(row["item_id"], row["state"], json.loads(row["data"]))
