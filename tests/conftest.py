@@ -16,8 +16,10 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.core import Core
 from tests.fakes import betahub as betahub_fake
+from tests.fakes import butterstack as butterstack_fake
 from tests.fakes import discord as discord_fake
 from tests.fakes.betahub import FakeBetaHub
+from tests.fakes.butterstack import FakeButterStack
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 
@@ -75,6 +77,13 @@ async def betahub() -> AsyncIterator[FakeBetaHub]:
 
 
 @pytest.fixture
+async def butterstack() -> AsyncIterator[FakeButterStack]:
+    """A fake ButterStack with room to spare: rate-limit tests make their own, stricter one."""
+    async with FakeButterStack(limit=100_000, burst=10_000) as fake:
+        yield fake
+
+
+@pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
         yield fake
@@ -98,6 +107,20 @@ def betahub_env(fake: FakeBetaHub) -> dict[str, str]:
         "BETAHUB_TOKEN": betahub_fake.TOKEN,
         "BETAHUB_PROJECT_ID": betahub_fake.PROJECT_ID,
         "BETAHUB_TIMEOUT_SECONDS": "1",
+        "BETAHUB_RELEASES_POLL_SECONDS": "0",  # the release tests turn it on
+    }
+
+
+def butterstack_env(fake: FakeButterStack, **overrides: str) -> dict[str, str]:
+    """Herald watching the fake's first project, reading every 0.1 s, with a roomy plan."""
+    return {
+        "BUTTERSTACK_URL": fake.url,
+        "BUTTERSTACK_TOKEN": butterstack_fake.TOKEN,
+        "BUTTERSTACK_PROJECT_IDS": butterstack_fake.PROJECT,
+        "BUTTERSTACK_POLL_SECONDS": "0.1",
+        "BUTTERSTACK_RATE_LIMIT_PER_MINUTE": "6000",
+        "BUTTERSTACK_TIMEOUT_SECONDS": "2",
+        **overrides,
     }
 
 

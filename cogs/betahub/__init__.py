@@ -1,9 +1,10 @@
-"""BetaHub: feature requests, support tickets and bug reports from chat."""
+"""BetaHub: feature requests, support tickets and bug reports from chat; release news."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.polling import Emit, log_only
 from cogs.betahub.cog import BetaHub
 from cogs.betahub.settings import BetaHubSettings
 
@@ -11,5 +12,6 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 
-async def setup(core: Core) -> None:
-    await core.add_cog(BetaHub(core, core.service_settings(BetaHubSettings)))
+async def setup(core: Core, emit: Emit = log_only) -> None:
+    """Load the cog; `emit` is where new releases are announced."""
+    await core.add_cog(BetaHub(core, core.service_settings(BetaHubSettings), emit))

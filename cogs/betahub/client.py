@@ -18,6 +18,45 @@ from bot.models import User
 
 
 @dataclass(frozen=True, slots=True)
+class DownloadLink:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A release as `releases.json` lists it; every field but the id may be missing."""
+
+    id: str
+    label: str
+    summary: str | None
+    description: str | None
+    url: str | None
+    downloads: tuple[DownloadLink, ...]
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Release:
+        links = data.get("download_links") or data.get("download_links_attributes") or []
+        downloads = tuple(
+            DownloadLink(str(link.get("label") or link.get("platform") or "Download"), url)
+            for link in links
+            if isinstance(link, dict) and isinstance(url := link.get("url"), str) and url
+        )
+        return cls(
+            id=str(data["id"]),
+            label=str(data.get("label") or data.get("name") or data["id"]),
+            summary=_text(data.get("summary")),
+            description=_text(data.get("description")),
+            url=_text(data.get("url")),
+            downloads=downloads,
+        )
+
+
+def _text(value: Any) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
 class Created:
     """What BetaHub answers to a create call."""
 
@@ -63,6 +102,19 @@ class BetaHubClient:
     def __init__(self, http: ServiceClient, project_id: str) -> None:
         self.http = http
         self.project_id = project_id
+
+    async def releases(self) -> list[Release]:
+        """The project's releases, oldest first."""
+        response = await self.http.request("GET", f"projects/{self.project_id}/releases.json")
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            body = body.get("releases")
+        if not isinstance(body, list):
+            return []
+        return [Release.parse(r) for r in body if isinstance(r, dict) and r.get("id") is not None]
 
     async def create_feature_request(
         self, description: str, title: str | None, reporter: User

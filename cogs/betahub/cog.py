@@ -1,4 +1,4 @@
-"""The BetaHub cog: `/suggest` (and, later, tickets, bug reports and releases)."""
+"""The BetaHub cog: `/suggest`, and new releases announced (later, tickets and bug reports)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from bot.cog import Cog
 from bot.commands import Option, command
 from bot.errors import ServiceError, UserError
 from bot.models import Card, Colour, Invocation, LinkButton, Reply
+from bot.polling import Emit
 from bot.ratelimit import RateLimiter
 from bot.text import escape, truncate
 from cogs.betahub.client import BetaHubClient, read_error
+from cogs.betahub.releases import ReleasePoller
 from cogs.betahub.settings import BetaHubSettings
 
 if TYPE_CHECKING:
@@ -23,12 +25,14 @@ SUGGESTION_TOO_SHORT = (
 
 
 class BetaHub(Cog):
-    """Feature requests into BetaHub, sent on the user's behalf."""
+    """Feature requests into BetaHub, sent on the user's behalf; new releases announced."""
 
     name = "betahub"
 
-    def __init__(self, core: Core, settings: BetaHubSettings) -> None:
+    def __init__(self, core: Core, settings: BetaHubSettings, emit: Emit) -> None:
+        self.core = core
         self.settings = settings
+        self.emit = emit
         http = core.http(
             "BetaHub",
             settings.url,
@@ -43,6 +47,17 @@ class BetaHub(Cog):
             auth_hint="BETAHUB_TOKEN",
         )
         self.api = BetaHubClient(http, settings.project_id)
+        self.releases = ReleasePoller(
+            self.api,
+            lambda: core.store,
+            emit,
+            base_url=settings.url,
+            interval=settings.releases_poll_seconds,
+        )
+
+    async def load(self) -> None:
+        if self.settings.releases_poll_seconds > 0:
+            self.run_in_background(self.core, self.releases.run(), "betahub-releases")
 
     @command("suggest", "Suggest a feature for the game")
     async def suggest(

@@ -16,7 +16,7 @@ PUBLIC = "https://app.betahub.io"
 
 
 class FakeBetaHub(FakeServer):
-    """BetaHub's create and search calls.
+    """BetaHub's create and search calls, and its release list.
 
     `script(...)` queues answers for the next requests: a status code to fail
     with, or `"hang"` to never answer. Normal service resumes after the queue.
@@ -24,6 +24,7 @@ class FakeBetaHub(FakeServer):
 
     def __init__(self) -> None:
         self.created: list[dict[str, Any]] = []
+        self.releases: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._script: list[int | str] = []
         self.retry_after = "1"
@@ -32,8 +33,27 @@ class FakeBetaHub(FakeServer):
     def script(self, *answers: int | str) -> None:
         self._script.extend(answers)
 
+    def add_release(
+        self, label: str, summary: str | None = None, description: str | None = None
+    ) -> dict[str, Any]:
+        """Publish a release as BetaHub's dashboard would; it lists after the older ones."""
+        number = next(self._ids)
+        release = {
+            "id": number,
+            "label": label,
+            "summary": summary,
+            "description": description,
+            "created_at": f"2026-12-{number % 28 + 1:02d}T10:00:00Z",
+            "download_links": [
+                {"platform": "windows", "label": "Windows", "url": f"{PUBLIC}/dl/{number}/win"}
+            ],
+        }
+        self.releases.append(release)
+        return release
+
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/projects/{pid}/feature_requests.json", self._feature_request)
+        router.add_get("/projects/{pid}/releases.json", self._releases)
 
     async def _scripted(self) -> web.Response | None:
         if not self._script:
@@ -66,6 +86,8 @@ class FakeBetaHub(FakeServer):
             return json_response({"error": "Project mismatch", "status": 403}, 403)
         if request.match_info["pid"] != PROJECT_ID:
             return json_response({"error": "Project not found", "status": 404}, 404)
+        if request.method == "GET":
+            return None
         if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
             return json_response({"error": "Unsupported content type", "status": 415}, 415)
         return None
@@ -92,3 +114,8 @@ class FakeBetaHub(FakeServer):
             },
             201,
         )
+
+    async def _releases(self, request: web.Request) -> web.Response:
+        if (answer := await self._scripted()) or (answer := self._refusal(request)):
+            return answer
+        return json_response(self.releases)

@@ -84,7 +84,7 @@ async def test_healthz_reports_database_platform_and_cogs(
         "database": "ok",
         "platforms": {"discord": "connected"},
         "cogs": ["betahub"],
-        "not_configured": {},
+        "not_configured": {"butterstack": ["BUTTERSTACK_TOKEN", "BUTTERSTACK_PROJECT_IDS"]},
     }
 
 

@@ -1,0 +1,349 @@
+"""Watching ButterStack: every project's builds and deployments, within one rate limit.
+
+ButterStack sends no webhooks, so Herald reads `GET /projects/{id}/builds`
+and `/deployments` (newest first) in turns: one loop, one request at a time,
+the feed due soonest first. A feed with pending or running items is due every
+`BUTTERSTACK_POLL_SECONDS`, an idle one `IDLE_FACTOR` times less often. Every
+request waits on the rate limiter all projects share, so when there is more
+to read than the quota allows, every feed slows down together and none
+starves; a quiet feed never costs more than one request per reading.
+
+A reading pages back (`limit`/`offset`) until it reaches an item it already
+knows, so a burst of new builds between two readings loses none; open items
+that have slipped off those pages are fetched one by one. What each item last
+looked like is stored, so after a restart a change made while Herald was down
+is announced (a build that finished meanwhile, as finished) and nothing old is
+announced again. The first reading of a feed records what is there without
+announcing it, except what is still pending or running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from bot.errors import ServiceError
+from bot.polling import Emit, Event, Problems
+from bot.store import PolledItem, Store
+from cogs.butterstack.cards import build_card, deployment_card, progress_step
+from cogs.butterstack.client import MAX_PAGE, ButterStackClient, Changelists
+from cogs.butterstack.durations import TypicalDurations
+from cogs.butterstack.events import SOURCE, build_event, deployment_event, feed_name
+from cogs.butterstack.models import (
+    OPEN_BUILD,
+    OPEN_DEPLOYMENT,
+    RUNNING,
+    SUCCESS,
+    Build,
+    Changelist,
+    Deployment,
+)
+
+log = logging.getLogger(__name__)
+
+BUILDS, DEPLOYMENTS = "builds", "deployments"
+PAGE = MAX_PAGE
+MAX_PAGES = 10  # a reading pages back at most this far (1000 new items)
+IDLE_FACTOR = 4
+DIRECT_FETCHES = 5  # open items no longer on the first pages, fetched one by one per reading
+CHANGELIST_FETCHES = 2  # changelists fetched per reading for cards; the rest use the cache
+KEEP_ITEMS = 500  # finished items remembered per feed
+TRIM_EVERY = 3600.0
+GONE = "gone"  # an open item ButterStack no longer knows
+
+T = TypeVar("T")
+
+
+class Watched(Protocol):
+    """A build or a deployment, as the poller compares them."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+
+class Tracker(Protocol):
+    """How the poller reads, compares and announces one kind of item."""
+
+    kind: str
+    open_states: Sequence[str]
+
+    async def page(self, project: str, offset: int) -> Sequence[Watched]: ...
+
+    async def one(self, project: str, item_id: str) -> Watched | None: ...
+
+    async def signature(self, item: Any) -> str: ...
+
+    async def event(self, item: Any) -> Event: ...
+
+    def data(self, item: Any, signature: str) -> dict[str, Any]: ...
+
+
+async def unless_gone(fetch: Awaitable[T]) -> T | None:
+    """What `fetch` finds, or None when ButterStack no longer knows it (404)."""
+    try:
+        return await fetch
+    except ServiceError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+@dataclass
+class Feed:
+    """One project's builds or deployments, with when to read them next."""
+
+    project: str
+    kind: str
+    due: float = 0.0
+    active: bool = True
+    primed: bool = False  # read before, by this process or an earlier one
+
+    @property
+    def name(self) -> str:
+        return feed_name(self.project, self.kind)
+
+
+@dataclass
+class Sighting:
+    """What one reading found: items oldest first, what was known of them, what is new."""
+
+    known: dict[str, PolledItem]
+    fresh: set[str]
+    unresolved: int  # open items neither on the pages nor fetched this time
+    seen: list[Watched] = field(default_factory=list)
+    gone: list[PolledItem] = field(default_factory=list)
+
+
+class BuildTracker:
+    """Builds: announced on each status change, and a running build at each quarter
+    of its platform's typical duration, so its progress bar moves."""
+
+    kind = BUILDS
+    open_states = OPEN_BUILD
+
+    def __init__(
+        self, api: ButterStackClient, changelists: Changelists, durations: TypicalDurations
+    ) -> None:
+        self.api = api
+        self.changelists = changelists
+        self.durations = durations
+        self.fetches_left = CHANGELIST_FETCHES
+
+    async def page(self, project: str, offset: int) -> Sequence[Build]:
+        return await self.api.builds(project, limit=PAGE, offset=offset)
+
+    async def one(self, project: str, item_id: str) -> Build | None:
+        build = await unless_gone(self.api.build(item_id))
+        return build and dataclasses.replace(build, project_id=build.project_id or project)
+
+    async def signature(self, build: Build) -> str:
+        """The status, and for a running build the quarter of its typical duration it is in
+        (from the second quarter on: a build just started is simply `running`)."""
+        if build.status != RUNNING:
+            return build.status
+        typical = await self.typical(build)
+        elapsed = build.elapsed(datetime.now(UTC))
+        step = progress_step(elapsed, typical) if typical and elapsed is not None else 0
+        return f"{RUNNING}:{step}" if step else RUNNING
+
+    async def typical(self, build: Build) -> float | None:
+        if build.project_id is None:
+            return None
+        return await self.durations.typical(build.project_id, build.platform)
+
+    async def event(self, build: Build) -> Event:
+        changelist = await self._changelist(build.changelist) if build.changelist else None
+        typical = await self.typical(build) if build.status == RUNNING else None
+        card = build_card(build, now=datetime.now(UTC), changelist=changelist, typical=typical)
+        return build_event(build, card)
+
+    async def _changelist(self, number: str) -> Changelist | None:
+        """The build's changelist for its card: best effort, within this reading's budget."""
+        if self.changelists.cached(number) or self.fetches_left <= 0:
+            return self.changelists.peek(number)
+        self.fetches_left -= 1
+        return await self.changelists.find(number)
+
+    def data(self, build: Build, signature: str) -> dict[str, Any]:
+        return {"signature": signature, "build": build.to_json()}
+
+
+class DeploymentTracker:
+    """Deployments: announced on each status change."""
+
+    kind = DEPLOYMENTS
+    open_states = OPEN_DEPLOYMENT
+
+    def __init__(self, api: ButterStackClient) -> None:
+        self.api = api
+
+    async def page(self, project: str, offset: int) -> Sequence[Deployment]:
+        return await self.api.deployments(project, limit=PAGE, offset=offset)
+
+    async def one(self, project: str, item_id: str) -> Deployment | None:
+        found = await unless_gone(self.api.deployment(item_id))
+        return found and dataclasses.replace(found, project_id=found.project_id or project)
+
+    async def signature(self, deployment: Deployment) -> str:
+        return deployment.status
+
+    async def event(self, deployment: Deployment) -> Event:
+        return deployment_event(deployment, deployment_card(deployment))
+
+    def data(self, deployment: Deployment, signature: str) -> dict[str, Any]:
+        return {"signature": signature}
+
+
+class Poller:
+    def __init__(
+        self,
+        api: ButterStackClient,
+        store: Callable[[], Store],
+        emit: Emit,
+        *,
+        projects: Sequence[str],
+        poll_seconds: float,
+        changelists: Changelists,
+        durations: TypicalDurations,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.emit = emit
+        self.poll_seconds = poll_seconds
+        self.durations = durations
+        self.clock = clock
+        self.builds = BuildTracker(api, changelists, durations)
+        self.trackers: dict[str, Tracker] = {
+            BUILDS: self.builds,
+            DEPLOYMENTS: DeploymentTracker(api),
+        }
+        self.feeds = [Feed(p, kind) for p in projects for kind in self.trackers]
+        self.problems = Problems("ButterStack")
+        self._poked = asyncio.Event()
+        self._trimmed = clock()
+
+    def poke(self, project: str) -> None:
+        """Read `project`'s builds now rather than when due (a build was just started)."""
+        for feed in self.feeds:
+            if feed.project == project and feed.kind == BUILDS:
+                feed.due = self.clock()
+        self._poked.set()
+
+    def interval(self, feed: Feed) -> float:
+        return self.poll_seconds * (1 if feed.active else IDLE_FACTOR)
+
+    async def run(self) -> None:
+        projects = sorted({f.project for f in self.feeds})
+        log.info("ButterStack: watching %s", ", ".join(projects))
+        while True:
+            feed = min(self.feeds, key=lambda f: f.due)
+            wait = feed.due - self.clock()
+            if wait > 0:
+                self._poked.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._poked.wait(), wait)
+                continue
+            await self.read(feed)
+            if self.clock() - self._trimmed > TRIM_EVERY:
+                await self._trim()
+
+    async def read(self, feed: Feed) -> None:
+        """Read `feed` once; after a failure it is read again when next due, or when the
+        service says it may be."""
+        refused = await self.problems.attempt(feed.name, self._read(feed, self.trackers[feed.kind]))
+        retry_after = (refused.retry_after or 0.0) if refused else 0.0
+        feed.due = self.clock() + max(self.interval(feed), retry_after)
+
+    async def _read(self, feed: Feed, tracker: Tracker) -> None:
+        if not feed.primed:
+            feed.primed = await self.store().feed_primed(SOURCE, feed.name)
+        sighting = await self._look(feed, tracker)
+        records = list(sighting.gone)
+        self.builds.fetches_left = CHANGELIST_FETCHES
+        for item in sighting.seen:
+            before = sighting.known.get(item.id)
+            signature = await tracker.signature(item)
+            if before is None:
+                news = item.id in sighting.fresh or item.is_open
+            else:
+                news = before.data.get("signature", before.state) != signature
+            if news:
+                event = await tracker.event(item)
+                await self.emit(event, f"{event.item}:{signature}")
+            if news or before is None or before.state != item.status:
+                records.append(PolledItem(item.id, item.status, tracker.data(item, signature)))
+        await self.store().record_polled(SOURCE, feed.name, records)
+        feed.primed = True
+        feed.active = any(item.is_open for item in sighting.seen) or sighting.unresolved > 0
+        if feed.kind == BUILDS and any(r.state == SUCCESS for r in records):
+            self.durations.forget(feed.project)
+
+    async def _look(self, feed: Feed, tracker: Tracker) -> Sighting:
+        """What the feed holds now, compared with what was recorded of it."""
+        open_before = {
+            item.item_id: item
+            for item in await self.store().polled_in_states(SOURCE, feed.name, tracker.open_states)
+        }
+        listed, known = await self._list(feed, tracker)
+        # Newest first: what comes before the first item known is new since the last reading.
+        boundary = next((i for i, item in enumerate(listed) if item.id in known), len(listed))
+        on_pages = {item.id for item in listed}
+        slipped = [item_id for item_id in open_before if item_id not in on_pages]
+        sighting = Sighting(
+            known=known,
+            fresh={item.id for item in listed[:boundary]} if feed.primed else set(),
+            unresolved=max(0, len(slipped) - DIRECT_FETCHES),
+        )
+        for item_id in slipped[:DIRECT_FETCHES]:
+            found = await tracker.one(feed.project, item_id)
+            if found is None:
+                sighting.gone.append(dataclasses.replace(open_before[item_id], state=GONE))
+            else:
+                sighting.seen.append(found)
+                known[item_id] = open_before[item_id]
+        sighting.seen.extend(reversed(listed))  # announce oldest first
+        return sighting
+
+    async def _list(
+        self, feed: Feed, tracker: Tracker
+    ) -> tuple[list[Watched], dict[str, PolledItem]]:
+        """Page back from the newest item until one already known; what is known of them."""
+        listed: dict[str, Watched] = {}
+        known: dict[str, PolledItem] = {}
+        pages = MAX_PAGES if feed.primed else 1
+        for number in range(pages):
+            page = await tracker.page(feed.project, number * PAGE)
+            for item in page:
+                listed.setdefault(item.id, item)
+            found = await self.store().polled(SOURCE, feed.name, [item.id for item in page])
+            known.update(found)
+            if len(page) < PAGE or found:
+                break
+        else:
+            if feed.primed:
+                log.warning(
+                    "ButterStack %s: over %d new items since the last reading; older ones are"
+                    " not announced",
+                    feed.name,
+                    pages * PAGE,
+                )
+        return list(listed.values()), known
+
+    async def _trim(self) -> None:
+        self._trimmed = self.clock()
+        for feed in self.feeds:
+            tracker = self.trackers[feed.kind]
+            await self.store().trim_polled(SOURCE, feed.name, KEEP_ITEMS, tracker.open_states)

@@ -1,0 +1,1 @@
+"""The real cogs with a recording `emit`: see `tests.seam`."""
