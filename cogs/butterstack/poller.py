@@ -264,8 +264,12 @@ class Poller:
         """Read `feed` once; after a failure it is read again when next due, or when the
         service says it may be."""
         refused = await self.problems.attempt(feed.name, self._read(feed, self.trackers[feed.kind]))
-        retry_after = (refused.retry_after or 0.0) if refused else 0.0
-        feed.due = self.clock() + max(self.interval(feed), retry_after)
+        feed.due = self.clock() + self.interval(feed)
+        if refused is not None and refused.retry_after:
+            # The quota is the key's, not the feed's: no feed is read before it is back.
+            resume = self.clock() + refused.retry_after
+            for waiting in self.feeds:
+                waiting.due = max(waiting.due, resume)
 
     async def _read(self, feed: Feed, tracker: Tracker) -> None:
         if not feed.primed:

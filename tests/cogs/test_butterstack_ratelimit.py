@@ -8,6 +8,7 @@ must see one end (a 2-second window of 6 requests behaves like a minute of 60).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -90,3 +91,22 @@ async def test_after_a_429_herald_waits_until_the_reset(
     assert strict.hits[position + 1].at >= reset, "nothing was sent before the reset it named"
     assert strict.violations == []
     assert [hit for hit in strict.hits if not hit.admitted] == [refused]
+
+
+async def test_a_quota_spent_until_a_distant_reset_stops_every_feed(
+    herald: StartHerald, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.polling")
+    async with FakeButterStack(window=86_400) as fake:  # a reset far away (next UTC midnight)
+        fake.exhaust()
+        env = butterstack_env(
+            fake, BUTTERSTACK_PROJECT_IDS=PROJECTS, BUTTERSTACK_POLL_SECONDS="0.01"
+        )
+        await herald(**env)
+        await hits_until(fake, lambda: len(fake.hits) >= 1)
+        await asyncio.sleep(1.5)
+
+    assert [hit.admitted for hit in fake.hits] == [False], "one 429, then silence for every feed"
+    assert fake.violations == []
+    (warning,) = caplog.messages
+    assert warning.endswith(": ButterStack is busy right now (too many requests).")

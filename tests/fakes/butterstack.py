@@ -271,9 +271,9 @@ class FakeButterStack(FakeServer):
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
         key = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
-        if key not in (TOKEN, READ_ONLY_TOKEN):
-            return error(401, "unauthorized", "Invalid or missing API key")
         admitted, headers = self._admit(key, request.path)
+        if key not in (TOKEN, READ_ONLY_TOKEN):
+            return error(401, "unauthorized", "Invalid or missing API key", headers)
         if not admitted:
             return error(
                 429,
