@@ -4,6 +4,8 @@
     python3 tasks.py run [check]   make .venv, install Herald, start it
     python3 tasks.py test [args]   make .venv, install Herald and its test tools,
                                    lint, then run every test (args go to pytest)
+    python3 tasks.py bench NAME    run a benchmark and print its figures:
+                                   ingest, end_to_end, burst, crash (or all)
 
 Both install from pyproject.toml into .venv and reinstall only when it changed.
 """
@@ -68,8 +70,23 @@ def test(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 
+BENCHMARKS = ("ingest", "end_to_end", "burst", "crash")
+
+
+def bench(args: list[str]) -> int:
+    names = BENCHMARKS if args == ["all"] else args
+    if not names or any(name not in BENCHMARKS for name in names):
+        print(f"usage: python3 tasks.py bench {{{','.join(BENCHMARKS)},all}}")
+        return 2
+    ensure_environment("dev")
+    for name in names:
+        if subprocess.call([str(PYTHON), "-m", f"bench.{name}"], cwd=ROOT) != 0:
+            return 1
+    return 0
+
+
 def main() -> int:
-    tasks = {"run": run, "test": test}
+    tasks = {"run": run, "test": test, "bench": bench}
     if len(sys.argv) < 2 or sys.argv[1] not in tasks:
         print(__doc__)
         return 2

@@ -1,4 +1,5 @@
-"""`python -m bot`: run Herald, or `python -m bot check` to validate the settings."""
+"""`python -m bot`: run Herald; `check` validates the settings; `slack-manifest` prints
+the Slack app manifest for the loaded commands."""
 
 from __future__ import annotations
 
@@ -39,16 +40,36 @@ async def _check(settings: Settings) -> int:
     return 0
 
 
+async def _slack_manifest(settings: Settings, url: str | None) -> int:
+    """Print the Slack app manifest for the commands the current settings load."""
+    from bot.platforms.slack_manifest import manifest, to_yaml
+
+    core = Core(settings)
+    try:
+        await core.load_cogs()
+    finally:
+        await core.close()
+    print(to_yaml(manifest(core.commands.values(), url)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="herald", description=__doc__)
     parser.add_argument(
-        "action", nargs="?", default="run", choices=("run", "check"), help="default: run"
+        "action",
+        nargs="?",
+        default="run",
+        choices=("run", "check", "slack-manifest"),
+        help="default: run",
     )
+    parser.add_argument("--url", help="slack-manifest: Herald's public URL, for HTTP mode")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(Settings)
         setup_logging(settings.log_level)
         settings.database_path()
+        if args.action == "slack-manifest":
+            return asyncio.run(_slack_manifest(settings, args.url))
         return asyncio.run(_check(settings) if args.action == "check" else _run(settings))
     except (SettingsError, StartError, NotConfigured) as error:
         print(f"herald: cannot start: {error}", file=sys.stderr)

@@ -3,7 +3,8 @@
 A command is a cog method decorated with `@command`, whose parameters after the
 invocation are annotated `Annotated[type, Option(...)]`. The signature is the
 single definition: the Python type gives the option kind, a default makes it
-optional, `Option` adds the description and limits. Adapters read the
+optional, `Option` adds the description and limits. `list[Attachment]` takes
+up to `Option.max_items` files. Adapters read the
 resulting `CommandSpec`; `CommandSpec.bind` validates raw values the same way
 for every platform, so a console user and a Discord user get the same answer.
 """
@@ -20,13 +21,15 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from bot.errors import UserError
-from bot.models import Attachment, Invocation, Reply, Role
+from bot.models import Attachment, Channel, Invocation, Reply, Role
 
 Handler = Callable[..., Awaitable[Reply]]
 AutocompleteHandler = Callable[[Invocation, str], Awaitable[list["Choice"]]]
+ActionHandler = Callable[[Invocation, str], Awaitable[Reply]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 COMMAND_ATTR = "__herald_command__"
+ACTION_ATTR = "__herald_action__"
 
 
 class OptionKind(StrEnum):
@@ -36,6 +39,7 @@ class OptionKind(StrEnum):
     BOOLEAN = "boolean"
     ATTACHMENT = "attachment"
     ROLE = "role"
+    CHANNEL = "channel"
 
 
 _KINDS: dict[type, OptionKind] = {
@@ -45,6 +49,7 @@ _KINDS: dict[type, OptionKind] = {
     bool: OptionKind.BOOLEAN,
     Attachment: OptionKind.ATTACHMENT,
     Role: OptionKind.ROLE,
+    Channel: OptionKind.CHANNEL,
 }
 
 
@@ -63,6 +68,7 @@ class Option:
     `autocomplete` names a cog method `(ctx, current) -> list[Choice]`.
     `paragraph` asks modal-capable platforms for a multi-line input.
     `too_short` replaces the generic message when text is under `min_length`.
+    `max_items` is how many files a `list[Attachment]` option takes.
     """
 
     description: str
@@ -75,6 +81,7 @@ class Option:
     paragraph: bool = False
     label: str | None = None
     too_short: str | None = None
+    max_items: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +102,17 @@ class Param:
     paragraph: bool = False
     label: str | None = None
     too_short: str | None = None
+    many: int = 0
 
     @property
     def title(self) -> str:
         """A human label for forms and messages (`steps` -> `Steps`)."""
         return self.label or self.name.replace("_", " ").capitalize()
+
+    @property
+    def is_list(self) -> bool:
+        """True for `list[Attachment]`: the value is a list of up to `many` items."""
+        return self.many > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +123,17 @@ class CommandInfo:
     description: str
     ephemeral: bool
     admin: bool
+    message_menu: str | None = None
+    message_option: str | None = None
 
 
 @dataclass(slots=True)
 class CommandSpec:
-    """A command bound to its cog, ready for adapters to register."""
+    """A command bound to its cog, ready for adapters to register.
+
+    `message_menu` names a message context-menu entry ("Report as bug") that
+    runs this command with `message_option` prefilled from the message.
+    """
 
     name: str
     description: str
@@ -124,6 +143,8 @@ class CommandSpec:
     ephemeral: bool = False
     admin: bool = False
     autocompleters: dict[str, AutocompleteHandler] = field(default_factory=dict)
+    message_menu: str | None = None
+    message_option: str | None = None
 
     @property
     def path(self) -> list[str]:
@@ -143,24 +164,45 @@ class CommandSpec:
         unknown = sorted(set(raw) - {p.name for p in self.params})
         if unknown:
             raise UserError(f"/{self.name} has no option {', '.join(unknown)}. {self.usage()}")
-        values: dict[str, Any] = {}
+        return {param.name: self._value(param, raw.get(param.name)) for param in self.params}
+
+    def problems(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        """What is wrong with each option, for forms that show it beside the field."""
+        found: dict[str, str] = {}
         for param in self.params:
-            value = raw.get(param.name)
-            if isinstance(value, str):
-                value = value.strip()
-            if value is None or value == "":
-                if param.required:
-                    raise UserError(f"Please give a {param.name}. {self.usage()}")
-                values[param.name] = param.default
-                continue
-            values[param.name] = _check(param, value)
-        return values
+            try:
+                self._value(param, raw.get(param.name))
+            except UserError as error:
+                found[param.name] = error.message
+        return found
+
+    def _value(self, param: Param, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+        if value is None or value == "" or value == []:
+            if param.required:
+                raise UserError(f"Please give a {param.name}. {self.usage()}")
+            return [] if param.is_list else param.default
+        return _check_list(param, value) if param.is_list else _check(param, value)
+
+    def missing(self, raw: Mapping[str, Any]) -> list[Param]:
+        """The required parameters `raw` leaves empty (what a form must ask for)."""
+        return [p for p in self.params if p.required and raw.get(p.name) in (None, "", [])]
 
     def usage(self) -> str:
         parts = [f"/{self.name}"]
         for p in self.params:
             parts.append(f"{p.name}: …" if p.required else f"[{p.name}: …]")
         return "Usage: " + " ".join(parts)
+
+
+def _check_list(param: Param, value: Any) -> list[Any]:
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    if len(items) > param.many:
+        raise UserError(
+            f"You can give at most {param.many} for {param.name}; you gave {len(items)}."
+        )
+    return [_check(param, item) for item in items]
 
 
 def _check(param: Param, value: Any) -> Any:
@@ -213,26 +255,65 @@ def _coerce(param: Param, value: Any) -> Any:
     if param.kind is OptionKind.ROLE and not isinstance(value, Role):
         name = str(value).strip()
         return Role(id=re.sub(r"\D", "", name) or name, name=name.lstrip("@"))
+    if param.kind is OptionKind.CHANNEL and not isinstance(value, Channel):
+        return _channel(str(value))
+    if param.kind is OptionKind.ATTACHMENT and not isinstance(value, Attachment):
+        raise UserError(f"The {param.name} must be a file.")
     return value
 
 
+def _channel(text: str) -> Channel:
+    """A typed channel: `#name`, a bare id, or a mention (`<#123>`, Slack's `<#C1|name>`)."""
+    text = text.strip()
+    if text.startswith("<#") and text.endswith(">"):
+        ident, _, name = text[2:-1].partition("|")
+        return Channel(id=ident, name=name or None)
+    name = text.lstrip("#")
+    return Channel(id=name, name=name)
+
+
 def command(
-    name: str, description: str, *, ephemeral: bool = False, admin: bool = False
+    name: str,
+    description: str,
+    *,
+    ephemeral: bool = False,
+    admin: bool = False,
+    message_menu: str | None = None,
+    message_option: str | None = None,
 ) -> Callable[[F], F]:
     """Mark a cog method as a command.
 
     `name` may hold spaces to nest it: `"build trigger"` is a subcommand,
     `"herald config build-role"` one in a subgroup (three words at most).
     `ephemeral` answers only the caller; `admin` needs Manage Server on Discord
-    (or the platform's equivalent).
+    (or the platform's equivalent). `message_menu` (with `message_option`)
+    also offers the command on messages: the option starts as the message text
+    and the handler finds the message in `ctx.message`.
     """
     if not 1 <= len(description) <= 100:
         raise ValueError(f"/{name}: a description is 1 to 100 characters")
     if len(name.split()) > 3:
         raise ValueError(f"/{name}: at most a group, a subgroup and a command")
+    if (message_menu is None) != (message_option is None):
+        raise ValueError(f"/{name}: message_menu and message_option go together")
 
     def mark(func: F) -> F:
-        setattr(func, COMMAND_ATTR, CommandInfo(name, description, ephemeral, admin))
+        info = CommandInfo(name, description, ephemeral, admin, message_menu, message_option)
+        setattr(func, COMMAND_ATTR, info)
+        return func
+
+    return mark
+
+
+def action(name: str) -> Callable[[F], F]:
+    """Mark a cog method `(ctx, argument) -> Reply` as what an `ActionButton` runs.
+
+    Buttons name it `"<cog name>:<name>"`; it must work after a restart, so it
+    finds what it acts on from `argument` (an id in the store), not from memory.
+    """
+
+    def mark(func: F) -> F:
+        setattr(func, ACTION_ATTR, name)
         return func
 
     return mark
@@ -250,6 +331,8 @@ def build_spec(cog: object, method: Handler, info: CommandInfo, cog_name: str) -
     autocompleters = {
         p.name: getattr(cog, p.autocomplete) for p in params if p.autocomplete is not None
     }
+    if info.message_option is not None and info.message_option not in {p.name for p in params}:
+        raise TypeError(f"/{info.name}: message_option {info.message_option!r} is not an option")
     return CommandSpec(
         name=info.name,
         description=info.description,
@@ -259,6 +342,8 @@ def build_spec(cog: object, method: Handler, info: CommandInfo, cog_name: str) -
         ephemeral=info.ephemeral,
         admin=info.admin,
         autocompleters=autocompleters,
+        message_menu=info.message_menu,
+        message_option=info.message_option,
     )
 
 
@@ -271,6 +356,12 @@ def _param(command_name: str, name: str, hint: Any, parameter: inspect.Parameter
         raise TypeError(f"/{command_name} {name}: Annotated needs an Option(...)")
     optional = _is_optional(base)
     base = _strip_none(base)
+    many = 0
+    if get_origin(base) is list:
+        (base,) = get_args(base)
+        many = option.max_items
+        if base is not Attachment or many < 1:
+            raise TypeError(f"/{command_name} {name}: only list[Attachment] lists are supported")
     if base not in _KINDS:
         raise TypeError(f"/{command_name} {name}: unsupported option type {base!r}")
     has_default = parameter.default is not inspect.Parameter.empty
@@ -289,6 +380,7 @@ def _param(command_name: str, name: str, hint: Any, parameter: inspect.Parameter
         paragraph=option.paragraph,
         label=option.label,
         too_short=option.too_short,
+        many=many,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from bot.announce import Announcements
 from bot.cog import Cog
 from bot.commands import CommandSpec
 from bot.config import (
@@ -59,6 +60,15 @@ class Platform(Protocol):
     async def direct(self, user_id: str, reply: Reply) -> Posted:
         """Send a private message to a user (`DeliveryError(permanent)` when closed)."""
 
+    async def open_thread(self, posted: Posted, name: str) -> Destination:
+        """A thread under a message Herald posted, started if there is none yet."""
+
+    def capacity(self, to: Destination) -> int:
+        """How many messages `to` takes right now without waiting on a rate limit."""
+
+    def ready_in(self, to: Destination) -> float:
+        """Seconds until `to` takes another message (0 when it would now)."""
+
 
 class Core:
     def __init__(
@@ -76,6 +86,7 @@ class Core:
         self.commands: dict[str, CommandSpec] = {}
         self.platforms: list[Platform] = []
         self.server = HttpServer(settings.http_host, settings.http_port, self._health)
+        self.announcements = Announcements(self)
         self._store: Store | None = None
         self._clients: list[ServiceClient] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -156,6 +167,7 @@ class Core:
         await self.server.start()
         for platform in self.platforms:
             await platform.start()
+        await self.announcements.start()
         self._ready = True
         log.info("Herald is ready on %s", ", ".join(p.name for p in self.platforms))
 
@@ -170,6 +182,7 @@ class Core:
     async def close(self) -> None:
         """Stop everything in reverse order of start; safe to call twice."""
         self._ready = False
+        await _quietly(self.announcements.close(), "stopping announcements")
         for platform in reversed(self.platforms):
             await _quietly(platform.close(), f"closing {platform.name}")
         for cog in reversed(list(self.cogs.values())):
@@ -193,6 +206,14 @@ class Core:
             await self.close()
         return self.exit_code
 
+    async def _announcement_backlog(self) -> dict[str, int] | None:
+        if self._store is None:
+            return None
+        return {
+            "unrouted": await self._store.unrouted_count(),
+            "undelivered": await self._store.pending_count(),
+        }
+
     async def _health(self) -> tuple[bool, dict[str, Any]]:
         database = "ok" if self._store is not None and await self._store.ping() else "down"
         status = {
@@ -200,6 +221,7 @@ class Core:
             "database": database,
             "platforms": {p.name: p.status() for p in self.platforms},
             "cogs": sorted(self.cogs),
+            "announcements": await self._announcement_backlog(),
             "not_configured": {name: needs for name, needs in sorted(self.skipped.items())},
         }
         return status["status"] == "ok", status

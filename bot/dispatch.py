@@ -1,22 +1,27 @@
-"""Running a command the same way for every platform, failures included.
+"""Running a command (or a button's action) the same way for every platform, failures included.
 
-Adapters call `execute` and always get a `Reply` back: a handler's
-`UserError` becomes its message, anything unexpected becomes a short apology
-(with the traceback in the log, never in the reply).
+Adapters call `execute` or `execute_action` and always get a `Reply` back: a
+handler's `UserError` becomes its message, anything unexpected becomes a short
+apology (with the traceback in the log, never in the reply).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 
+from bot.cog import Cog, find_action
 from bot.commands import CommandSpec
 from bot.errors import UserError
 from bot.models import Invocation, Reply
+from bot.text import quote_block
 
 log = logging.getLogger(__name__)
 
 ADMIN_ONLY = "Only server admins can use /{name}."
-UNEXPECTED = "Something went wrong while running /{name}. It has been logged; please try again."
+UNEXPECTED = "Something went wrong while running {what}. It has been logged; please try again."
+ECHO_LIMIT = 1500
+UNKNOWN_ACTION = "This button no longer works; please run the command again."
 
 
 def error_reply(message: str) -> Reply:
@@ -27,11 +32,37 @@ async def execute(spec: CommandSpec, ctx: Invocation) -> Reply:
     """Run `spec`'s handler with `ctx.options`, mapping every failure to a reply."""
     if spec.admin and not ctx.is_admin:
         return error_reply(ADMIN_ONLY.format(name=spec.name))
+    return await _guarded(f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options))
+
+
+async def execute_action(
+    cogs: Mapping[str, Cog], ref: str, argument: str, ctx: Invocation
+) -> Reply:
+    """Run the action an `ActionButton` names (`"<cog>:<name>"`), mapping failures to a reply."""
+    handler = find_action(cogs, ref)
+    if handler is None:
+        log.info("button for unknown action %s pressed by %s:%s", ref, ctx.platform, ctx.user.id)
+        return error_reply(UNKNOWN_ACTION)
+    return await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
+
+
+async def _guarded(what: str, ctx: Invocation, call: Callable[[], Awaitable[Reply]]) -> Reply:
     try:
-        return await spec.handler(ctx, **ctx.options)
+        return await call()
     except UserError as error:
-        log.info("/%s for %s:%s: %s", spec.name, ctx.platform, ctx.user.id, error.message)
+        log.info("%s for %s:%s: %s", what, ctx.platform, ctx.user.id, error.message)
         return error_reply(error.message)
     except Exception:
-        log.exception("/%s failed for %s:%s", spec.name, ctx.platform, ctx.user.id)
-        return error_reply(UNEXPECTED.format(name=spec.name))
+        log.exception("%s failed for %s:%s", what, ctx.platform, ctx.user.id)
+        return error_reply(UNEXPECTED.format(what=what))
+
+
+def echo_reply(message: str, user_text: str) -> Reply:
+    """An error with the user's own text shown back, so what they typed is not lost."""
+    if not user_text.strip():
+        return error_reply(message)
+    return Reply(
+        text=f"⚠️ {message}\nHere is what you wrote, so you can fix it and send it again:\n"
+        f"{quote_block(user_text, ECHO_LIMIT)}",
+        ephemeral=True,
+    )

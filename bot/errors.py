@@ -44,11 +44,19 @@ class DeliveryError(Exception):
 
     `permanent` means trying again cannot help (channel deleted, access
     missing, DMs closed); otherwise retry, after `retry_after` when given.
+    `bad_message` narrows a permanent failure to this one message (the
+    platform refused its content): the destination itself is fine.
     """
 
     def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        bad_message: bool = False,
     ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or bad_message
         self.retry_after = retry_after
+        self.bad_message = bad_message

@@ -139,6 +139,15 @@ class ServiceClient:
                 raise self._error(response)
             await asyncio.sleep(wait)
 
+    async def json_object(self, path: str) -> dict[str, Any] | None:
+        """GET `path` and return its JSON object, or None when the answer is not one."""
+        response = await self.request("GET", path)
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
     def _observe_quota(self, response: httpx.Response) -> None:
         remaining = response.headers.get("X-RateLimit-Remaining")
         reset = _reset_in(response.headers, time.time())

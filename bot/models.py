@@ -22,6 +22,11 @@ class Colour(IntEnum):
     ERROR = 0xE74C3C
     NEUTRAL = 0x95A5A6
     ACCENT = 0x9B59B6
+    TEAL = 0x1ABC9C
+    ORANGE = 0xE67E22
+    PINK = 0xE91E63
+    NAVY = 0x34495E
+    BROWN = 0xA0522D
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,14 @@ class Role:
 
     id: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A channel picked as a command option; `name` when the platform said it."""
+
+    id: str
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +138,33 @@ class LinkButton:
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class ActionButton:
+    """A button that calls back into a cog: `action` is `"<cog>:<name>"` (see `bot.cog.action`).
+
+    `argument` travels with the button (keep it short: an id, not a payload)
+    and reaches the handler as its second parameter.
+    """
+
+    label: str
+    action: str
+    argument: str = ""
+    primary: bool = True
+
+
 @dataclass(slots=True)
 class Reply:
-    """What a command answers: text and/or a card, privately or to the channel."""
+    """What a command answers: text and/or a card, privately or to the channel.
+
+    `in_reply_to` asks the platform to post a public reply as an answer to
+    that message (the message a "Report as bug" menu was used on).
+    """
 
     text: str | None = None
     card: Card | None = None
     ephemeral: bool = False
-    buttons: list[LinkButton] = field(default_factory=list)
+    buttons: list[LinkButton | ActionButton] = field(default_factory=list)
+    in_reply_to: MessageRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 
 class RateLimiter:
@@ -71,3 +73,49 @@ class RateLimiter:
         elapsed = now - self._updated
         self._updated = now
         self._tokens = min(self.capacity, self._tokens + elapsed / self.interval)
+
+
+class SlidingWindow:
+    """At most `limit` sends in any `per` seconds, counted from when each one finished.
+
+    Counting from completion (not from sending) keeps the client behind a
+    server that counts from receipt, so a channel's window reopens here no
+    sooner than it does at the platform. `available` and `ready_in` let a
+    caller decide what to send before it waits (fold a burst into a digest).
+    """
+
+    def __init__(self, limit: int, per: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.per = per
+        self._clock = clock
+        self._finished: deque[float] = deque()
+        self._in_flight = 0
+
+    def available(self) -> int:
+        self._expire()
+        return max(0, self.limit - self._in_flight - len(self._finished))
+
+    def ready_in(self) -> float:
+        """Seconds until a send may start (0 when one may start now)."""
+        if self.available() > 0:
+            return 0.0
+        if self._finished:
+            return max(0.0, self._finished[0] + self.per - self._clock())
+        return self.per / self.limit
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait for room, then hold a place in the window for the duration of a send."""
+        while (wait := self.ready_in()) > 0:  # noqa: ASYNC110 - a deadline, not an event
+            await asyncio.sleep(wait)
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._finished.append(self._clock())
+
+    def _expire(self) -> None:
+        now = self._clock()
+        while self._finished and self._finished[0] + self.per <= now:
+            self._finished.popleft()

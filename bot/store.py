@@ -3,6 +3,18 @@
 All SQL lives here. The database runs in WAL mode with one connection (one
 writer); every write is its own transaction. Migrations are numbered and
 applied in order at start-up, each exactly once.
+
+The announcement tables (migration 3): `subscriptions` (which channel wants
+which service's events, through which filter), `inbox` (every accepted
+webhook or poller delivery, unique per delivery key), `items` (what earlier
+events said about an item), `outbox` (one row per event and channel, drained
+by the delivery worker) and `posts` (every message Herald posted for a
+delivery step, by key; the item's card in a channel is its latest post with
+that item).
+
+The poller tables (migration 4): `poll_cursors` (a feed read before, so its
+first reading is told apart) and `poll_items` (the last known state of each
+item a poller watches, so a restart neither repeats nor misses a change).
 """
 
 from __future__ import annotations
@@ -19,6 +31,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.events import KnownItem
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS: list[tuple[int, str]] = [
@@ -31,6 +45,115 @@ MIGRATIONS: list[tuple[int, str]] = [
             value TEXT NOT NULL,
             PRIMARY KEY (scope, key)
         );
+        """,
+    ),
+    (
+        2,
+        """
+        CREATE TABLE pending_submissions (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            service         TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            state           TEXT NOT NULL,
+            payload         TEXT NOT NULL,
+            summary         TEXT NOT NULL,
+            user_text       TEXT NOT NULL,
+            user            TEXT NOT NULL,
+            channel_id      TEXT,
+            guild_id        TEXT,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            result_url      TEXT,
+            created_at      REAL NOT NULL
+        );
+        CREATE INDEX pending_submissions_due
+            ON pending_submissions (service, state, next_attempt_at);
+        CREATE TABLE pending_files (
+            submission_id INTEGER NOT NULL
+                REFERENCES pending_submissions (id) ON DELETE CASCADE,
+            position      INTEGER NOT NULL,
+            filename      TEXT NOT NULL,
+            content_type  TEXT,
+            data          BLOB NOT NULL,
+            PRIMARY KEY (submission_id, position)
+        );
+        CREATE TABLE submission_log (
+            platform TEXT NOT NULL,
+            user_id  TEXT NOT NULL,
+            at       REAL NOT NULL
+        );
+        CREATE INDEX submission_log_user ON submission_log (platform, user_id, at);
+        """,
+    ),
+    (
+        3,
+        """
+        CREATE TABLE subscriptions (
+            id          INTEGER PRIMARY KEY,
+            platform    TEXT NOT NULL,
+            scope       TEXT NOT NULL,
+            channel_id  TEXT NOT NULL,
+            service     TEXT NOT NULL,
+            filter      TEXT NOT NULL,
+            created_by  TEXT,
+            created_at  TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+            paused      TEXT
+        );
+        CREATE INDEX subscriptions_by_service ON subscriptions (service);
+        CREATE INDEX subscriptions_by_scope ON subscriptions (platform, scope);
+
+        CREATE TABLE inbox (
+            id           INTEGER PRIMARY KEY,
+            source       TEXT NOT NULL,
+            kind         TEXT NOT NULL,
+            delivery_key TEXT NOT NULL UNIQUE,
+            payload      TEXT NOT NULL,
+            received_at  REAL NOT NULL,
+            state        TEXT NOT NULL,
+            note         TEXT
+        );
+        CREATE INDEX inbox_new ON inbox (id) WHERE state = 'new';
+
+        CREATE TABLE items (
+            item        TEXT PRIMARY KEY,
+            title       TEXT,
+            url         TEXT,
+            attributes  TEXT NOT NULL,
+            updated_at  REAL NOT NULL
+        );
+
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY,
+            inbox_id        INTEGER NOT NULL,
+            platform        TEXT NOT NULL,
+            channel_id      TEXT NOT NULL,
+            subscription_id INTEGER,
+            item            TEXT,
+            event           TEXT NOT NULL,
+            state           TEXT NOT NULL DEFAULT 'pending',
+            batch           INTEGER,
+            batch_kind      TEXT,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt    REAL NOT NULL DEFAULT 0,
+            error           TEXT,
+            created_at      REAL NOT NULL,
+            done_at         REAL,
+            UNIQUE (inbox_id, platform, channel_id)
+        );
+        CREATE INDEX outbox_pending ON outbox (platform, channel_id, id) WHERE state = 'pending';
+        CREATE INDEX outbox_dead ON outbox (subscription_id) WHERE state = 'dead';
+
+        CREATE TABLE posts (
+            key        TEXT PRIMARY KEY,
+            platform   TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            item       TEXT,
+            thread_id  TEXT,
+            posted_at  REAL NOT NULL
+        );
+        CREATE INDEX posts_by_item ON posts (platform, channel_id, item) WHERE item IS NOT NULL;
         """,
     ),
     (
@@ -56,6 +179,94 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 
+# Submission states: a draft waits for the user's "Create anyway"; `sending`
+# is in flight in this process; `pending` waits for its next attempt; `done`
+# went through (or was refused) and the user is still to be told. A row is
+# deleted once the user knows.
+DRAFT, SENDING, PENDING, DONE = "draft", "sending", "pending", "done"
+INBOX_BATCH = 200
+INBOX_NEW = "new"
+INBOX_ROUTED = "routed"
+INBOX_IGNORED = "ignored"
+INBOX_FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    platform: str
+    scope: str
+    channel_id: str
+    service: str
+    filter: dict[str, Any]
+    created_by: str | None
+    paused: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An inbox row: a webhook body or poller payload waiting to be routed."""
+
+    id: int
+    source: str
+    kind: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a routed event goes: a channel, and the subscription that chose it."""
+
+    platform: str
+    channel_id: str
+    subscription_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the router made of one delivery: routed to channels, ignored or failed."""
+
+    delivery_id: int
+    state: str
+    note: str | None = None
+    event: dict[str, Any] | None = None
+    routes: tuple[Route, ...] = ()
+    known: tuple[str, KnownItem] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    platform: str
+    channel_id: str
+    item: str | None
+    event: str
+    batch: int | None
+    batch_kind: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A message Herald posted; with `item` set it is that item's card in the channel."""
+
+    key: str
+    platform: str
+    channel_id: str
+    message_id: str
+    item: str | None = None
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetters:
+    """Undeliverable announcements for one channel, for /subscriptions."""
+
+    channel_id: str
+    count: int
+    error: str | None
+    last_at: float
+
 
 @dataclass(frozen=True, slots=True)
 class PolledItem:
@@ -72,8 +283,12 @@ class PolledItem:
 
 class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
+        # One connection: a read during another coroutine's open transaction would
+        # see its uncommitted rows, so reads that decide deliveries take the lock too.
         self._db = db
         self._lock = asyncio.Lock()
+        self._inbox_queue: list[tuple[tuple[Any, ...], asyncio.Future[int | None]]] = []
+        self._inbox_writer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -91,6 +306,8 @@ class Store:
         return store
 
     async def close(self) -> None:
+        if self._inbox_writer is not None:
+            await asyncio.gather(self._inbox_writer, return_exceptions=True)
         await self._db.close()
 
     @asynccontextmanager
@@ -154,6 +371,499 @@ class Store:
                 " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
                 (scope, key, value),
             )
+
+    # --- pending submissions ---------------------------------------------------
+
+    async def add_submission(
+        self,
+        row: dict[str, Any],
+        files: Sequence[tuple[str, str | None, bytes]] = (),
+    ) -> int:
+        """Insert a submission (columns as in `pending_submissions`) and its files."""
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"INSERT INTO pending_submissions ({columns}) VALUES ({marks})",  # noqa: S608 - our own column names
+                tuple(row.values()),
+            )
+            submission_id = int(cursor.lastrowid or 0)
+            await db.executemany(
+                "INSERT INTO pending_files (submission_id, position, filename, content_type, data)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(submission_id, index, *file) for index, file in enumerate(files)],
+            )
+        return submission_id
+
+    async def get_submission(self, submission_id: int) -> dict[str, Any] | None:
+        async with self._db.execute(
+            "SELECT * FROM pending_submissions WHERE id = ?", (submission_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return dict(row) if row else None
+
+    async def submission_files(self, submission_id: int) -> list[tuple[str, str | None, bytes]]:
+        async with self._db.execute(
+            "SELECT filename, content_type, data FROM pending_files"
+            " WHERE submission_id = ? ORDER BY position",
+            (submission_id,),
+        ) as cursor:
+            return [(r["filename"], r["content_type"], bytes(r["data"])) async for r in cursor]
+
+    async def claim_submission(self, submission_id: int, from_state: str) -> bool:
+        """Move a submission from `from_state` to `sending`; False if another got it first."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE pending_submissions SET state = ? WHERE id = ? AND state = ?",
+                (SENDING, submission_id, from_state),
+            )
+        return cursor.rowcount == 1
+
+    async def update_submission(self, submission_id: int, **changes: Any) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        async with self.transaction() as db:
+            await db.execute(
+                f"UPDATE pending_submissions SET {assignments} WHERE id = ?",  # noqa: S608 - our own column names
+                (*changes.values(), submission_id),
+            )
+
+    async def delete_submission(self, submission_id: int) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM pending_submissions WHERE id = ?", (submission_id,))
+
+    async def due_submissions(
+        self, service: str, state: str, now: float, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Submissions of `service` in `state` whose next attempt is due, oldest first."""
+        async with self._db.execute(
+            "SELECT * FROM pending_submissions WHERE service = ? AND state = ?"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            (service, state, now, limit),
+        ) as cursor:
+            return [dict(row) async for row in cursor]
+
+    async def next_submission_at(self, service: str, states: Sequence[str]) -> float | None:
+        """When the earliest submission of `service` in one of `states` is due."""
+        marks = ", ".join("?" for _ in states)
+        query = f"SELECT MIN(next_attempt_at) FROM pending_submissions WHERE service = ? AND state IN ({marks})"  # noqa: E501, S608 - placeholders only
+        async with self._db.execute(query, (service, *states)) as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def recover_submissions(self, service: str) -> int:
+        """At start: sends that were in flight when the process stopped are pending
+        again (nothing is lost), and every waiting submission is due now."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE pending_submissions SET state = ? WHERE service = ? AND state = ?",
+                (PENDING, service, SENDING),
+            )
+            await db.execute(
+                "UPDATE pending_submissions SET next_attempt_at = 0"
+                " WHERE service = ? AND state IN (?, ?)",
+                (service, PENDING, DONE),
+            )
+        return cursor.rowcount
+
+    async def delete_drafts(self, service: str, older_than: float) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM pending_submissions"
+                " WHERE service = ? AND state = ? AND created_at < ?",
+                (service, DRAFT, older_than),
+            )
+        return cursor.rowcount
+
+    async def submissions_in_state(self, service: str, state: str) -> list[dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT * FROM pending_submissions WHERE service = ? AND state = ? ORDER BY id",
+            (service, state),
+        ) as cursor:
+            return [dict(row) async for row in cursor]
+
+    # --- per-user submission log (cooldowns) -----------------------------------
+
+    async def log_submission(
+        self, platform: str, user_id: str, at: float, keep_after: float
+    ) -> None:
+        """Record one submission by a user, forgetting entries older than `keep_after`."""
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM submission_log WHERE at < ?", (keep_after,))
+            await db.execute(
+                "INSERT INTO submission_log (platform, user_id, at) VALUES (?, ?, ?)",
+                (platform, user_id, at),
+            )
+
+    async def submissions_since(self, platform: str, user_id: str, since: float) -> list[float]:
+        """When a user submitted since `since`, oldest first."""
+        async with self._db.execute(
+            "SELECT at FROM submission_log WHERE platform = ? AND user_id = ? AND at >= ?"
+            " ORDER BY at",
+            (platform, user_id, since),
+        ) as cursor:
+            return [float(row[0]) async for row in cursor]
+
+    # --- subscriptions ------------------------------------------------------
+
+    async def add_subscription(
+        self,
+        platform: str,
+        scope: str,
+        channel_id: str,
+        service: str,
+        filter_json: dict[str, Any],
+        created_by: str | None,
+    ) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO subscriptions (platform, scope, channel_id, service, filter,"
+                " created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                (platform, scope, channel_id, service, _dump(filter_json), created_by),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def find_subscription(
+        self, platform: str, channel_id: str, service: str, filter_json: dict[str, Any]
+    ) -> Subscription | None:
+        rows = await self._subscriptions(
+            "platform = ? AND channel_id = ? AND service = ? AND filter = ?",
+            (platform, channel_id, service, _dump(filter_json)),
+        )
+        return rows[0] if rows else None
+
+    async def resume_subscription(self, subscription_id: int) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE subscriptions SET paused = NULL WHERE id = ?", (subscription_id,)
+            )
+
+    async def subscriptions(self, platform: str, scope: str) -> list[Subscription]:
+        """Every subscription of one guild or workspace, oldest first."""
+        return await self._subscriptions("platform = ? AND scope = ?", (platform, scope))
+
+    async def active_subscriptions(self, service: str) -> list[Subscription]:
+        return await self._subscriptions("service = ? AND paused IS NULL", (service,))
+
+    async def remove_subscriptions(self, platform: str, scope: str, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"DELETE FROM subscriptions WHERE platform = ? AND scope = ? AND id IN ({marks})",  # noqa: S608
+                (platform, scope, *ids),
+            )
+            return cursor.rowcount
+
+    async def _subscriptions(self, where: str, args: tuple[Any, ...]) -> list[Subscription]:
+        async with self._db.execute(
+            "SELECT id, platform, scope, channel_id, service, filter, created_by, paused"  # noqa: S608 - placeholders only
+            f" FROM subscriptions WHERE {where} ORDER BY id",
+            args,
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Subscription(
+                r["id"],
+                r["platform"],
+                r["scope"],
+                r["channel_id"],
+                r["service"],
+                json.loads(r["filter"]),
+                r["created_by"],
+                r["paused"],
+            )
+            for r in rows
+        ]
+
+    # --- inbox and routing --------------------------------------------------
+
+    async def add_delivery(
+        self, source: str, kind: str, key: str, payload: str, state: str = INBOX_NEW
+    ) -> int | None:
+        """Store an accepted delivery; None when `key` was stored before (a repeat).
+
+        Deliveries arriving while a write is under way are committed together
+        with the next one (group commit): one statement for many webhooks,
+        each caller still answered only once its row is committed.
+        """
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._inbox_queue.append(((source, kind, key, payload, time.time(), state), future))
+        if self._inbox_writer is None or self._inbox_writer.done():
+            self._inbox_writer = asyncio.create_task(self._write_inbox(), name="inbox writer")
+        return await future
+
+    async def _write_inbox(self) -> None:
+        while self._inbox_queue:
+            batch = self._inbox_queue[:INBOX_BATCH]
+            del self._inbox_queue[:INBOX_BATCH]
+            try:
+                ids = await self._insert_deliveries([row for row, _ in batch])
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():  # a caller may have gone away meanwhile
+                        future.set_exception(error)
+                continue
+            for (_, future), delivery_id in zip(batch, ids, strict=True):
+                if not future.done():
+                    future.set_result(delivery_id)
+
+    async def _insert_deliveries(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
+        """Insert rows in one statement; each row's id, or None for a key already stored."""
+        first: dict[str, tuple[Any, ...]] = {}
+        for row in rows:  # in arrival order, so ids (and routing) follow it
+            first.setdefault(row[2], row)
+        unique = list(first.values())
+        values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(unique))
+        async with (
+            self._lock,
+            self._db.execute(
+                "INSERT INTO inbox (source, kind, delivery_key, payload, received_at, state)"  # noqa: S608 - placeholders only
+                f" VALUES {values} ON CONFLICT (delivery_key) DO NOTHING"
+                " RETURNING id, delivery_key",
+                [field for row in unique for field in row],
+            ) as cursor,
+        ):
+            inserted = {key: delivery_id for delivery_id, key in await cursor.fetchall()}
+        return [inserted.pop(row[2], None) for row in rows]
+
+    async def new_deliveries(self, limit: int = 100) -> list[Delivery]:
+        async with (
+            self._lock,
+            self._db.execute(
+                "SELECT id, source, kind, payload FROM inbox WHERE state = ? ORDER BY id LIMIT ?",
+                (INBOX_NEW, limit),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [Delivery(r["id"], r["source"], r["kind"], r["payload"]) for r in rows]
+
+    async def known_item(self, item: str) -> KnownItem | None:
+        async with self._db.execute(
+            "SELECT title, url, attributes FROM items WHERE item = ?", (item,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return KnownItem(row["title"], row["url"], json.loads(row["attributes"]))
+
+    async def record_routing(self, verdicts: Sequence[Verdict]) -> None:
+        """Queue the outbox rows of routed deliveries and close them, in one transaction.
+
+        After a crash a delivery is either still new (and routed again) or
+        fully queued; the outbox's unique key makes routing again harmless.
+        """
+        now = time.time()
+        rows, items, closed = [], [], []
+        for verdict in verdicts:
+            event = _dump(verdict.event) if verdict.event is not None else None
+            item = verdict.event.get("item") if verdict.event is not None else None
+            rows.extend(
+                (verdict.delivery_id, r.platform, r.channel_id, r.subscription_id, item, event, now)
+                for r in verdict.routes
+            )
+            if verdict.known is not None:
+                key, known = verdict.known
+                items.append((key, known.title, known.url, _dump(known.attributes), now))
+            closed.append((verdict.state, verdict.note, verdict.delivery_id))
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO outbox (inbox_id, platform, channel_id, subscription_id,"
+                " item, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            await db.executemany(
+                "INSERT INTO items (item, title, url, attributes, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (item) DO UPDATE SET"
+                " title = excluded.title, url = excluded.url,"
+                " attributes = excluded.attributes, updated_at = excluded.updated_at",
+                items,
+            )
+            await db.executemany("UPDATE inbox SET state = ?, note = ? WHERE id = ?", closed)
+
+    # --- outbox ---------------------------------------------------------------
+
+    async def due_lanes(self, platforms: Sequence[str], now: float) -> list[tuple[str, str]]:
+        """Channels with announcements due now, on the given platforms."""
+        if not platforms:
+            return []
+        marks = ",".join("?" * len(platforms))
+        async with self._db.execute(
+            "SELECT DISTINCT platform, channel_id FROM outbox WHERE state = 'pending'"  # noqa: S608 - placeholders only
+            f" AND next_attempt <= ? AND platform IN ({marks})",
+            (now, *platforms),
+        ) as cursor:
+            return [(r[0], r[1]) for r in await cursor.fetchall()]
+
+    async def next_due(self, platforms: Sequence[str]) -> float | None:
+        if not platforms:
+            return None
+        marks = ",".join("?" * len(platforms))
+        async with self._db.execute(
+            "SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'"  # noqa: S608 - placeholders only
+            f" AND platform IN ({marks})",
+            tuple(platforms),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def lane_rows(
+        self, platform: str, channel_id: str, now: float, limit: int = 500
+    ) -> list[OutboxRow]:
+        async with (
+            self._lock,
+            self._db.execute(
+                "SELECT id, platform, channel_id, item, event, batch, batch_kind, attempts"
+                " FROM outbox WHERE platform = ? AND channel_id = ? AND state = 'pending'"
+                " AND next_attempt <= ? ORDER BY id LIMIT ?",
+                (platform, channel_id, now, limit),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [OutboxRow(*r) for r in rows]
+
+    async def pending_count(self) -> int:
+        """Announcements queued for a channel and not delivered yet."""
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def unrouted_count(self) -> int:
+        """Deliveries accepted and not routed to channels yet."""
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM inbox WHERE state = ?", (INBOX_NEW,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def assign_batch(self, ids: Sequence[int], batch: int, kind: str) -> None:
+        """Fix which rows one delivery covers before sending it, so a retry sends the same."""
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            await db.execute(
+                f"UPDATE outbox SET batch = ?, batch_kind = ? WHERE id IN ({marks})",  # noqa: S608
+                (batch, kind, *ids),
+            )
+
+    async def complete(self, ids: Sequence[int], post: Post | None = None) -> None:
+        """Mark rows delivered, recording the message that delivered them."""
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            if post is not None:
+                await _insert_post(db, post)
+            await db.execute(
+                f"UPDATE outbox SET state = 'done', done_at = ?, error = NULL"  # noqa: S608
+                f" WHERE id IN ({marks})",
+                (time.time(), *ids),
+            )
+
+    async def retry_later(
+        self, platform: str, channel_id: str, ids: Sequence[int], until: float, error: str
+    ) -> None:
+        """Count a failed attempt for the pending `ids`; hold the channel's queue until `until`."""
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, error = ?"  # noqa: S608 - placeholders only
+                f" WHERE state = 'pending' AND id IN ({marks})",
+                (error, *ids),
+            )
+            await db.execute(
+                "UPDATE outbox SET next_attempt = MAX(next_attempt, ?)"
+                " WHERE platform = ? AND channel_id = ? AND state = 'pending'",
+                (until, platform, channel_id),
+            )
+
+    async def drop(self, ids: Sequence[int], reason: str) -> None:
+        """Rows the platform refused for their content: dead, the channel still served."""
+        marks = ",".join("?" * len(ids))
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE outbox SET state = 'dead', error = ?, done_at = ?"  # noqa: S608 - placeholders only
+                f" WHERE id IN ({marks})",
+                (reason, time.time(), *ids),
+            )
+
+    async def give_up(self, platform: str, channel_id: str, reason: str) -> int:
+        """The channel refuses Herald for good: its queue is dead, its subscriptions paused."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET state = 'dead', error = ?, done_at = ?"
+                " WHERE platform = ? AND channel_id = ? AND state = 'pending'",
+                (reason, time.time(), platform, channel_id),
+            )
+            await db.execute(
+                "UPDATE subscriptions SET paused = ?"
+                " WHERE platform = ? AND channel_id = ? AND paused IS NULL",
+                (reason, platform, channel_id),
+            )
+            return cursor.rowcount
+
+    async def dead_letters(self, platform: str, scope: str) -> list[DeadLetters]:
+        async with self._db.execute(
+            "SELECT o.channel_id, COUNT(*), MAX(o.error), MAX(o.done_at) FROM outbox o"
+            " JOIN subscriptions s ON s.id = o.subscription_id"
+            " WHERE o.state = 'dead' AND s.platform = ? AND s.scope = ?"
+            " GROUP BY o.channel_id ORDER BY o.channel_id",
+            (platform, scope),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [DeadLetters(r[0], int(r[1]), r[2], float(r[3] or 0)) for r in rows]
+
+    # --- posts ----------------------------------------------------------------
+
+    async def post(self, key: str) -> Post | None:
+        return await self._post("key = ?", (key,))
+
+    async def card(self, platform: str, channel_id: str, item: str) -> Post | None:
+        """The message that shows `item` in a channel: the latest post made for it."""
+        return await self._post(
+            "platform = ? AND channel_id = ? AND item = ? ORDER BY posted_at DESC, rowid DESC",
+            (platform, channel_id, item),
+        )
+
+    async def record_post(self, post: Post) -> None:
+        async with self.transaction() as db:
+            await _insert_post(db, post)
+
+    async def set_thread(self, key: str, thread_id: str | None) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE posts SET thread_id = ? WHERE key = ?", (thread_id, key))
+
+    async def forget_card(self, key: str) -> None:
+        """The card's message is gone (deleted by someone): the item needs a new one."""
+        async with self.transaction() as db:
+            await db.execute("UPDATE posts SET item = NULL WHERE key = ?", (key,))
+
+    async def _post(self, where: str, args: tuple[Any, ...]) -> Post | None:
+        async with (
+            self._lock,
+            self._db.execute(
+                "SELECT key, platform, channel_id, message_id, item, thread_id FROM posts"  # noqa: S608 - placeholders only
+                f" WHERE {where} LIMIT 1",
+                args,
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return Post(*row) if row else None
+
+    async def prune(self, before: float) -> None:
+        """Forget finished work older than `before`.
+
+        Cards stay (an item keeps its message however quiet it was); what is
+        remembered about a quiet item goes, and a pending row is never touched.
+        """
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM outbox WHERE state != 'pending' AND done_at < ?", (before,)
+            )
+            await db.execute(
+                "DELETE FROM inbox WHERE state != ? AND received_at < ?", (INBOX_NEW, before)
+            )
+            await db.execute("DELETE FROM posts WHERE item IS NULL AND posted_at < ?", (before,))
+            await db.execute("DELETE FROM items WHERE updated_at < ?", (before,))
 
     # --- pollers: what each feed has seen ---------------------------------
 
@@ -226,6 +936,26 @@ class Store:
                 (source, feed, *keep_states, source, feed, *keep_states, keep),
             )
             return cursor.rowcount
+
+
+async def _insert_post(db: aiosqlite.Connection, post: Post) -> None:
+    await db.execute(
+        "INSERT OR IGNORE INTO posts (key, platform, channel_id, message_id, item, thread_id,"
+        " posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            post.key,
+            post.platform,
+            post.channel_id,
+            post.message_id,
+            post.item,
+            post.thread_id,
+            time.time(),
+        ),
+    )
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _polled(row: aiosqlite.Row) -> PolledItem:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import socket
 import subprocess
@@ -18,10 +19,14 @@ from bot.core import Core
 from tests.fakes import betahub as betahub_fake
 from tests.fakes import butterstack as butterstack_fake
 from tests.fakes import discord as discord_fake
+from tests.fakes import userecho as userecho_fake
 from tests.fakes.betahub import FakeBetaHub
+from tests.fakes.bugherd import FakeBugHerd
 from tests.fakes.butterstack import FakeButterStack
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.hacknplan import FakeHacknPlan
 from tests.fakes.slack import FakeSlack
+from tests.fakes.userecho import FakeUserEcho
 
 SETTING_PREFIXES = (
     "DISCORD_",
@@ -48,6 +53,12 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def empty_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console adapter reads stdin; in tests it reads an empty one."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO())
 
 
 @pytest.fixture(autouse=True)
@@ -89,6 +100,30 @@ async def slack() -> AsyncIterator[FakeSlack]:
         yield fake
 
 
+@pytest.fixture
+async def userecho() -> AsyncIterator[FakeUserEcho]:
+    async with FakeUserEcho() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def hacknplan_api() -> AsyncIterator[FakeHacknPlan]:
+    async with FakeHacknPlan() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bugherd_api() -> AsyncIterator[FakeBugHerd]:
+    async with FakeBugHerd() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def userecho_api() -> AsyncIterator[FakeUserEcho]:
+    async with FakeUserEcho() as fake:
+        yield fake
+
+
 def base_env(tmp_path: Path) -> dict[str, str]:
     return {
         "HTTP_HOST": "127.0.0.1",
@@ -99,6 +134,23 @@ def base_env(tmp_path: Path) -> dict[str, str]:
 
 def discord_env(fake: FakeDiscord) -> dict[str, str]:
     return {"DISCORD_TOKEN": discord_fake.TOKEN, "DISCORD_API_BASE": fake.api_base}
+
+
+HACKNPLAN_SECRET = "hp-webhook-secret-123"
+BUGHERD_SECRET = "bh-webhook-secret-456"
+USERECHO_KEY = "ue-webhook-key-789"
+
+
+def hacknplan_env(**extra: str) -> dict[str, str]:
+    return {"HACKNPLAN_WEBHOOK_SECRET": HACKNPLAN_SECRET, **extra}
+
+
+def bugherd_env(**extra: str) -> dict[str, str]:
+    return {"BUGHERD_WEBHOOK_SECRET": BUGHERD_SECRET, **extra}
+
+
+def userecho_webhook_env(**extra: str) -> dict[str, str]:
+    return {"USERECHO_WEBHOOK_KEY": USERECHO_KEY, **extra}
 
 
 def betahub_env(fake: FakeBetaHub) -> dict[str, str]:
@@ -122,6 +174,20 @@ def butterstack_env(fake: FakeButterStack, **overrides: str) -> dict[str, str]:
         "BUTTERSTACK_TIMEOUT_SECONDS": "2",
         **overrides,
     }
+
+
+def userecho_env(fake: FakeUserEcho) -> dict[str, str]:
+    return {
+        "USERECHO_URL": fake.api_url,
+        "USERECHO_TOKEN": userecho_fake.TOKEN,
+        "USERECHO_FORUM_ID": str(userecho_fake.FORUM_ID),
+        "USERECHO_TIMEOUT_SECONDS": "1",
+    }
+
+
+def fast_retries() -> dict[str, str]:
+    """Saved submissions retried within a fraction of a second, for tests."""
+    return {"HERALD_RETRY_FIRST_SECONDS": "0.2", "HERALD_RETRY_MAX_SECONDS": "0.5"}
 
 
 @pytest.fixture

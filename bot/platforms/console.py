@@ -5,6 +5,9 @@ newcomer can try every command locally. Lines look like Discord's own:
 `/suggest description: Add a photo mode title: Photo mode`; text before the
 first `name:` goes to the first required option (`/suggest Add a photo mode`);
 `bot.cmdline` does the parsing, shared with Slack's slash commands.
+A command missing a required option asks for each field in turn (the
+console's modal); files are local paths (`attachment: crash.log, shot.png`);
+a reply's buttons are pressed with `/press N`.
 """
 
 from __future__ import annotations
@@ -15,17 +18,32 @@ import itertools
 import re
 import sys
 import threading
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.cmdline import parse
-from bot.dispatch import error_reply, execute
+from bot.commands import CommandSpec, OptionKind
+from bot.dispatch import error_reply, execute, execute_action
 from bot.errors import UserError
-from bot.models import Card, Destination, Invocation, Posted, Reply, User
+from bot.models import (
+    ActionButton,
+    Attachment,
+    Card,
+    Destination,
+    Invocation,
+    LinkButton,
+    Posted,
+    Reply,
+    User,
+)
 
 if TYPE_CHECKING:
     from bot.core import Core
 
 _UNESCAPE = re.compile(r"\\([\\*_`~|\[\]>#-])")
+_CHANNEL_MENTION = re.compile(r"<#([^>\s]+)>")
+_BOLD = re.compile(r"(?<!\\)\*\*")
+TERMINAL_CAPACITY = 1000
 QUIT = frozenset({"/quit", "/exit", "quit", "exit"})
 
 CONNECT_HELP = (
@@ -47,6 +65,7 @@ class ConsolePlatform:
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._closed = False
         self._ids = itertools.count(1)
+        self._actions: list[ActionButton] = []
 
     async def start(self) -> None:
         self._say(self._banner())
@@ -61,7 +80,8 @@ class ConsolePlatform:
         self._closed = True
 
     async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
-        self._say(f"[#{to.channel_id}] {render(reply)}")
+        where = f"#{to.channel_id}" + (f", thread {to.thread_id}" if to.thread_id else "")
+        self._say(f"[{where}] {render(reply)}")
         return Posted(self.name, to.channel_id, str(next(self._ids)))
 
     async def edit(self, posted: Posted, reply: Reply) -> None:
@@ -70,6 +90,15 @@ class ConsolePlatform:
     async def direct(self, user_id: str, reply: Reply) -> Posted:
         self._say(f"[private message] {render(reply)}")
         return Posted(self.name, "direct", str(next(self._ids)))
+
+    async def open_thread(self, posted: Posted, name: str) -> Destination:
+        return Destination(self.name, posted.channel_id, posted.message_id)
+
+    def capacity(self, to: Destination) -> int:
+        return TERMINAL_CAPACITY
+
+    def ready_in(self, to: Destination) -> float:
+        return 0.0
 
     def _read_stdin(self, loop: asyncio.AbstractEventLoop) -> None:
         """Blocking reads on a daemon thread: it never holds up shutdown.
@@ -102,20 +131,68 @@ class ConsolePlatform:
         if line.lstrip("/") in ("help", "?"):
             self._say(self._help())
             return
+        if line.startswith("/press"):
+            await self._press(line.removeprefix("/press").strip())
+            return
         try:
             spec, raw = parse(line, self.core.commands)
-            ctx = Invocation(
-                command=spec.name,
-                user=self.user,
-                options=spec.bind(raw),
-                guild_id="console",
-                channel_id="console",
-                is_admin=True,
-            )
+            if spec.missing(raw):
+                raw = await self._ask(spec, raw)
+                if raw is None:
+                    self._say("Cancelled.")
+                    return
+            ctx = self._invocation(spec.name)
+            ctx.options = spec.bind(_files(spec, raw))
         except UserError as error:
             self._say(render(error_reply(error.message)))
             return
-        self._say(render(await execute(spec, ctx)))
+        self._show(await execute(spec, ctx))
+
+    def _invocation(self, command: str) -> Invocation:
+        return Invocation(
+            command=command,
+            user=self.user,
+            guild_id="console",
+            channel_id="console",
+            is_admin=True,
+        )
+
+    async def _ask(self, spec: CommandSpec, raw: dict[str, Any]) -> dict[str, Any] | None:
+        """The console's form: ask for each option not given; None when cancelled."""
+        self._say(
+            f"/{spec.name}: {spec.description}. Enter each field (empty skips an optional one)."
+        )
+        answers = dict(raw)
+        for param in spec.params:
+            if param.name in answers:
+                continue
+            hint = "required" if param.required else "optional"
+            if param.choices:
+                hint += ": " + ", ".join(str(c.value) for c in param.choices)
+            self.stdout.write(f"{param.title} ({hint}): ")
+            self.stdout.flush()
+            answer = await self._lines.get()
+            if answer is None:
+                return None
+            if answer.strip():
+                answers[param.name] = answer.strip()
+            elif param.required:
+                return None
+        return answers
+
+    async def _press(self, which: str) -> None:
+        if not which.isdigit() or not 1 <= int(which) <= len(self._actions):
+            self._say(
+                render(error_reply("There is no such button; /press takes a button's number."))
+            )
+            return
+        button = self._actions[int(which) - 1]
+        ctx = self._invocation(button.action)
+        self._show(await execute_action(self.core.cogs, button.action, button.argument, ctx))
+
+    def _show(self, reply: Reply) -> None:
+        self._actions = [b for b in reply.buttons if isinstance(b, ActionButton)]
+        self._say(render(reply, self._actions))
 
     def _banner(self) -> str:
         lines = ["Herald console: no chat platform is connected, so commands run here."]
@@ -152,15 +229,37 @@ class ConsolePlatform:
         self.stdout.flush()
 
 
-def render(reply: Reply) -> str:
-    """A reply as plain text for a terminal."""
+def render(reply: Reply, actions: list[ActionButton] | None = None) -> str:
+    """A reply as plain text for a terminal; `actions` numbers its buttons for /press."""
     parts = []
     if reply.text:
         parts.append(_plain(reply.text))
     if reply.card:
         parts.append(_card(reply.card))
-    parts.extend(f"  [{button.label}] {button.url}" for button in reply.buttons)
+    for button in reply.buttons:
+        if isinstance(button, LinkButton):
+            parts.append(f"  [{button.label}] {button.url}")
+        elif actions is not None and button in actions:
+            parts.append(f"  [{button.label}] type /press {actions.index(button) + 1}")
     return "\n".join(parts)
+
+
+def _files(spec: CommandSpec, raw: dict[str, Any]) -> dict[str, Any]:
+    """File options name local paths (comma-separated): they become attachments."""
+    converted = dict(raw)
+    for param in spec.params:
+        value = raw.get(param.name)
+        if param.kind is OptionKind.ATTACHMENT and isinstance(value, str) and value.strip():
+            files = [_local_file(path.strip()) for path in value.split(",") if path.strip()]
+            converted[param.name] = files if param.is_list else files[0]
+    return converted
+
+
+def _local_file(name: str) -> Attachment:
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise UserError(f"There is no file {name}.")
+    return Attachment(path.name, path.resolve().as_uri(), path.stat().st_size)
 
 
 def _card(card: Card) -> str:
@@ -178,4 +277,5 @@ def _card(card: Card) -> str:
 
 
 def _plain(text: str) -> str:
+    text = _BOLD.sub("", _CHANNEL_MENTION.sub(r"#\1", text))
     return _UNESCAPE.sub(r"\1", text)

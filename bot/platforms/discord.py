@@ -5,6 +5,13 @@ callback signature is synthesised from the spec's parameters, so discord.py
 does option typing, choices, autocomplete and syncing as it would for a
 hand-written command. The callback validates, defers (no upstream call can
 break the 3-second deadline), runs the cog's handler and renders the reply.
+
+A command run without its required options opens a modal instead (a modal
+must be the first answer, so nothing is deferred before it); a spec with a
+`message_menu` also becomes a message context-menu entry that opens the same
+modal prefilled from the message. Modal submissions and button presses arrive
+as raw interactions and are routed by their custom ids, so they keep working
+after a restart.
 """
 
 from __future__ import annotations
@@ -14,21 +21,40 @@ import hashlib
 import inspect
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Optional
 
-import aiohttp
 import discord
 import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.commands import AutocompleteHandler, CommandSpec, OptionKind, Param
-from bot.dispatch import error_reply, execute
+from bot.commands import AutocompleteHandler, Choice, CommandSpec, OptionKind, Param
+from bot.dispatch import echo_reply, error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
-from bot.models import Attachment, Destination, Invocation, Posted, Reply, Role, User
+from bot.forms import form_capable, form_params, parse_action_id
+from bot.models import (
+    Attachment,
+    Channel,
+    Destination,
+    Invocation,
+    MessageRef,
+    Posted,
+    Reply,
+    Role,
+    User,
+)
+from bot.platforms.discord_forms import (
+    MAX_FIELDS,
+    FormId,
+    build_form,
+    submitted_values,
+)
+from bot.platforms.discord_outbound import DiscordOutbound
 from bot.platforms.discord_render import NO_MENTIONS, reply_kwargs
+from bot.text import truncate
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -36,6 +62,29 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 60.0
+FORM_CHOICES_TIMEOUT = 1.0
+FORM_EXTRAS_KEPT = 500
+DONE = "✅ Done."
+
+
+class _TextChannelPicker(app_commands.Transformer):
+    """A channel option limited to text and announcement channels.
+
+    Taken as Discord resolved it, so no guild cache is needed.
+    """
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news]
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> Any:
+        return value
+
+
 _TYPES: dict[OptionKind, Any] = {
     OptionKind.TEXT: str,
     OptionKind.INTEGER: int,
@@ -43,6 +92,7 @@ _TYPES: dict[OptionKind, Any] = {
     OptionKind.BOOLEAN: bool,
     OptionKind.ATTACHMENT: discord.Attachment,
     OptionKind.ROLE: discord.Role,
+    OptionKind.CHANNEL: app_commands.Transform[app_commands.AppCommandChannel, _TextChannelPicker],
 }
 
 
@@ -75,8 +125,14 @@ class DiscordPlatform:
         # proxy such as nirn-proxy, or a fake in tests).
         discord.http.Route.BASE = self.settings.discord_api_base
         self.bot = HeraldBot(self)
+        self.outbound = DiscordOutbound(self.bot)
         self.bot.tree.on_error = self._on_tree_error
+        self.bot.add_listener(self._on_interaction, "on_interaction")
         self._connection: asyncio.Task[None] | None = None
+        # Values a modal cannot carry (files given with the slash command, the
+        # message's author), by form token; a form submitted after a restart
+        # still has everything typed into it.
+        self._form_extras: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     async def start(self) -> None:
         token = self.settings.discord_token
@@ -119,25 +175,27 @@ class DiscordPlatform:
     async def close(self) -> None:
         await self.bot.close()
         if self._connection is not None:
+            # A reconnect may be sleeping in its backoff: it has nothing left to do.
+            self._connection.cancel()
             await asyncio.gather(self._connection, return_exceptions=True)
 
     async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
-        channel = self.bot.get_partial_messageable(int(to.thread_id or to.channel_id))
-        nonce = _nonce(key) if key else None
-        async with _delivery(f"channel {to.channel_id}"):
-            message = await channel.send(**reply_kwargs(reply), nonce=nonce)
-        return Posted(self.name, str(message.channel.id), str(message.id))
+        return await self.outbound.post(to, reply, key=key)
 
     async def edit(self, posted: Posted, reply: Reply) -> None:
-        channel = self.bot.get_partial_messageable(int(posted.channel_id))
-        async with _delivery(f"message {posted.message_id}"):
-            await channel.get_partial_message(int(posted.message_id)).edit(**reply_kwargs(reply))
+        await self.outbound.edit(posted, reply)
 
     async def direct(self, user_id: str, reply: Reply) -> Posted:
-        async with _delivery(f"DM to {user_id}"):
-            dm = await self.bot.create_dm(discord.Object(id=int(user_id)))
-            message = await dm.send(**reply_kwargs(reply))
-        return Posted(self.name, str(dm.id), str(message.id))
+        return await self.outbound.direct(user_id, reply)
+
+    async def open_thread(self, posted: Posted, name: str) -> Destination:
+        return await self.outbound.open_thread(posted, name)
+
+    def capacity(self, to: Destination) -> int:
+        return self.outbound.capacity(to)
+
+    def ready_in(self, to: Destination) -> float:
+        return self.outbound.ready_in(to)
 
     async def discover_gateway(self) -> None:
         """Connect where Discord says (`GET /gateway/bot`) unless a URL is configured."""
@@ -168,6 +226,8 @@ class DiscordPlatform:
                 tree.add_command(command)
             else:
                 parent.add_command(command)
+            if spec.message_menu is not None:
+                tree.add_command(self._message_menu(spec))
 
     def _group(
         self, prefix: tuple[str, ...], parent: app_commands.Group | None, specs: list[CommandSpec]
@@ -208,9 +268,9 @@ class DiscordPlatform:
         async def callback(interaction: discord.Interaction, **values: Any) -> None:
             await self._invoke(spec, interaction, values)
 
-        callback.__signature__ = _signature(spec.params)  # type: ignore[attr-defined]
+        callback.__signature__ = _signature(spec)  # type: ignore[attr-defined]
         callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
-            p.name: p.description for p in spec.params
+            name: description for p in spec.params for name, description in _option_names(p)
         }
         callback.__discord_app_commands_param_choices__ = {  # type: ignore[attr-defined]
             p.name: [app_commands.Choice(name=c.name, value=c.value) for c in p.choices]
@@ -263,13 +323,29 @@ class DiscordPlatform:
     async def _invoke(
         self, spec: CommandSpec, interaction: discord.Interaction, values: dict[str, Any]
     ) -> None:
-        ctx = self.invocation(spec.name, interaction)
+        raw = _collect(spec, values)
+        if spec.missing(raw) and form_capable(spec):
+            await self._open_form(spec, interaction, raw, None)
+            return
+        await self._run(spec, interaction, self.invocation(spec.name, interaction), raw)
+
+    async def _run(
+        self,
+        spec: CommandSpec,
+        interaction: discord.Interaction,
+        ctx: Invocation,
+        raw: dict[str, Any],
+        *,
+        from_form: bool = False,
+    ) -> None:
+        """Validate, defer, run the handler and deliver its reply."""
         try:
-            ctx.options = spec.bind({k: _neutral(v) for k, v in values.items()})
+            ctx.options = spec.bind(raw)
         except UserError as error:
-            await interaction.response.send_message(
-                **reply_kwargs(error_reply(error.message)), ephemeral=True
-            )
+            reply = error_reply(error.message)
+            if from_form:
+                reply = echo_reply(error.message, _typed_text(spec, raw))
+            await interaction.response.send_message(**reply_kwargs(reply), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=spec.ephemeral, thinking=True)
         reply = await execute(spec, ctx)
@@ -282,14 +358,154 @@ class DiscordPlatform:
 
         A private reply (an error, say) to a public command must not show in
         the channel, so the public placeholder is removed and the reply is
-        sent as an ephemeral follow-up instead.
+        sent as an ephemeral follow-up instead. A public reply to a message
+        (from a context menu) is posted as a reply to it.
         """
         kwargs = reply_kwargs(reply)
         if reply.ephemeral and public:
             await interaction.delete_original_response()
             await interaction.followup.send(ephemeral=True, **kwargs)
+        elif not reply.ephemeral and await self._answer_message(reply):
+            await interaction.delete_original_response()
         else:
             await interaction.edit_original_response(**kwargs)
+
+    async def _answer_message(self, reply: Reply) -> bool:
+        """Post a reply to the message it answers; False when there is none or it failed."""
+        message = reply.in_reply_to
+        if message is None:
+            return False
+        try:
+            await self.post(Destination(self.name, message.channel_id), reply)
+        except DeliveryError as error:
+            log.warning("could not reply to message %s: %s", message.id, error)
+            return False
+        return True
+
+    # --- forms (modals) ----------------------------------------------------
+
+    def _message_menu(self, spec: CommandSpec) -> app_commands.ContextMenu:
+        async def menu(interaction: discord.Interaction, message: discord.Message) -> None:
+            ref = MessageRef(
+                id=str(message.id),
+                channel_id=str(message.channel.id),
+                text=message.content,
+                author=message.author.display_name,
+                url=_message_url(interaction.guild_id, message.channel.id, message.id),
+            )
+            given = {spec.message_option: message.content} if spec.message_option else {}
+            await self._open_form(spec, interaction, given, ref)
+
+        return app_commands.ContextMenu(name=spec.message_menu or spec.name, callback=menu)
+
+    async def _open_form(
+        self,
+        spec: CommandSpec,
+        interaction: discord.Interaction,
+        given: dict[str, Any],
+        message: MessageRef | None,
+    ) -> None:
+        """Answer with a modal for `spec`, prefilled with what the user already gave."""
+        choices = await self._live_choices(spec, interaction)
+        token = secrets.token_hex(4)
+        # A modal can show text and choices again, but not files: those are kept.
+        prefilled = {
+            p.name
+            for p in form_params(spec, choices, MAX_FIELDS)
+            if p.kind is not OptionKind.ATTACHMENT
+        }
+        extras = {k: v for k, v in given.items() if k not in prefilled and v not in (None, [], "")}
+        self._keep_extras(token, {"values": extras, "message": message})
+        form_id = FormId(
+            token,
+            spec.name,
+            message.channel_id if message else None,
+            message.id if message else None,
+        )
+        title = spec.message_menu if message and spec.message_menu else f"/{spec.name}"
+        modal = build_form(spec, form_id, title, given, choices)
+        await interaction.response.send_modal(modal)
+        # Submissions are routed by custom id in `_on_interaction`, restart or not.
+        modal.stop()
+
+    async def _live_choices(
+        self, spec: CommandSpec, interaction: discord.Interaction
+    ) -> dict[str, list[Choice]]:
+        """Choices for autocompleted options, if they come quickly (a modal cannot wait)."""
+        found: dict[str, list[Choice]] = {}
+        for name, handler in spec.autocompleters.items():
+            param = spec.param(name)
+            if param is None or param.kind is not OptionKind.TEXT:
+                continue
+            try:
+                ctx = self.invocation(spec.name, interaction)
+                found[name] = await asyncio.wait_for(handler(ctx, ""), FORM_CHOICES_TIMEOUT)
+            except (TimeoutError, UserError):
+                continue
+        return {name: choices for name, choices in found.items() if choices}
+
+    def _keep_extras(self, token: str, extras: dict[str, Any]) -> None:
+        self._form_extras[token] = extras
+        while len(self._form_extras) > FORM_EXTRAS_KEPT:
+            self._form_extras.popitem(last=False)
+
+    async def _on_interaction(self, interaction: discord.Interaction) -> None:
+        """Modal submissions and button presses, routed by their custom ids."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        try:
+            if interaction.type is discord.InteractionType.modal_submit:
+                form = FormId.decode(custom_id)
+                if form is not None:
+                    await self._submit_form(interaction, form, data)
+            elif interaction.type is discord.InteractionType.component:
+                action = parse_action_id(custom_id)
+                if action is not None:
+                    await self._press(interaction, *action)
+        except discord.HTTPException:
+            log.exception("Discord refused an answer to interaction %s", interaction.id)
+
+    async def _submit_form(
+        self, interaction: discord.Interaction, form: FormId, data: dict[str, Any]
+    ) -> None:
+        spec = self.core.commands.get(form.command)
+        if spec is None:
+            reply = error_reply(f"/{form.command} is not available any more.")
+            await interaction.response.send_message(**reply_kwargs(reply), ephemeral=True)
+            return
+        extras = self._form_extras.pop(form.token, {})
+        raw = dict(extras.get("values", {}))
+        for name, value in submitted_values(data, spec).items():
+            if value not in (None, "", []) or name not in raw:
+                raw[name] = value
+        ctx = self.invocation(spec.name, interaction)
+        if form.message_id and form.channel_id:
+            ctx.message = extras.get("message") or MessageRef(
+                id=form.message_id,
+                channel_id=form.channel_id,
+                text="",
+                author="",
+                url=_message_url(interaction.guild_id, form.channel_id, form.message_id),
+            )
+        await self._run(spec, interaction, ctx, raw, from_form=True)
+
+    # --- buttons -----------------------------------------------------------
+
+    async def _press(self, interaction: discord.Interaction, action: str, argument: str) -> None:
+        """Run a button's action; its message (a prompt) is replaced by the outcome.
+
+        A public outcome (the card for an item created anyway) goes to the
+        channel as a new message, since the prompt itself is private.
+        """
+        await interaction.response.defer()
+        ctx = self.invocation(action, interaction)
+        reply = await execute_action(self.core.cogs, action, argument, ctx)
+        if reply.ephemeral:
+            await interaction.edit_original_response(**reply_kwargs(reply))
+            return
+        if not await self._answer_message(reply):
+            await interaction.followup.send(**reply_kwargs(reply))
+        await interaction.edit_original_response(**reply_kwargs(Reply(text=DONE)))
 
     async def _on_tree_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -305,24 +521,70 @@ class DiscordPlatform:
             log.warning("could not tell the user about the error")
 
 
-def _signature(params: list[Param]) -> inspect.Signature:
+def _signature(spec: CommandSpec) -> inspect.Signature:
+    """The callback signature discord.py reads the options from.
+
+    When a modal can ask for the required options, none is required on
+    Discord: running the command bare (or with only some options) opens the
+    modal. A `list[Attachment]` option becomes `name`, `name_2`, ... options.
+    """
+    by_form = form_capable(spec)
     parameters = [
         inspect.Parameter(
             "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
         )
     ]
-    for param in params:
-        annotation = _annotation(param)
-        default = inspect.Parameter.empty
-        if not param.required:
-            annotation = Optional[annotation]  # noqa: UP045 - Range[...] is an object, not a type
-            default = None
-        parameters.append(
-            inspect.Parameter(
-                param.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    for param in spec.params:
+        for index, (name, _) in enumerate(_option_names(param)):
+            annotation = _annotation(param)
+            default = inspect.Parameter.empty
+            if not param.required or by_form or index > 0:
+                annotation = Optional[annotation]  # noqa: UP045 - Range[...] is an object, not a type
+                default = None
+            parameters.append(
+                inspect.Parameter(
+                    name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+                )
             )
-        )
     return inspect.Signature(parameters)
+
+
+def _option_names(param: Param) -> list[tuple[str, str]]:
+    """The Discord option names (and descriptions) for one parameter."""
+    if not param.is_list:
+        return [(param.name, param.description)]
+    names = [(param.name, param.description)]
+    names += [
+        (f"{param.name}_{n}", truncate(f"Another file ({n} of {param.many})", 100))
+        for n in range(2, param.many + 1)
+    ]
+    return names
+
+
+def _collect(spec: CommandSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """Discord's option values as neutral raw values (lists gathered back into one)."""
+    raw: dict[str, Any] = {}
+    for param in spec.params:
+        if param.is_list:
+            items = [values.get(name) for name, _ in _option_names(param)]
+            raw[param.name] = [_neutral(item) for item in items if item is not None]
+        elif values.get(param.name) is not None:
+            raw[param.name] = _neutral(values[param.name])
+    return raw
+
+
+def _typed_text(spec: CommandSpec, raw: dict[str, Any]) -> str:
+    """What the user typed into a form's text fields, to show back to them."""
+    texts = [
+        str(raw[p.name])
+        for p in spec.params
+        if p.kind is OptionKind.TEXT and not p.choices and raw.get(p.name)
+    ]
+    return "\n\n".join(texts)
+
+
+def _message_url(guild_id: int | None, channel_id: int | str, message_id: int | str) -> str:
+    return f"https://discord.com/channels/{guild_id or '@me'}/{channel_id}/{message_id}"
 
 
 def _annotation(param: Param) -> Any:
@@ -351,32 +613,11 @@ def _role_ids(user: discord.User | discord.Member) -> frozenset[str]:
     return frozenset(str(role_id) for role_id in getattr(user, "_roles", ()))
 
 
-def _nonce(key: str) -> str:
-    """Discord nonces are at most 25 characters: a digest of the delivery key."""
-    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()[:25]
-
-
-@asynccontextmanager
-async def _delivery(what: str) -> AsyncIterator[None]:
-    """Turn discord.py's HTTP errors into `DeliveryError`, permanent or not."""
-    try:
-        yield
-    except (discord.Forbidden, discord.NotFound) as error:
-        raise DeliveryError(
-            f"Discord refused {what}: {error.text or error.status}", permanent=True
-        ) from None
-    except discord.HTTPException as error:
-        permanent = 400 <= error.status < 500 and error.status != 429
-        raise DeliveryError(
-            f"Discord did not take {what}: HTTP {error.status}", permanent=permanent
-        ) from None
-    except (aiohttp.ClientError, TimeoutError) as error:
-        raise DeliveryError(f"Discord is unreachable for {what}: {type(error).__name__}") from None
-
-
 def _neutral(value: Any) -> Any:
     if isinstance(value, discord.Attachment):
         return Attachment(value.filename, value.url, value.size, value.content_type)
     if isinstance(value, discord.Role):
         return Role(str(value.id), value.name)
+    if isinstance(value, app_commands.AppCommandChannel | app_commands.AppCommandThread):
+        return Channel(str(value.id), value.name)
     return value

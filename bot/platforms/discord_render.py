@@ -10,7 +10,8 @@ from typing import Any
 
 import discord
 
-from bot.models import Card, Reply
+from bot.forms import action_id
+from bot.models import ActionButton, Card, LinkButton, Reply
 from bot.text import truncate
 
 CONTENT_LIMIT = 2000
@@ -25,6 +26,8 @@ EMBED_TOTAL_LIMIT = 6000
 URL_LIMIT = 2048
 
 NO_MENTIONS = discord.AllowedMentions.none()
+BUTTON_LABEL_LIMIT = 80
+CUSTOM_ID_LIMIT = 100
 
 
 def card_to_embed(card: Card) -> discord.Embed:
@@ -76,10 +79,24 @@ def reply_kwargs(reply: Reply) -> dict[str, Any]:
         "embeds": [card_to_embed(reply.card)] if reply.card else [],
         "allowed_mentions": NO_MENTIONS,
     }
-    buttons = [b for b in reply.buttons if _url(b.url)]
-    if buttons:
-        view = discord.ui.View()
-        for button in buttons[:25]:
-            view.add_item(discord.ui.Button(label=truncate(button.label, 80), url=button.url))
-        kwargs["view"] = view
+    buttons = [_button(b) for b in reply.buttons]
+    view = discord.ui.View()
+    for button in [b for b in buttons if b is not None][:25]:
+        view.add_item(button)
+    kwargs["view"] = view
     return kwargs
+
+
+def action_custom_id(button: ActionButton) -> str:
+    custom_id = action_id(button)
+    if len(custom_id) > CUSTOM_ID_LIMIT:
+        raise ValueError(f"button id too long for Discord: {custom_id!r}")
+    return custom_id
+
+
+def _button(button: LinkButton | ActionButton) -> discord.ui.Button[Any] | None:
+    label = truncate(button.label, BUTTON_LABEL_LIMIT)
+    if isinstance(button, LinkButton):
+        return discord.ui.Button(label=label, url=button.url) if _url(button.url) else None
+    style = discord.ButtonStyle.primary if button.primary else discord.ButtonStyle.secondary
+    return discord.ui.Button(label=label, style=style, custom_id=action_custom_id(button))

@@ -9,9 +9,11 @@ Mode's `apps.connections.open`, goes to `SLACK_API_URL`.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -24,10 +26,19 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cmdline import parse
-from bot.dispatch import error_reply, execute
+from bot.commands import CommandSpec
+from bot.dispatch import error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
-from bot.models import Destination, Invocation, Posted, Reply, User
-from bot.platforms.slack_render import reply_message
+from bot.forms import form_capable, parse_action_id
+from bot.models import Destination, Invocation, MessageRef, Posted, Reply, User
+from bot.platforms.slack_forms import (
+    FORM_CALLBACK,
+    SLACK_KINDS,
+    FormContext,
+    build_view,
+    submitted_values,
+)
+from bot.platforms.slack_render import LINK_ACTION, reply_message
 from bot.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -36,7 +47,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-ADMIN_CACHE_SECONDS = 300.0
+PROFILE_CACHE_SECONDS = 300.0
+MENU_PREFIX = "herald:menu:"
+DONE = "✅ Done."
 # Errors after which sending the same message again cannot succeed.
 PERMANENT = frozenset(
     {
@@ -64,6 +77,27 @@ Ack = Callable[..., Awaitable[None]]
 Respond = Callable[..., Awaitable[Any]]
 
 
+@dataclass(slots=True)
+class Profile:
+    """What Herald needs to know of a Slack user, from `users.info`."""
+
+    name: str | None = None
+    display_name: str | None = None
+    email: str | None = None
+    admin: bool = False
+
+
+def menu_callback(spec: CommandSpec) -> str:
+    """The callback id of a command's message shortcut (as in the app manifest)."""
+    return f"{MENU_PREFIX}{spec.name}"
+
+
+def _permalink(domain: str | None, channel: str, ts: str | None) -> str | None:
+    if not domain or not ts:
+        return None
+    return f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
 class SlackPlatform:
     name = "slack"
 
@@ -87,12 +121,18 @@ class SlackPlatform:
         )
         for top in sorted({spec.path[0] for spec in core.commands.values()}):
             self.app.command(f"/{top}")(self._on_command)
+        for spec in core.commands.values():
+            if spec.message_menu is not None:
+                self.app.shortcut(menu_callback(spec))(self._on_shortcut)
+        self.app.view(FORM_CALLBACK)(self._on_form)
+        self.app.action(re.compile(r"^herald:act:"))(self._on_action)
+        self.app.action(re.compile(f"^{LINK_ACTION}"))(self._on_link)
         if not settings.slack_socket_mode:
             core.server.add_route("POST", EVENTS_PATH, self._on_http)
         self._socket: AsyncSocketModeHandler | None = None
         self._state = "connecting"
         self._channel_limits: dict[str, RateLimiter] = {}
-        self._admins: dict[str, tuple[bool, float]] = {}
+        self._profiles: dict[str, tuple[Profile, float]] = {}
         self.bot_user_id: str | None = None
 
     async def start(self) -> None:
@@ -130,58 +170,183 @@ class SlackPlatform:
         return await to_aiohttp_response(bolt_response)
 
     async def _on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        """Acknowledge at once (Slack's 3 seconds), then answer through `respond`."""
+        """Acknowledge at once (Slack's 3 seconds), then answer through `respond`.
+
+        A command given without its required options opens a modal instead.
+        """
         await ack()
         line = f"{body['command'].lstrip('/')} {body.get('text') or ''}"
-        ctx = self.invocation(body)
         try:
             spec, raw = parse(line, self.core.commands)
-            ctx.command = spec.name
+        except UserError as error:
+            await respond(**reply_message(error_reply(error.message)), response_type="ephemeral")
+            return
+        if spec.missing(raw) and form_capable(spec, SLACK_KINDS):
+            context = FormContext(spec.name, body.get("channel_id"))
+            await self._open_form(spec, body["trigger_id"], context, raw, f"/{spec.name}")
+            return
+        ctx = await self.invocation(spec.name, body["user_id"], body)
+        try:
             ctx.options = spec.bind(raw)
         except UserError as error:
             await respond(**reply_message(error_reply(error.message)), response_type="ephemeral")
             return
-        if spec.admin:
-            ctx.is_admin = await self.is_admin(ctx.user.id)
         reply = await execute(spec, ctx)
         private = reply.ephemeral or spec.ephemeral
         await respond(
             **reply_message(reply), response_type="ephemeral" if private else "in_channel"
         )
 
-    def invocation(self, body: dict[str, Any]) -> Invocation:
-        return Invocation(
-            command=str(body.get("command", "")).lstrip("/"),
-            user=User(
-                platform="slack",
-                id=body["user_id"],
-                name=body.get("user_name") or body["user_id"],
-                workspace=body.get("team_domain"),
-            ),
-            guild_id=body.get("team_id"),
-            channel_id=body.get("channel_id"),
+    async def _on_shortcut(self, ack: Ack, body: dict[str, Any]) -> None:
+        """A message shortcut ("Report as bug"): a modal prefilled with the message."""
+        await ack()
+        spec = self._menu_spec(body.get("callback_id", ""))
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id")
+        if spec is None or channel is None:
+            return
+        domain = (body.get("team") or {}).get("domain")
+        context = FormContext(
+            spec.name,
+            channel,
+            message_ts=message.get("ts"),
+            message_url=_permalink(domain, channel, message.get("ts")),
+            message_author=message.get("user"),
         )
+        given = {spec.message_option: message.get("text", "")} if spec.message_option else {}
+        await self._open_form(spec, body["trigger_id"], context, given, spec.message_menu or "")
 
-    async def is_admin(self, user_id: str) -> bool:
-        """A workspace admin or owner, or a member of an allowed user group (cached)."""
-        cached = self._admins.get(user_id)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
-        allowed = False
+    def _menu_spec(self, callback_id: str) -> CommandSpec | None:
+        return self.core.commands.get(callback_id.removeprefix(MENU_PREFIX))
+
+    async def _open_form(
+        self,
+        spec: CommandSpec,
+        trigger_id: str,
+        context: FormContext,
+        given: dict[str, Any],
+        title: str,
+    ) -> None:
+        view = build_view(spec, context, title, given, {})
         try:
-            user = (await self.client.users_info(user=user_id))["user"]
-            allowed = bool(user.get("is_admin") or user.get("is_owner"))
-            for group in self.settings.slack_admin_group_ids:
-                if allowed:
-                    break
-                members = await self.client.usergroups_users_list(usergroup=group)
-                allowed = user_id in members.get("users", [])
+            await self.client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as error:
             log.warning(
-                "Slack: cannot check admin rights of %s: %s", user_id, error.response.get("error")
+                "Slack: could not open the /%s form: %s", spec.name, error.response.get("error")
             )
-        self._admins[user_id] = (allowed, time.monotonic() + ADMIN_CACHE_SECONDS)
-        return allowed
+
+    async def _on_form(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A submitted modal: problems go back beside their fields; else run the command."""
+        context = FormContext.decode(view.get("private_metadata") or "")
+        spec = self.core.commands.get(context.command) if context else None
+        if context is None or spec is None:
+            await ack()
+            return
+        raw = submitted_values(view.get("state") or {})
+        problems = {name: text for name, text in spec.problems(raw).items() if name in raw}
+        if problems:
+            await ack(response_action="errors", errors=problems)
+            return
+        await ack()
+        ctx = await self.invocation(spec.name, body["user"]["id"], body)
+        ctx.channel_id = context.channel_id
+        if context.message_ts and context.channel_id:
+            ctx.message = MessageRef(
+                id=context.message_ts,
+                channel_id=context.channel_id,
+                text=str(raw.get(spec.message_option or "", "")),
+                author=context.message_author or "",
+                url=context.message_url,
+            )
+        try:
+            ctx.options = spec.bind(raw)
+        except UserError as error:
+            await self._deliver(ctx, error_reply(error.message))
+            return
+        await self._deliver(ctx, await execute(spec, ctx))
+
+    async def _on_action(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        """A button press: run the cog action; the prompt shows the outcome."""
+        await ack()
+        parsed = parse_action_id(action.get("action_id", ""))
+        if parsed is None:
+            return
+        ref, argument = parsed
+        ctx = await self.invocation(ref, body["user"]["id"], body)
+        ctx.channel_id = (body.get("channel") or {}).get("id")
+        reply = await execute_action(self.core.cogs, ref, argument, ctx)
+        if reply.ephemeral:
+            await respond(**reply_message(reply), replace_original=True)
+            return
+        await self._deliver(ctx, reply)
+        await respond(**reply_message(Reply(text=DONE)), replace_original=True)
+
+    async def _on_link(self, ack: Ack) -> None:
+        """Link buttons open in the browser; Slack still wants the click acknowledged."""
+        await ack()
+
+    async def _deliver(self, ctx: Invocation, reply: Reply) -> None:
+        """Answer outside a slash command: privately to the user, or in the channel
+        (in the thread of the message a shortcut was used on)."""
+        try:
+            if reply.ephemeral and ctx.channel_id:
+                await self.client.chat_postEphemeral(
+                    channel=ctx.channel_id, user=ctx.user.id, **reply_message(reply)
+                )
+            elif reply.ephemeral or not ctx.channel_id:
+                await self.direct(ctx.user.id, reply)
+            else:
+                thread = reply.in_reply_to.id if reply.in_reply_to else None
+                await self.post(Destination(self.name, ctx.channel_id, thread), reply)
+        except (SlackApiError, DeliveryError) as error:
+            log.warning("Slack: could not answer %s: %s", ctx.user.id, error)
+
+    async def invocation(self, command: str, user_id: str, body: dict[str, Any]) -> Invocation:
+        """Who is asking, with their e-mail and admin rights from `users.info` (cached)."""
+        profile = await self.profile(user_id)
+        team = body.get("team") or {}
+        return Invocation(
+            command=command,
+            user=User(
+                platform="slack",
+                id=user_id,
+                name=profile.name or body.get("user_name") or user_id,
+                display_name=profile.display_name,
+                email=profile.email,
+                workspace=body.get("team_domain") or team.get("domain"),
+            ),
+            guild_id=body.get("team_id") or team.get("id"),
+            channel_id=body.get("channel_id"),
+            is_admin=profile.admin,
+        )
+
+    async def profile(self, user_id: str) -> Profile:
+        """A workspace admin or owner, or a member of an allowed user group (cached)."""
+        cached = self._profiles.get(user_id)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        profile = Profile()
+        try:
+            user = (await self.client.users_info(user=user_id))["user"]
+            details = user.get("profile") or {}
+            profile = Profile(
+                name=user.get("name"),
+                display_name=details.get("display_name") or user.get("real_name"),
+                email=details.get("email"),
+                admin=bool(user.get("is_admin") or user.get("is_owner")),
+            )
+            for group in self.settings.slack_admin_group_ids:
+                if profile.admin:
+                    break
+                members = await self.client.usergroups_users_list(usergroup=group)
+                profile.admin = user_id in members.get("users", [])
+        except SlackApiError as error:
+            reason = error.response.get("error")
+            log.warning("Slack: cannot look up %s: %s", user_id, reason)
+        self._profiles[user_id] = (profile, time.monotonic() + PROFILE_CACHE_SECONDS)
+        return profile
 
     async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
         """Post to a channel, at most about one message a second per channel.

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.models import Card, Reply
+from bot.forms import action_id
+from bot.models import ActionButton, Card, LinkButton, Reply
 from bot.text import truncate
 
 MAX_BLOCKS = 50
@@ -21,6 +22,8 @@ FIELD_LIMIT = 2000
 FIELDS_PER_SECTION = 10
 CONTEXT_ELEMENTS = 10
 BUTTON_LABEL_LIMIT = 75
+ACTIONS_LIMIT = 25
+LINK_ACTION = "herald:link"
 FALLBACK_LIMIT = 3000
 MESSAGE_TEXT_BUDGET = 12000
 URL_LIMIT = 3000
@@ -114,7 +117,7 @@ def reply_message(reply: Reply) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     if reply.text:
         blocks.append(_section(budget.take(mrkdwn(reply.text), SECTION_LIMIT)))
-    buttons = [b for b in reply.buttons if _url(b.url)]
+    buttons = [b for b in (_button(b, i) for i, b in enumerate(reply.buttons)) if b]
     fallback = plain(reply.text or (reply.card.title if reply.card and reply.card.title else ""))
     message: dict[str, Any] = {"text": truncate(fallback, FALLBACK_LIMIT) or "Herald"}
     if reply.card:
@@ -122,24 +125,28 @@ def reply_message(reply: Reply) -> dict[str, Any]:
         card = card_blocks(reply.card, budget)[:room]
         message["attachments"] = [{"color": f"#{int(reply.card.colour):06x}", "blocks": card}]
     if buttons:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {
-                            "type": "plain_text",
-                            "text": truncate(b.label, BUTTON_LABEL_LIMIT),
-                        },
-                        "url": b.url,
-                    }
-                    for b in buttons[:25]
-                ],
-            }
-        )
+        blocks.append({"type": "actions", "elements": buttons[:ACTIONS_LIMIT]})
     message["blocks"] = blocks[:MAX_BLOCKS]
     return message
+
+
+def _button(button: LinkButton | ActionButton, index: int) -> dict[str, Any] | None:
+    label = _plain_text(truncate(button.label, BUTTON_LABEL_LIMIT))
+    if isinstance(button, LinkButton):
+        if not _url(button.url):
+            return None
+        return {
+            "type": "button",
+            "text": label,
+            "url": button.url,
+            "action_id": f"{LINK_ACTION}:{index}",
+        }
+    element: dict[str, Any] = {"type": "button", "text": label, "action_id": action_id(button)}
+    if button.argument:
+        element["value"] = button.argument
+    if button.primary:
+        element["style"] = "primary"
+    return element
 
 
 def _section(text: str) -> dict[str, Any]:

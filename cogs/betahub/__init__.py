@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.pending import Submissions
 from bot.polling import Emit, log_only
 from cogs.betahub.cog import BetaHub
 from cogs.betahub.settings import BetaHubSettings
@@ -14,4 +15,5 @@ if TYPE_CHECKING:
 
 async def setup(core: Core, emit: Emit = log_only) -> None:
     """Load the cog; `emit` is where new releases are announced."""
-    await core.add_cog(BetaHub(core, core.service_settings(BetaHubSettings), emit))
+    settings = core.service_settings(BetaHubSettings)
+    await core.add_cog(BetaHub(core, settings, Submissions.settings_for(core), emit))

@@ -1,20 +1,27 @@
 """BetaHub's REST API, as much of it as Herald uses.
 
-Create calls are form-encoded with Rails-style keys; a Discord user is named
-with the documented `user[discord_id]`, `user[discord_username]` and
-`user[discord_discriminator]` fields. Users of other platforms have no such
-fields, so they are named in the text instead.
+Create calls are form-encoded with Rails-style keys (multipart when files go
+along); a Discord user is named with the documented `user[discord_id]`,
+`user[discord_username]` and `user[discord_discriminator]` fields. Users of
+other platforms have no such fields, so they are named in the text instead
+(and their e-mail sent, when the platform gives it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from bot.files import FileData
 from bot.http import ServiceClient
-from bot.models import User
+from bot.models import MessageRef, User
+
+# What Herald creates, by the kind stored with a pending submission: the
+# collection in the URL and the Rails form prefix.
+COLLECTIONS = {"feature_request": "feature_requests", "issue": "issues", "ticket": "tickets"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,14 @@ class Created:
     url: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An existing item a search found."""
+
+    title: str
+    url: str | None
+
+
 def read_error(response: httpx.Response) -> str | None:
     """BetaHub's reason from `{"error": …}` or Rails' `{"errors": {field: [..]}}`."""
     body = response.json()
@@ -80,9 +95,17 @@ def read_error(response: httpx.Response) -> str | None:
     return message if isinstance(message, str) else None
 
 
-def reporter_fields(user: User) -> dict[str, str]:
+def reporter_fields(user: User, prefix: str) -> dict[str, str]:
+    """Who the item is from: the documented Discord fields, else the e-mail if known.
+
+    BetaHub has no Slack id fields; a Slack user's e-mail (when the app may
+    read it) goes as `ticket[reporter_email]` on tickets, `user[email]` elsewhere.
+    """
     if user.platform != "discord":
-        return {}
+        if not user.email:
+            return {}
+        key = "ticket[reporter_email]" if prefix == "ticket" else "user[email]"
+        return {key: user.email}
     return {
         "user[discord_id]": user.id,
         "user[discord_username]": user.name,
@@ -90,18 +113,65 @@ def reporter_fields(user: User) -> dict[str, str]:
     }
 
 
-def attributed(text: str, user: User) -> str:
-    """The text, signed with who sent it when BetaHub cannot know otherwise."""
+def attributed(text: str, user: User, message: MessageRef | None = None) -> str:
+    """The text as sent: with a link to the chat message it came from, and signed
+    with who sent it when BetaHub cannot know otherwise."""
+    if message is not None and message.url:
+        by = f" by {message.author}" if message.author else ""
+        text = f"{text}\n\nFrom a message{by}: {message.url}"
     if user.platform == "discord":
         return text
     where = f"{user.platform.capitalize()}" + (f" ({user.workspace})" if user.workspace else "")
     return f"{text}\n\n— sent from {where} by {user.label}"
 
 
+def _form(prefix: str, fields: dict[str, str | None], reporter: User) -> dict[str, str]:
+    form = {f"{prefix}[{key}]": value for key, value in fields.items() if value}
+    form.update(reporter_fields(reporter, prefix))
+    return form
+
+
+def feature_request_form(
+    description: str, title: str | None, reporter: User, message: MessageRef | None = None
+) -> dict[str, str]:
+    text = attributed(description, reporter, message)
+    return _form("feature_request", {"description": text, "title": title}, reporter)
+
+
+def issue_form(
+    description: str,
+    steps: str | None,
+    title: str | None,
+    reporter: User,
+    message: MessageRef | None = None,
+) -> dict[str, str]:
+    fields = {
+        "description": attributed(description, reporter, message),
+        "unformatted_steps_to_reproduce": steps,
+        "title": title,
+        "source": reporter.platform,
+    }
+    return _form("issue", fields, reporter)
+
+
+def ticket_form(
+    description: str, title: str | None, priority: str | None, reporter: User
+) -> dict[str, str]:
+    fields = {"description": attributed(description, reporter), "title": title}
+    fields["priority"] = priority
+    return _form("ticket", fields, reporter)
+
+
 class BetaHubClient:
-    def __init__(self, http: ServiceClient, project_id: str) -> None:
+    """Creates and searches; `search_http` is a quick, single-try client for lookups."""
+
+    def __init__(
+        self, http: ServiceClient, search_http: ServiceClient, project_id: str, site: str
+    ) -> None:
         self.http = http
+        self.search_http = search_http
         self.project_id = project_id
+        self.site = site.rstrip("/")
 
     async def releases(self) -> list[Release]:
         """The project's releases, oldest first."""
@@ -116,24 +186,72 @@ class BetaHubClient:
             return []
         return [Release.parse(r) for r in body if isinstance(r, dict) and r.get("id") is not None]
 
-    async def create_feature_request(
-        self, description: str, title: str | None, reporter: User
+    async def create(
+        self, kind: str, form: dict[str, str], files: Sequence[FileData] = ()
     ) -> Created:
-        form = {"feature_request[description]": attributed(description, reporter)}
-        if title:
-            form["feature_request[title]"] = title
-        form.update(reporter_fields(reporter))
+        """POST one item of `kind` (a key of `COLLECTIONS`); files go as `<kind>[attachments][]`."""
+        collection = COLLECTIONS[kind]
+        options: dict[str, Any] = {"data": form}
+        if files:
+            options["files"] = [
+                (
+                    f"{kind}[attachments][]",
+                    (f.filename, f.data, f.content_type or "application/octet-stream"),
+                )
+                for f in files
+            ]
         response = await self.http.request(
-            "POST", f"projects/{self.project_id}/feature_requests.json", data=form
+            "POST", f"projects/{self.project_id}/{collection}.json", **options
         )
-        return _created(response)
+        return self._created(response, collection)
 
+    async def titles(self, collection: str, query: str) -> list[str]:
+        """Titles for autocomplete (`partial=true`: a few titles, quickly)."""
+        body = await self._search(collection, {"query": query, "partial": "true"})
+        return [m.title for m in self._matches(body, collection)]
 
-def _created(response: httpx.Response) -> Created:
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        body = {}
-    return Created(id=str(body.get("id", "")), url=body.get("url") or None)
+    async def search(self, collection: str, query: str) -> list[Match]:
+        """Existing items like `query`, with links, for the duplicate check."""
+        body = await self._search(collection, {"query": query})
+        return self._matches(body, collection)
+
+    async def _search(self, collection: str, params: dict[str, str]) -> Any:
+        response = await self.search_http.request(
+            "GET", f"projects/{self.project_id}/{collection}/search.json", params=params
+        )
+        try:
+            return response.json()
+        except ValueError:
+            return []
+
+    def _matches(self, body: Any, collection: str) -> list[Match]:
+        """Accept a list of titles, a list of objects, or `{<collection>: [...]}`."""
+        if isinstance(body, dict):
+            body = body.get(collection) or body.get("results") or []
+        if not isinstance(body, list):
+            return []
+        found = []
+        for item in body:
+            if isinstance(item, str) and item.strip():
+                found.append(Match(item.strip(), None))
+            elif isinstance(item, dict) and isinstance(item.get("title"), str):
+                url = item.get("url") or self._link(
+                    collection, item.get("scoped_id") or item.get("id")
+                )
+                found.append(Match(item["title"].strip(), url))
+        return found
+
+    def _link(self, collection: str, item_id: Any) -> str | None:
+        if item_id in (None, ""):
+            return None
+        return f"{self.site}/projects/{self.project_id}/{collection}/{item_id}"
+
+    def _created(self, response: httpx.Response, collection: str) -> Created:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            body = {}
+        item_id = str(body.get("id", ""))
+        return Created(id=item_id, url=body.get("url") or self._link(collection, item_id or None))

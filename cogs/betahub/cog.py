@@ -1,52 +1,112 @@
-"""The BetaHub cog: `/suggest`, and new releases announced (later, tickets and bug reports)."""
+"""The BetaHub cog: `/suggest`, `/report`, `/ticket`, where they may be used, and releases.
+
+Every submission goes through `Submissions`: stored first, sent at once, and
+kept and retried when BetaHub is down. `/suggest` and `/report` look for
+existing items first and, when one is close, ask before creating another.
+New releases are read by `ReleasePoller` and announced once each.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import logging
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated, Any
 
 from bot.cog import Cog
-from bot.commands import Option, command
+from bot.commands import Choice, Option, action, command
+from bot.dispatch import echo_reply
 from bot.errors import ServiceError, UserError
-from bot.models import Card, Colour, Invocation, LinkButton, Reply
+from bot.files import Downloader, FileData, size_label
+from bot.models import (
+    ActionButton,
+    Attachment,
+    Card,
+    Channel,
+    Colour,
+    Invocation,
+    LinkButton,
+    MessageRef,
+    Reply,
+)
+from bot.pending import Outgoing, Receipt, Saved, Submission, Submissions, SubmissionSettings
 from bot.polling import Emit
 from bot.ratelimit import RateLimiter
-from bot.text import escape, truncate
-from cogs.betahub.client import BetaHubClient, read_error
+from bot.text import escape, link, truncate
+from cogs.betahub.channels import ChannelRules, channel_label
+from cogs.betahub.client import (
+    BetaHubClient,
+    Match,
+    feature_request_form,
+    issue_form,
+    read_error,
+    ticket_form,
+)
 from cogs.betahub.releases import ReleasePoller
 from cogs.betahub.settings import BetaHubSettings
+from cogs.betahub.similar import close_matches
 
 if TYPE_CHECKING:
     from bot.core import Core
 
+log = logging.getLogger(__name__)
+
+SEARCH_TIMEOUT = 2.5
+MAX_ATTACHMENTS = 3
 SUGGESTION_TOO_SHORT = (
     "Tell us a little more: a suggestion needs at least 10 characters."
     " What would you like to see in the game, and how would it help you?"
 )
+REPORT_TOO_SHORT = (
+    "Tell us a little more: a bug report needs at least 10 characters."
+    " What happened, and what did you expect to happen?"
+)
+TICKET_TOO_SHORT = (
+    "Tell us a little more: a ticket needs at least 10 characters. What do you need help with?"
+)
+PRIORITIES = ("low", "medium", "high", "critical")
+# What each kind is called, and where its duplicates are searched.
+NOUNS = {"feature_request": "suggestion", "issue": "bug report", "ticket": "support ticket"}
+FEEDBACK_COMMANDS = ("report", "suggest")
 
 
 class BetaHub(Cog):
-    """Feature requests into BetaHub, sent on the user's behalf; new releases announced."""
+    """Feature requests, bug reports and support tickets into BetaHub, for the user;
+    new releases announced."""
 
     name = "betahub"
 
-    def __init__(self, core: Core, settings: BetaHubSettings, emit: Emit) -> None:
+    def __init__(
+        self,
+        core: Core,
+        settings: BetaHubSettings,
+        submissions: SubmissionSettings,
+        emit: Emit,
+    ) -> None:
         self.core = core
         self.settings = settings
         self.emit = emit
-        http = core.http(
-            "BetaHub",
-            settings.url,
-            headers={
+        options: dict[str, Any] = {
+            "headers": {
                 "Authorization": settings.authorization,
                 "BetaHub-Project-ID": settings.project_id,
                 "Accept": "application/json",
             },
-            timeout=settings.timeout_seconds,
-            limiter=RateLimiter(rate=5, per=1.0, burst=5),
-            read_error=read_error,
-            auth_hint="BETAHUB_TOKEN",
+            "limiter": RateLimiter(rate=5, per=1.0, burst=5),
+            "read_error": read_error,
+            "auth_hint": "BETAHUB_TOKEN",
+        }
+        http = core.http("BetaHub", settings.url, timeout=settings.timeout_seconds, **options)
+        search = core.http(
+            "BetaHub",
+            settings.url,
+            timeout=min(settings.timeout_seconds, SEARCH_TIMEOUT),
+            max_attempts=1,
+            **options,
         )
-        self.api = BetaHubClient(http, settings.project_id)
+        self.api = BetaHubClient(http, search, settings.project_id, settings.url)
+        self.submissions = Submissions(core, "betahub", "BetaHub", self._send, submissions)
+        self.downloader = Downloader()
+        self.rules = ChannelRules(core)
         self.releases = ReleasePoller(
             self.api,
             lambda: core.store,
@@ -56,10 +116,23 @@ class BetaHub(Cog):
         )
 
     async def load(self) -> None:
+        self.submissions.start()
         if self.settings.releases_poll_seconds > 0:
             self.run_in_background(self.core, self.releases.run(), "betahub-releases")
 
-    @command("suggest", "Suggest a feature for the game")
+    async def unload(self) -> None:
+        await super().unload()
+        await self.submissions.stop(grace=self.settings.timeout_seconds + 2)
+        await self.downloader.close()
+
+    # --- commands ------------------------------------------------------------
+
+    @command(
+        "suggest",
+        "Suggest a feature for the game",
+        message_menu="Suggest as feature",
+        message_option="description",
+    )
     async def suggest(
         self,
         ctx: Invocation,
@@ -73,24 +146,328 @@ class BetaHub(Cog):
                 too_short=SUGGESTION_TOO_SHORT,
             ),
         ],
-        title: Annotated[str | None, Option("A short title for your idea", max_length=100)] = None,
+        title: Annotated[
+            str | None,
+            Option("A short title for your idea", max_length=100, autocomplete="similar_requests"),
+        ] = None,
     ) -> Reply:
+        await self._admit(ctx, "suggest")
+        form = feature_request_form(description, title, ctx.user, ctx.message)
+        return await self._submit_or_ask(ctx, "feature_request", form, description, title)
+
+    @command(
+        "report",
+        "Report a bug in the game",
+        message_menu="Report as bug",
+        message_option="description",
+    )
+    async def report(
+        self,
+        ctx: Invocation,
+        description: Annotated[
+            str,
+            Option(
+                "What went wrong, and what you expected",
+                min_length=10,
+                max_length=4000,
+                paragraph=True,
+                too_short=REPORT_TOO_SHORT,
+            ),
+        ],
+        steps: Annotated[
+            str | None,
+            Option("Steps to reproduce it, one per line", max_length=2000, paragraph=True),
+        ] = None,
+        title: Annotated[
+            str | None,
+            Option("A short title for the bug", max_length=100, autocomplete="similar_issues"),
+        ] = None,
+    ) -> Reply:
+        await self._admit(ctx, "report")
+        form = issue_form(description, steps, title, ctx.user, ctx.message)
+        return await self._submit_or_ask(ctx, "issue", form, description, title, steps=steps)
+
+    @command("ticket", "Ask the team for help (only you see the answer)", ephemeral=True)
+    async def ticket(
+        self,
+        ctx: Invocation,
+        description: Annotated[
+            str,
+            Option(
+                "What you need help with",
+                min_length=10,
+                max_length=4000,
+                paragraph=True,
+                too_short=TICKET_TOO_SHORT,
+            ),
+        ],
+        title: Annotated[str | None, Option("A short title", max_length=100)] = None,
+        priority: Annotated[
+            str | None, Option("How urgent it is (default: low)", choices=PRIORITIES)
+        ] = None,
+        attachment: Annotated[
+            list[Attachment] | None,
+            Option("Screenshots or logs (up to 3 files, 25 MB each)", max_items=MAX_ATTACHMENTS),
+        ] = None,
+    ) -> Reply:
+        await self.submissions.check_cooldown(ctx.user)
+        files = await self.downloader.fetch_all(attachment or [])
+        payload = {
+            "form": ticket_form(description, title, priority, ctx.user),
+            "heading": _heading(description, title),
+            "text": description,
+            "priority": priority or "low",
+            "files": [f"{f.filename} ({size_label(len(f.data))})" for f in files],
+        }
+        # A ticket is private: the saved-notice names no title in a channel.
+        return await self._create(ctx, "ticket", payload, "support ticket", files=files)
+
+    @command(
+        "herald channels",
+        "Choose the channels where /report and /suggest may be used",
+        ephemeral=True,
+        admin=True,
+    )
+    async def channels(
+        self,
+        ctx: Invocation,
+        change: Annotated[
+            str,
+            Option(
+                "add or remove a channel, clear the limit, or show it",
+                choices=("add", "remove", "clear", "show"),
+            ),
+        ],
+        feedback: Annotated[
+            str | None,
+            Option("Which command (default: both)", choices=FEEDBACK_COMMANDS),
+        ] = None,
+        channel: Annotated[Channel | None, Option("The channel (default: this one)")] = None,
+    ) -> Reply:
+        rules = self.rules
+        where = channel or Channel(ctx.channel_id or "", "")
+        lines = []
+        for name in (feedback,) if feedback else FEEDBACK_COMMANDS:
+            allowed = await rules.allowed(ctx, name)
+            if change == "add" and where.id not in {c.id for c in allowed}:
+                allowed.append(where)
+            elif change == "remove":
+                allowed = [c for c in allowed if c.id != where.id]
+            elif change == "clear":
+                allowed = []
+            if change != "show":
+                await rules.save(ctx, name, allowed)
+            shown = ", ".join(channel_label(c) for c in allowed) or "any channel"
+            lines.append(f"/{name}: {shown}")
+        return Reply(text="\n".join(lines), ephemeral=True)
+
+    # --- autocomplete ----------------------------------------------------------
+
+    async def similar_requests(self, ctx: Invocation, current: str) -> list[Choice]:
+        return await self._similar_titles("feature_requests", current)
+
+    async def similar_issues(self, ctx: Invocation, current: str) -> list[Choice]:
+        return await self._similar_titles("issues", current)
+
+    async def _similar_titles(self, collection: str, current: str) -> list[Choice]:
+        """The user's own text first (so Enter keeps it), then existing titles like it."""
+        current = current.strip()[:100]
+        if len(current) < 3:
+            return [Choice(current, current)] if current else []
         try:
-            created = await self.api.create_feature_request(description, title, ctx.user)
+            titles = await self.api.titles(collection, current)
+        except ServiceError:
+            titles = []
+        choices = [Choice(current, current)]
+        choices += [
+            Choice(truncate(f"Existing: {title}", 100), title[:100])
+            for title in titles
+            if title.lower() != current.lower()
+        ]
+        return choices[:25]
+
+    # --- buttons ---------------------------------------------------------------
+
+    @action("create")
+    async def create_anyway(self, ctx: Invocation, argument: str) -> Reply:
+        """ "Create anyway" on the duplicate prompt: send the stored draft."""
+        draft = await self.submissions.find(_draft_id(argument))
+        if draft is None:
+            raise UserError("This was already sent, or has expired; please run the command again.")
+        submitted = self.submissions.submit_draft(draft.id, ctx.user)
+        outcome = await self._outcome_of(submitted, draft.user_text)
+        if isinstance(outcome, Reply):
+            return outcome
+        return self._confirmation(draft.kind, draft.payload, outcome, draft.summary)
+
+    @action("discard")
+    async def discard(self, ctx: Invocation, argument: str) -> Reply:
+        await self.submissions.discard_draft(_draft_id(argument), ctx.user)
+        return Reply(text="Not sent. Thanks for checking the existing ones!", ephemeral=True)
+
+    # --- the flow ----------------------------------------------------------------
+
+    async def _admit(self, ctx: Invocation, name: str) -> None:
+        await self.rules.check(ctx, name)
+        await self.submissions.check_cooldown(ctx.user)
+
+    async def _submit_or_ask(
+        self,
+        ctx: Invocation,
+        kind: str,
+        form: dict[str, str],
+        description: str,
+        title: str | None,
+        *,
+        steps: str | None = None,
+    ) -> Reply:
+        heading = _heading(description, title)
+        payload = {
+            "form": form,
+            "heading": heading,
+            "text": description,
+            "steps": steps,
+            "message": asdict(ctx.message) if ctx.message else None,
+        }
+        summary = f"{NOUNS[kind]} **{escape(heading)}**"
+        matches = await self._duplicates(kind, title or heading)
+        if not matches:
+            return await self._create(ctx, kind, payload, summary)
+        draft_id = await self.submissions.draft(ctx, Outgoing(kind, payload, summary, description))
+        return _duplicate_prompt(kind, matches, draft_id)
+
+    async def _duplicates(self, kind: str, query: str) -> list[Match]:
+        collection = "feature_requests" if kind == "feature_request" else "issues"
+        try:
+            found = await self.api.search(collection, query)
         except ServiceError as error:
-            if error.retryable:
-                raise UserError(
-                    f"{error.message} Your suggestion was not sent; please try again in a few"
-                    " minutes."
-                ) from None
-            raise
-        heading = title or truncate(description.splitlines()[0], 80)
-        card = Card(
-            title=f"Suggestion received: {escape(heading)}",
-            url=created.url,
-            description=escape(truncate(description, 500)),
-            colour=Colour.OK,
-            footer="BetaHub feature request · others can vote on it",
+            log.info("duplicate search skipped: %s", error.message)
+            return []
+        return close_matches(query, found)
+
+    async def _create(
+        self,
+        ctx: Invocation,
+        kind: str,
+        payload: dict[str, Any],
+        summary: str,
+        *,
+        files: list[FileData] | None = None,
+    ) -> Reply:
+        outgoing = Outgoing(kind, payload, summary, payload["text"], files or [])
+        submitted = self.submissions.submit(ctx, outgoing)
+        outcome = await self._outcome_of(submitted, payload["text"])
+        if isinstance(outcome, Reply):
+            return outcome
+        return self._confirmation(kind, payload, outcome, summary)
+
+    async def _outcome_of(self, submitted: Any, user_text: str) -> Receipt | Saved | Reply:
+        """A receipt or saved marker, or the reply for BetaHub's refusal (4xx)."""
+        try:
+            return await submitted
+        except ServiceError as error:
+            return echo_reply(error.message, user_text)
+
+    def _confirmation(
+        self, kind: str, payload: dict[str, Any], outcome: Receipt | Saved, summary: str
+    ) -> Reply:
+        if isinstance(outcome, Saved):
+            return self.submissions.saved_reply(outcome, summary)
+        card = _CARDS[kind](payload, outcome)
+        buttons: list[LinkButton | ActionButton] = []
+        if outcome.url:
+            buttons.append(LinkButton("View on BetaHub", outcome.url))
+        message = payload.get("message")
+        return Reply(
+            card=card,
+            buttons=buttons,
+            ephemeral=kind == "ticket",
+            in_reply_to=MessageRef(**message) if message else None,
         )
-        buttons = [LinkButton("View on BetaHub", created.url)] if created.url else []
-        return Reply(card=card, buttons=buttons)
+
+    async def _send(self, submission: Submission) -> Receipt:
+        created = await self.api.create(
+            submission.kind, submission.payload["form"], submission.files
+        )
+        return Receipt(created.id, created.url)
+
+
+def _heading(description: str, title: str | None) -> str:
+    return title or truncate(description.strip().splitlines()[0], 80)
+
+
+def _draft_id(argument: str) -> int:
+    if not argument.isdigit():
+        raise UserError("This button is broken; please run the command again.")
+    return int(argument)
+
+
+def _duplicate_prompt(kind: str, matches: list[Match], draft_id: int) -> Reply:
+    noun = NOUNS[kind]
+    lines = [f"• {link(m.title, m.url)}" for m in matches]
+    verb = "Vote for" if kind == "feature_request" else "Open"
+    card = Card(
+        title=f"Is your {noun} already here?",
+        description="These look alike:\n" + "\n".join(lines),
+        colour=Colour.WARN,
+        footer=(
+            "Votes on an existing one count more than a new copy."
+            if kind == "feature_request"
+            else "Adding to an existing report helps more than a new copy."
+        ),
+    )
+    buttons: list[LinkButton | ActionButton] = [
+        LinkButton(truncate(f"{verb}: {m.title}", 80), m.url) for m in matches if m.url
+    ]
+    buttons.append(ActionButton("Create anyway", "betahub:create", str(draft_id)))
+    buttons.append(ActionButton("Cancel", "betahub:discard", str(draft_id), primary=False))
+    return Reply(card=card, buttons=buttons, ephemeral=True)
+
+
+def _suggestion_card(payload: dict[str, Any], receipt: Receipt) -> Card:
+    return Card(
+        title=f"Suggestion received: {escape(payload['heading'])}",
+        url=receipt.url,
+        description=escape(truncate(payload["text"], 500)),
+        colour=Colour.OK,
+        footer="BetaHub feature request · others can vote on it",
+    )
+
+
+def _report_card(payload: dict[str, Any], receipt: Receipt) -> Card:
+    card = Card(
+        title=f"Bug report received: {escape(payload['heading'])}",
+        url=receipt.url,
+        description=escape(truncate(payload["text"], 500)),
+        colour=Colour.OK,
+        footer="BetaHub bug report · thank you for reporting it",
+    )
+    if payload.get("steps"):
+        card.add_field("Steps to reproduce", escape(truncate(payload["steps"], 1000)), inline=False)
+    else:
+        card.add_field(
+            "Help us fix it faster",
+            "Add the steps to reproduce it, and a screenshot or log, on the report.",
+            inline=False,
+        )
+    return card
+
+
+def _ticket_card(payload: dict[str, Any], receipt: Receipt) -> Card:
+    card = Card(
+        title=f"Support ticket created: {escape(payload['heading'])}",
+        url=receipt.url,
+        description=escape(truncate(payload["text"], 500)),
+        colour=Colour.OK,
+        footer="Only you can see this. The team will answer on BetaHub.",
+    )
+    card.add_field("Priority", payload["priority"])
+    card.add_field("Attachments", escape(", ".join(payload["files"])))
+    return card
+
+
+_CARDS = {
+    "feature_request": _suggestion_card,
+    "issue": _report_card,
+    "ticket": _ticket_card,
+}

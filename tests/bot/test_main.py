@@ -32,11 +32,14 @@ async def test_a_signal_shuts_herald_down_cleanly(tmp_path: Path, sig: signal.Si
 def test_check_lists_what_would_load(tmp_path: Path) -> None:
     result = run_bot(tmp_path, "check")
     assert result.returncode == 0
-    assert "cogs: none" in result.stdout
+    assert "cogs: subscriptions\n" in result.stdout
     assert "betahub: off (set BETAHUB_TOKEN, BETAHUB_PROJECT_ID)" in result.stdout
 
     result = run_bot(tmp_path, "check", BETAHUB_TOKEN="pat-x", BETAHUB_PROJECT_ID="pr-1")
     assert result.returncode == 0
-    assert "cogs: betahub" in result.stdout
-    assert "commands: /suggest" in result.stdout
+    assert "cogs: betahub, subscriptions\n" in result.stdout
+    assert (
+        "commands: /herald channels, /report, /subscribe, /subscriptions, /suggest,"
+        in result.stdout
+    )
     assert "pat-x" not in result.stdout + result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from typing import Any
 
 from aiohttp import web
@@ -13,25 +14,37 @@ from tests.fakes.server import CALL, FakeServer, json_response
 PROJECT_ID = "pr-5287510306"
 TOKEN = "pat-fake-betahub-token-123"
 PUBLIC = "https://app.betahub.io"
+PRIORITIES = ("low", "medium", "high", "critical")
+# Rails form prefix -> collection in the URL
+KINDS = {"feature_request": "feature_requests", "issue": "issues", "ticket": "tickets"}
+PREFIXES = {"feature_request": "fr", "issue": "g"}
 
 
 class FakeBetaHub(FakeServer):
     """BetaHub's create and search calls, and its release list.
 
-    `script(...)` queues answers for the next requests: a status code to fail
-    with, or `"hang"` to never answer. Normal service resumes after the queue.
+    `script(...)` queues answers for the next create (POST) requests, and
+    `script_search(...)` for the next searches: a status code to fail with, or
+    `"hang"` to never answer. Normal service resumes after the queue.
+    `seed(collection, title)` adds an existing item for searches to find.
     """
 
     def __init__(self) -> None:
         self.created: list[dict[str, Any]] = []
         self.releases: list[dict[str, Any]] = []
+        self.items: dict[str, list[dict[str, Any]]] = {c: [] for c in KINDS.values()}
+        self.uploads: list[tuple[str, bytes]] = []
         self._ids = itertools.count(1)
         self._script: list[int | str] = []
+        self._search_script: list[int | str] = []
         self.retry_after = "1"
         super().__init__()
 
     def script(self, *answers: int | str) -> None:
         self._script.extend(answers)
+
+    def script_search(self, *answers: int | str) -> None:
+        self._search_script.extend(answers)
 
     def add_release(
         self, label: str, summary: str | None = None, description: str | None = None
@@ -51,14 +64,33 @@ class FakeBetaHub(FakeServer):
         self.releases.append(release)
         return release
 
+    def seed(self, collection: str, title: str, description: str = "") -> dict[str, Any]:
+        number = next(self._ids)
+        item = {
+            "id": str(number),
+            "title": title,
+            "description": description or title,
+            "url": f"{PUBLIC}/projects/{PROJECT_ID}/{collection}/{number}",
+        }
+        self.items[collection].append(item)
+        return item
+
+    def created_in(self, collection: str) -> list[dict[str, Any]]:
+        return [c for c in self.created if c["_collection"] == collection]
+
     def routes(self, router: web.UrlDispatcher) -> None:
-        router.add_post("/projects/{pid}/feature_requests.json", self._feature_request)
+        for kind, collection in KINDS.items():
+            router.add_post(f"/projects/{{pid}}/{collection}.json", self._creator(kind, collection))
+        for collection in ("feature_requests", "issues"):
+            router.add_get(
+                f"/projects/{{pid}}/{collection}/search.json", self._searcher(collection)
+            )
         router.add_get("/projects/{pid}/releases.json", self._releases)
 
-    async def _scripted(self) -> web.Response | None:
-        if not self._script:
+    async def _scripted(self, queue: list[int | str]) -> web.Response | None:
+        if not queue:
             return None
-        answer = self._script.pop(0)
+        answer = queue.pop(0)
         if answer == "hang":
             await asyncio.sleep(3600)
         status = int(answer)
@@ -72,6 +104,8 @@ class FakeBetaHub(FakeServer):
             return web.Response(
                 status=status, text="<html>Internal Server Error</html>", content_type="text/html"
             )
+        if status == 401:
+            return json_response({"error": "Invalid token", "status": 401}, 401)
         return json_response({"error": f"Scripted failure {status}", "status": status}, status)
 
     def _refusal(self, request: web.Request) -> web.Response | None:
@@ -86,36 +120,89 @@ class FakeBetaHub(FakeServer):
             return json_response({"error": "Project mismatch", "status": 403}, 403)
         if request.match_info["pid"] != PROJECT_ID:
             return json_response({"error": "Project not found", "status": 404}, 404)
-        if request.method == "GET":
-            return None
-        if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if request.method == "POST" and request.content_type not in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
             return json_response({"error": "Unsupported content type", "status": 415}, 415)
         return None
 
-    async def _feature_request(self, request: web.Request) -> web.Response:
-        if (answer := await self._scripted()) or (answer := self._refusal(request)):
-            return answer
-        form = request[CALL].form
-        description = (form.get("feature_request[description]") or "").strip()
-        if not description:
-            return json_response({"error": "Description can't be blank", "status": 422}, 422)
-        if len(description) < 10:
-            return json_response(
-                {"error": "Description is too short (minimum is 10 characters)", "status": 422}, 422
+    def _creator(self, kind: str, collection: str) -> Any:
+        async def create(request: web.Request) -> web.Response:
+            if (answer := await self._scripted(self._script)) or (answer := self._refusal(request)):
+                return answer
+            call = request[CALL]
+            form = call.form
+            description = (form.get(f"{kind}[description]") or "").strip()
+            if not description:
+                return json_response({"error": "Description can't be blank", "status": 422}, 422)
+            if len(description) < 10:
+                return json_response(
+                    {"error": "Description is too short (minimum is 10 characters)", "status": 422},
+                    422,
+                )
+            priority = form.get(f"{kind}[priority]")
+            if priority is not None and priority not in PRIORITIES:
+                return json_response({"error": "Priority is not included in the list"}, 422)
+            files = call.files.get(f"{kind}[attachments][]", [])
+            if set(call.files) - {f"{kind}[attachments][]"}:
+                return json_response({"error": f"Unknown file field {sorted(call.files)}"}, 422)
+            self.uploads.extend(files)
+            number = next(self._ids)
+            record = {key: form.get(key) for key in form}
+            record["_collection"] = collection
+            record["_files"] = files
+            self.created.append(record)
+            title = form.get(f"{kind}[title]") or description[:40]
+            url = f"{PUBLIC}/projects/{PROJECT_ID}/{collection}/{number}"
+            self.items[collection].append(
+                {"id": str(number), "title": title, "description": description, "url": url}
             )
-        number = next(self._ids)
-        record = {key: form.get(key) for key in form}
-        self.created.append(record)
-        return json_response(
-            {
-                "id": f"fr-{number}",
-                "url": f"{PUBLIC}/projects/{PROJECT_ID}/feature_requests/{number}",
-                "token": f"tkn-feature-{number}",
-            },
-            201,
-        )
+            if kind == "ticket":
+                # Tickets answer with the ticket itself, which carries no URL.
+                return json_response(
+                    {"id": str(number), "title": title, "status": "new", "priority": priority},
+                    201,
+                )
+            return json_response(
+                {"id": f"{PREFIXES[kind]}-{number}", "url": url, "token": f"tkn-{kind}-{number}"},
+                201,
+            )
+
+        return create
+
+    def _searcher(self, collection: str) -> Any:
+        async def search(request: web.Request) -> web.Response:
+            if (answer := await self._scripted(self._search_script)) or (
+                answer := self._refusal(request)
+            ):
+                return answer
+            query = request.query.get("query", "")
+            if not query.strip():
+                return json_response({"error": "param is missing: query", "status": 400}, 400)
+            words = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 2}
+            found = [
+                item
+                for item in self.items[collection]
+                if words & set(re.findall(r"\w+", f"{item['title']} {item['description']}".lower()))
+            ]
+            if request.query.get("partial") == "true":
+                return json_response([item["title"] for item in found[:4]])
+            return json_response(
+                {
+                    collection: found[:25],
+                    "pagination": {
+                        "current_page": 1,
+                        "total_pages": 1,
+                        "total_count": len(found),
+                        "per_page": 25,
+                    },
+                }
+            )
+
+        return search
 
     async def _releases(self, request: web.Request) -> web.Response:
-        if (answer := await self._scripted()) or (answer := self._refusal(request)):
+        if answer := self._refusal(request):
             return answer
         return json_response(self.releases)

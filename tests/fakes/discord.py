@@ -1,8 +1,17 @@
 """A fake Discord: REST API under /api/v10 and a gateway websocket, on 127.0.0.1.
 
 It checks what Discord checks where Herald could get it wrong: the bot token,
-the 3-second deadline and single acknowledgement of an interaction, and the
-message and embed limits (answering 400 / 50035 as Discord does).
+the 3-second deadline and single acknowledgement of an interaction, the
+message and embed limits, and the shape of modals (at most five labelled
+fields, a modal only as the first answer), answering 400 / 50035 as Discord
+does. It also serves attachments as Discord's CDN would.
+
+Channel messages behave as Discord's do where delivery depends on it: at most
+`channel_limit` creates per window in a channel (a thread being a channel of
+its own), answered past that with 429, `Retry-After`, the `X-RateLimit-*`
+headers and `Via` as Discord sends them; `nonce` + `enforce_nonce` return the
+message already created; threads start from a message and take its id.
+`fail(status)` injects errors, `hang_after_create` loses answers.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -29,6 +39,9 @@ ADMIN = 0x20  # MANAGE_GUILD
 EVERYONE = 0x800 | 0x400  # SEND_MESSAGES | VIEW_CHANNEL
 EPHEMERAL = 1 << 6
 DEADLINE = 3.0
+MODAL = 9
+TEXT_INPUT, STRING_SELECT, LABEL, FILE_UPLOAD = 4, 3, 18, 19
+THREAD_EXISTS = 160004
 
 
 @dataclass
@@ -38,6 +51,11 @@ class Interaction:
     created: float
     acknowledged: bool = False
     callbacks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def modal(self) -> dict[str, Any] | None:
+        """The modal this interaction was answered with, if any."""
+        return next((c["data"] for c in self.callbacks if c.get("type") == MODAL), None)
 
 
 def invalid_form(errors: dict[str, Any]) -> web.Response:
@@ -77,6 +95,32 @@ def check_message(payload: dict[str, Any]) -> dict[str, str]:
     return problems
 
 
+def check_modal(modal: dict[str, Any]) -> dict[str, str]:
+    """Discord's modal rules: a title, a custom id, one to five labelled inputs."""
+    problems: dict[str, str] = {}
+    if not 1 <= len(modal.get("title") or "") <= 45:
+        problems["title"] = "Must be between 1 and 45 in length."
+    if not 1 <= len(modal.get("custom_id") or "") <= 100:
+        problems["custom_id"] = "Must be between 1 and 100 in length."
+    components = modal.get("components") or []
+    if not 1 <= len(components) <= 5:
+        problems["components"] = "Must be between 1 and 5 in length."
+    for index, label in enumerate(components):
+        inner = label.get("component") or {}
+        where = f"components.{index}"
+        if label.get("type") != LABEL or not 1 <= len(label.get("label") or "") <= 45:
+            problems[where] = "A modal field is a label (type 18) of 1 to 45 characters."
+        elif inner.get("type") not in (TEXT_INPUT, STRING_SELECT, FILE_UPLOAD):
+            problems[where] = "Unsupported component in a label."
+        elif inner.get("type") == TEXT_INPUT:
+            limit = inner.get("max_length") or 4000
+            if limit > 4000 or len(inner.get("value") or "") > limit or inner.get("label"):
+                problems[where] = "Invalid text input."
+        elif inner.get("type") == STRING_SELECT and not 1 <= len(inner.get("options") or []) <= 25:
+            problems[where] = "A select has 1 to 25 options."
+    return problems
+
+
 class FakeDiscord(FakeServer):
     def __init__(self) -> None:
         self.interactions: dict[int, Interaction] = {}
@@ -87,6 +131,16 @@ class FakeDiscord(FakeServer):
         self.closed_dms: set[int] = set()  # user ids whose DMs are closed
         self.dm_channels: dict[int, int] = {}  # DM channel id -> user id
         self.missing_channels: set[int] = set()
+        self.files: dict[str, tuple[bytes, str]] = {}  # CDN path -> (data, content type)
+        self.forbidden_channels: set[int] = set()
+        self.threads: dict[int, dict[str, Any]] = {}
+        self.channel_limit: tuple[int, float] | None = (5, 5.0)
+        self.rate_limited: list[Call] = []
+        self.hang_after_create = 0
+        self.created_at: dict[int, float] = {}  # message id -> time.monotonic() of creation
+        self._windows: dict[int, tuple[float, int]] = {}
+        self._failures: list[tuple[int, str]] = []
+        self._stopping = asyncio.Event()
         self._nonces: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(900000000000000000)
         self._seq = 0
@@ -108,10 +162,15 @@ class FakeDiscord(FakeServer):
         router.add_post(f"{API}/webhooks/{{app}}/{{token}}", self._followup)
         router.add_post(f"{API}/channels/{{channel}}/messages", self._create_message)
         router.add_patch(f"{API}/channels/{{channel}}/messages/{{message}}", self._edit_message)
+        router.add_post(
+            f"{API}/channels/{{channel}}/messages/{{message}}/threads", self._start_thread
+        )
         router.add_post(f"{API}/users/@me/channels", self._open_dm)
+        router.add_get("/attachments/{channel}/{id}/{filename}", self._cdn)
         router.add_get("/gateway", self._gateway)
 
     async def stop(self) -> None:
+        self._stopping.set()
         for socket in list(self.sockets):
             await socket.ws.close()
         await super().stop()
@@ -124,6 +183,19 @@ class FakeDiscord(FakeServer):
 
     def snowflake(self) -> int:
         return next(self._ids)
+
+    def fail(self, status: int, count: int = 1, on: str = "/messages") -> None:
+        """Answer the next `count` channel calls whose path holds `on` with `status`."""
+        self._failures.extend([(status, on)] * count)
+
+    def text_of(self, message: dict[str, Any]) -> str:
+        """Everything a reader sees in a message: content and every embed's text."""
+        parts = [message.get("content") or ""]
+        for embed in message.get("embeds") or []:
+            parts.extend(str(embed.get(k) or "") for k in ("title", "description"))
+            parts.extend(f"{f['name']}: {f['value']}" for f in embed.get("fields") or [])
+            parts.append((embed.get("footer") or {}).get("text") or "")
+        return "\n".join(p for p in parts if p)
 
     def user(
         self, user_id: int = USER_ID, name: str = "ada", discriminator: str = "0"
@@ -146,9 +218,14 @@ class FakeDiscord(FakeServer):
         permissions: int = EVERYONE,
         roles: list[int] | None = None,
         resolved: dict[str, Any] | None = None,
+        attachments: dict[str, dict[str, Any]] | None = None,
         option_types: dict[str, int] | None = None,
+        channels: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """An APPLICATION_COMMAND interaction as Discord sends it in INTERACTION_CREATE."""
+        resolved = dict(resolved or {})
+        if attachments:
+            resolved["attachments"] = attachments
         opts = []
         for key, value in (options or {}).items():
             kind = (option_types or {}).get(key) or _option_type(value)
@@ -165,6 +242,11 @@ class FakeDiscord(FakeServer):
             data["options"] = [{"name": group, "type": 2, "options": [leaf_option]}]
         elif subcommand:
             data["options"] = [{"name": subcommand, "type": 1, "options": opts}]
+        if channels:
+            # option name -> channel id; Discord sends the id and resolves the channel
+            for option, channel_id in channels.items():
+                opts.append({"name": option, "type": 7, "value": channel_id})
+            resolved["channels"] = {c: self._channel_data(int(c)) for c in channels.values()}
         if resolved:
             data["resolved"] = resolved
         return self._interaction(2, data, user=user, permissions=permissions, roles=roles)
@@ -182,6 +264,113 @@ class FakeDiscord(FakeServer):
             "flags": 0,
         }
 
+    def attachment(
+        self, filename: str, data: bytes, content_type: str = "image/png", size: int | None = None
+    ) -> dict[str, Any]:
+        """An attachment as Discord resolves it; its bytes are served at its `url`.
+
+        `size` may differ from the real length, as a lying client would make it.
+        """
+        attachment_id = str(self.snowflake())
+        path = f"/attachments/{CHANNEL_ID}/{attachment_id}/{filename}"
+        self.files[path] = (data, content_type)
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(data) if size is None else size,
+            "url": f"{self.url}{path}?ex=1&is=2&hm=3",
+            "proxy_url": f"{self.url}{path}",
+            "content_type": content_type,
+        }
+
+    def message_payload(
+        self, content: str, *, author: dict[str, Any] | None = None, channel_id: int = CHANNEL_ID
+    ) -> dict[str, Any]:
+        """A message another user posted, as Discord sends it in `resolved.messages`."""
+        return {
+            **self._message({"content": content}, channel_id),
+            "author": author or self.user(555555555555555555, "grace"),
+        }
+
+    def message_command_interaction(
+        self, name: str, message: dict[str, Any], **options: Any
+    ) -> dict[str, Any]:
+        """A message context-menu command (type 3) used on `message`."""
+        data = {
+            "id": str(self.snowflake()),
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        return self._interaction(2, data, **options)
+
+    def modal_submit(
+        self,
+        opened: dict[str, Any],
+        values: dict[str, Any],
+        *,
+        attachments: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The MODAL_SUBMIT a user sends after filling in the modal `opened` was answered with.
+
+        Fields not in `values` keep the modal's prefilled value (selects: the
+        default option); file uploads take attachment dicts from `attachment`.
+        """
+        interaction = self.interactions[int(opened["id"])]
+        modal = interaction.modal
+        assert modal is not None, "the interaction was not answered with a modal"
+        components = []
+        resolved: dict[str, Any] = {}
+        for label in modal["components"]:
+            inner = label["component"]
+            key = inner["custom_id"]
+            if inner["type"] == TEXT_INPUT:
+                value = values.get(key, inner.get("value") or "")
+                submitted = {"type": TEXT_INPUT, "custom_id": key, "value": value}
+            elif inner["type"] == STRING_SELECT:
+                default = [o["value"] for o in inner["options"] if o.get("default")]
+                chosen = [values[key]] if values.get(key) is not None else default
+                submitted = {"type": STRING_SELECT, "custom_id": key, "values": chosen}
+            else:
+                files = values.get(key) or []
+                resolved.update({f["id"]: f for f in files})
+                submitted = {
+                    "type": FILE_UPLOAD,
+                    "custom_id": key,
+                    "values": [f["id"] for f in files],
+                }
+            components.append({"type": LABEL, "component": submitted})
+        data: dict[str, Any] = {"custom_id": modal["custom_id"], "components": components}
+        if resolved or attachments:
+            data["resolved"] = {"attachments": {**resolved, **(attachments or {})}}
+        return self._interaction(5, data)
+
+    def button_press(
+        self, message: dict[str, Any], label: str, *, user: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A MESSAGE_COMPONENT interaction: the button called `label` on `message` pressed."""
+        buttons = [b for row in message.get("components") or [] for b in row["components"]]
+        button = next((b for b in buttons if b.get("label") == label), None)
+        assert button is not None, (
+            f"no button {label!r}; buttons: {[b.get('label') for b in buttons]}"
+        )
+        assert "custom_id" in button, f"{label!r} is a link button"
+        data = {"custom_id": button["custom_id"], "component_type": 2}
+        payload = self._interaction(3, data, user=user)
+        payload["message"] = {**message, "flags": message.get("flags", 0)}
+        return payload
+
+    def _channel_data(self, channel_id: int) -> dict[str, Any]:
+        return {
+            "id": str(channel_id),
+            "type": 0,
+            "name": f"channel-{str(channel_id)[-4:]}",
+            "permissions": str(EVERYONE),
+            "parent_id": None,
+            "guild_id": str(GUILD_ID),
+        }
+
     def autocomplete_interaction(
         self, name: str, focused: str, current: str, **others: Any
     ) -> dict[str, Any]:
@@ -189,6 +378,23 @@ class FakeDiscord(FakeServer):
         opts.append({"name": focused, "type": 3, "value": current, "focused": True})
         data = {"id": str(self.snowflake()), "name": name, "type": 1, "options": opts}
         return self._interaction(4, data)
+
+    async def autocomplete(self, name: str, focused: str, current: str, **others: Any) -> list[Any]:
+        """Run an autocomplete interaction; the choices Herald offered."""
+        payload = self.autocomplete_interaction(name, focused, current, **others)
+        await self.interact(payload)
+        (callback,) = await self.wait_for("POST", f"/interactions/{payload['id']}/")
+        assert callback.json["type"] == 8
+        return callback.json["data"]["choices"]
+
+    async def opened_modal(self, payload: dict[str, Any], timeout: float = 5) -> dict[str, Any]:
+        """Dispatch `payload` and return the modal Herald answered it with."""
+        await self.interact(payload)
+        (callback,) = await self.wait_for(
+            "POST", f"/interactions/{payload['id']}/", timeout=timeout
+        )
+        assert callback.json["type"] == MODAL, f"expected a modal, got {callback.json}"
+        return callback.json["data"]
 
     def _interaction(
         self,
@@ -333,9 +539,18 @@ class FakeDiscord(FakeServer):
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         payload = request[CALL].json
         scope = request.match_info.get("guild", "global")
+        menus = [c for c in payload if c.get("type") == 3]
+        if len(menus) > 5 or any(c.get("options") for c in menus):
+            return invalid_form({"type": "At most 5 message commands, without options."})
         self.commands[scope] = payload
         answer = [
-            {**c, "id": str(self.snowflake()), "application_id": str(APP_ID), "version": "1"}
+            {
+                "description": "",
+                **c,
+                "id": str(self.snowflake()),
+                "application_id": str(APP_ID),
+                "version": "1",
+            }
             for c in payload
         ]
         return json_response(answer)
@@ -354,6 +569,8 @@ class FakeDiscord(FakeServer):
         kind = body.get("type")
         data = body.get("data") or {}
         if kind in (4, 7) and (problems := check_message(data)):
+            return invalid_form(problems)
+        if kind == MODAL and (problems := check_modal(data)):
             return invalid_form(problems)
         interaction.acknowledged = True
         interaction.callbacks.append(body)
@@ -392,12 +609,63 @@ class FakeDiscord(FakeServer):
         """Messages currently in a channel, oldest first, with their latest edits."""
         return [m for m in self.messages.values() if m["channel_id"] == str(channel_id)]
 
-    async def _create_message(self, request: web.Request) -> web.Response:
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """Auth, injected failures and the channel's existence and access, as Discord checks."""
         if not self._authorised(request):
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        for index, (status, on) in enumerate(self._failures):
+            if on in request.path:
+                del self._failures[index]
+                if status >= 500:
+                    return web.Response(status=status, text="upstream connect error")
+                return json_response({"message": f"Injected {status}", "code": 0}, status)
         channel = int(request.match_info["channel"])
         if channel in self.missing_channels:
             return json_response({"message": "Unknown Channel", "code": 10003}, 404)
+        if channel in self.forbidden_channels:
+            return json_response({"message": "Missing Access", "code": 50001}, 403)
+        return None
+
+    def _rate_limit(self, channel: int) -> tuple[web.Response | None, dict[str, str]]:
+        """Discord's per-channel message bucket: a 429 past the limit, else the headers."""
+        if self.channel_limit is None:
+            return None, {}
+        limit, per = self.channel_limit
+        now = time.monotonic()
+        start, used = self._windows.get(channel, (now, 0))
+        if now - start >= per:
+            start, used = now, 0
+        reset_after = max(0.0, start + per - now)
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": f"channel-messages-{channel}",
+        }
+        if used >= limit:
+            headers.update(
+                {
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Scope": "user",
+                    "Retry-After": str(math.ceil(reset_after)),
+                    "Via": "1.1 google",
+                }
+            )
+            body = {
+                "message": "You are being rate limited.",
+                "retry_after": round(reset_after, 3),
+                "global": False,
+                "code": 0,
+            }
+            return json_response(body, 429, headers), headers
+        self._windows[channel] = (start, used + 1)
+        headers["X-RateLimit-Remaining"] = str(limit - used - 1)
+        return None, headers
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        if refused := self._refusal(request):
+            return refused
+        channel = int(request.match_info["channel"])
         if self.dm_channels.get(channel) in self.closed_dms:
             return json_response(
                 {"message": "Cannot send messages to this user", "code": 50007}, 403
@@ -405,18 +673,66 @@ class FakeDiscord(FakeServer):
         payload = request[CALL].json or {}
         if problems := check_message(payload):
             return invalid_form(problems)
+        limited, headers = self._rate_limit(channel)
+        if limited is not None:
+            self.rate_limited.append(request[CALL])
+            return limited
         nonce = payload.get("nonce")
         if nonce and payload.get("enforce_nonce") and (channel, nonce) in self._nonces:
-            return json_response(self.messages[self._nonces[channel, nonce]])
+            return json_response(self.messages[self._nonces[channel, nonce]], headers=headers)
         message = self._message(payload, channel)
         self.messages[int(message["id"])] = message
+        self.created_at[int(message["id"])] = time.monotonic()
         if nonce:
             self._nonces[channel, nonce] = int(message["id"])
-        return json_response(message)
+        if self.hang_after_create > 0:
+            self.hang_after_create -= 1
+            await self._stopping.wait()
+        return json_response(message, headers=headers)
+
+    async def _start_thread(self, request: web.Request) -> web.Response:
+        if refused := self._refusal(request):
+            return refused
+        channel, message_id = int(request.match_info["channel"]), int(request.match_info["message"])
+        message = self.messages.get(message_id)
+        if message is None or message["channel_id"] != str(channel):
+            return json_response({"message": "Unknown Message", "code": 10008}, 404)
+        if message_id in self.threads:
+            return json_response(
+                {
+                    "message": "A thread has already been created for this message",
+                    "code": THREAD_EXISTS,
+                },
+                400,
+            )
+        name = (request[CALL].json or {}).get("name") or ""
+        if not 1 <= len(name) <= 100:
+            return invalid_form({"name": "Must be between 1 and 100 in length."})
+        thread = {
+            "id": str(message_id),
+            "type": 11,
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(channel),
+            "name": name,
+            "owner_id": str(APP_ID),
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": (request[CALL].json or {}).get("auto_archive_duration"),
+                "archive_timestamp": "2026-11-22T12:00:00+00:00",
+                "locked": False,
+            },
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "total_message_sent": 0,
+        }
+        self.threads[message_id] = thread
+        return json_response(thread, 201)
 
     async def _edit_message(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+        if refused := self._refusal(request):
+            return refused
         message = self.messages.get(int(request.match_info["message"]))
         if message is None or message["channel_id"] != request.match_info["channel"]:
             return json_response({"message": "Unknown Message", "code": 10008}, 404)
@@ -428,6 +744,13 @@ class FakeDiscord(FakeServer):
                 message[key] = payload[key] or ([] if key != "content" else "")
         message["edited_timestamp"] = "2026-11-22T12:00:01+00:00"
         return json_response(message)
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        found = self.files.get(request.path)
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        data, content_type = found
+        return web.Response(body=data, content_type=content_type)
 
     async def _open_dm(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -445,7 +768,9 @@ class FakeDiscord(FakeServer):
         )
 
     def _message(self, payload: dict[str, Any], channel_id: int = CHANNEL_ID) -> dict[str, Any]:
+        reference = payload.get("message_reference")
         return {
+            **({"message_reference": reference} if reference else {}),
             "id": str(self.snowflake()),
             "channel_id": str(channel_id),
             "type": 0,

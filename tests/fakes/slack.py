@@ -49,10 +49,18 @@ class FakeSlack(FakeServer):
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.responses: list[dict[str, Any]] = []
         self.users = {
-            USER_ID: {"id": USER_ID, "name": "ada", "is_admin": False, "is_owner": False},
+            USER_ID: {
+                "id": USER_ID,
+                "name": "ada",
+                "is_admin": False,
+                "is_owner": False,
+                "profile": {"display_name": "Ada", "email": "ada@studio.example"},
+            },
             ADMIN_ID: {"id": ADMIN_ID, "name": "boss", "is_admin": True, "is_owner": False},
         }
         self.usergroups: dict[str, list[str]] = {}
+        self.views: list[dict[str, Any]] = []
+        self.ephemeral: list[dict[str, Any]] = []
         self.enforce_pace = False
         self.ratelimit_next = 0
         self.ratelimited = 0
@@ -100,6 +108,93 @@ class FakeSlack(FakeServer):
             "response_url": f"{self.url}/respond/{next(self._ts)}",
             "trigger_id": f"trigger-{next(self._ts)}",
         }
+
+    def interactive(self, payload: dict[str, Any]) -> str:
+        """An interactive request body as Slack posts it: `payload=<json>`, form-encoded."""
+        return form_body({"payload": json.dumps(payload)})
+
+    def _actor(self, user_id: str) -> dict[str, Any]:
+        name = self.users.get(user_id, {}).get("name", "someone")
+        return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
+
+    def view_submission(
+        self, view: dict[str, Any], values: dict[str, Any], user_id: str = USER_ID
+    ) -> dict[str, Any]:
+        """Submit an opened modal with `values` per block (a str, or ("select", value))."""
+        state: dict[str, Any] = {}
+        for block in view["blocks"]:
+            element = block["element"]
+            value = values.get(block["block_id"])
+            if element["type"] == "static_select":
+                chosen = next((o for o in element["options"] if o["value"] == value), None)
+                state[block["block_id"]] = {
+                    "value": {"type": "static_select", "selected_option": chosen}
+                }
+            else:
+                state[block["block_id"]] = {"value": {"type": element["type"], "value": value}}
+        return {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "herald-studio"},
+            "user": self._actor(user_id),
+            "api_app_id": "A0HERALD",
+            "trigger_id": f"trigger-{next(self._ts)}",
+            "view": {
+                "id": view["id"],
+                "type": "modal",
+                "callback_id": view["callback_id"],
+                "private_metadata": view["private_metadata"],
+                "state": {"values": state},
+            },
+        }
+
+    def message_shortcut(
+        self, callback_id: str, text: str, author: str = ADMIN_ID, user_id: str = USER_ID
+    ) -> dict[str, Any]:
+        ts = f"{1700000000 + next(self._ts)}.000200"
+        self.messages[CHANNEL_ID, ts] = {"text": text, "ts": ts, "user": author}
+        return {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": f"trigger-{next(self._ts)}",
+            "team": {"id": TEAM_ID, "domain": "herald-studio"},
+            "user": self._actor(user_id),
+            "channel": {"id": CHANNEL_ID, "name": "general"},
+            "message": {"type": "message", "text": text, "ts": ts, "user": author},
+            "message_ts": ts,
+            "response_url": f"{self.url}/respond/{next(self._ts)}",
+        }
+
+    def block_action(self, button: dict[str, Any], user_id: str = USER_ID) -> dict[str, Any]:
+        """A press of `button` (a Block Kit button element Herald sent)."""
+        return {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "herald-studio"},
+            "user": self._actor(user_id),
+            "channel": {"id": CHANNEL_ID, "name": "general"},
+            "trigger_id": f"trigger-{next(self._ts)}",
+            "response_url": f"{self.url}/respond/{next(self._ts)}",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": button["action_id"],
+                    "block_id": "b1",
+                    "value": button.get("value", ""),
+                    "text": button["text"],
+                    "action_ts": "1700000000.1",
+                }
+            ],
+        }
+
+    async def wait_for_view(self, count: int = 1, timeout: float = 5) -> dict[str, Any]:
+        await self._until(lambda: len(self.views) >= count, "views.open", timeout)
+        return self.views[count - 1]
+
+    async def wait_for_post(self, count: int = 1, timeout: float = 5) -> list[dict[str, Any]]:
+        def posted() -> bool:
+            return len(self.find("POST", "/api/chat.post")) >= count
+
+        await self._until(posted, f"{count} chat.post* calls", timeout)
+        return [c.json for c in self.find("POST", "/api/chat.post")]
 
     async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
         """Deliver a Socket Mode envelope to the connected app; returns its id."""
@@ -196,6 +291,26 @@ class FakeSlack(FakeServer):
         self.messages[key].update(_message_fields(args), edited=True)
         return _ok(channel=key[0], ts=key[1])
 
+    async def _chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
+        if args.get("channel") not in self.channels:
+            return _error("channel_not_found")
+        if args.get("user") not in self.users:
+            return _error("user_not_found")
+        if problem := check_message(args):
+            return _error(problem)
+        self.ephemeral.append({**_message_fields(args), "user": args["user"]})
+        return _ok(message_ts=f"{1700000000 + next(self._ts)}.000300")
+
+    async def _views_open(self, args: dict[str, Any]) -> web.Response:
+        view = _decoded(args.get("view")) or {}
+        if not str(args.get("trigger_id", "")).startswith("trigger-"):
+            return _error("invalid_trigger_id")
+        if problem := _check_view(view):
+            return _error(problem)
+        view = {**view, "id": f"V{next(self._ts)}"}
+        self.views.append(view)
+        return _ok(view=view)
+
     async def _conversations_open(self, args: dict[str, Any]) -> web.Response:
         user = args.get("users")
         if user not in self.users:
@@ -276,6 +391,23 @@ def check_message(args: dict[str, Any]) -> str | None:
             return "invalid_blocks"
         if block["type"] == "section" and not (texts[0] or fields):
             return "invalid_blocks"
+    return None
+
+
+def _check_view(view: dict[str, Any]) -> str | None:
+    """Slack's modal limits: title and buttons 24 chars, 100 blocks, sane inputs."""
+    if view.get("type") != "modal" or len(view.get("title", {}).get("text", "")) > 24:
+        return "invalid_arguments"
+    if len(view.get("private_metadata", "")) > 3000 or len(view.get("blocks", [])) > 100:
+        return "invalid_arguments"
+    for block in view.get("blocks", []):
+        element = block.get("element", {})
+        if block.get("type") == "input" and not element.get("action_id"):
+            return "invalid_arguments"
+        if len(element.get("initial_value", "")) > 3000 or element.get("max_length", 0) > 3000:
+            return "invalid_arguments"
+        if len(element.get("options", [])) > 100:
+            return "invalid_arguments"
     return None
 
 

@@ -51,7 +51,7 @@ async def test_signed_slash_command_acks_and_answers_in_channel(
     (created,) = betahub.created
     assert (
         created["feature_request[description]"]
-        == f"{IDEA}\n\n— sent from Slack (herald-studio) by ada"
+        == f"{IDEA}\n\n— sent from Slack (herald-studio) by Ada"
     )
     assert "user[discord_id]" not in created
 
@@ -155,9 +155,11 @@ async def test_admin_rights_come_from_slack(herald: StartHerald, slack: FakeSlac
     platform = core.platform("slack")
     slack.usergroups["S0LEADS"] = ["U0LEAD"]
     slack.users["U0LEAD"] = {"id": "U0LEAD", "name": "lead", "is_admin": False}
-    assert await platform.is_admin(ADMIN_ID)
-    assert await platform.is_admin("U0LEAD")
-    assert not await platform.is_admin(USER_ID)
+    assert (await platform.profile(ADMIN_ID)).admin
+    assert (await platform.profile("U0LEAD")).admin
+    member = await platform.profile(USER_ID)
+    assert not member.admin
+    assert member.email == "ada@studio.example"
 
 
 async def test_discord_and_slack_run_in_one_process(

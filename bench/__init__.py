@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures (`python3 tasks.py bench <name>`)."""

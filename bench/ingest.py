@@ -1,0 +1,172 @@
+"""Benchmark 1: webhooks accepted per second, Herald against a bare aiohttp handler.
+
+Both servers run in their own process on loopback and get the same client:
+three alternating rounds of as many requests as 64 concurrent connections
+can push for 5 s (throughput; the medians are compared, as the machine's
+load varies), then a steady 200 requests per second (accept latency).
+Herald's answer comes only after the delivery is committed to SQLite (WAL);
+no channel is subscribed, so the events are stored and routed but not
+posted. Herald is given time to route its backlog before every round.
+
+    python3 tasks.py bench ingest
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from bench.harness import Herald, Sender, body, free_port, percentile, workdir
+
+ROUNDS = 3
+DURATION = 5.0
+CONCURRENCY = 64
+RATE = 200
+RATE_SECONDS = 10.0
+
+
+async def throughput(sender: Sender, numbers: itertools.count[int]) -> float:
+    done = 0
+    deadline = time.monotonic() + DURATION
+
+    async def worker() -> None:
+        nonlocal done
+        while time.monotonic() < deadline:
+            status, _ = await sender.send(body(next(numbers)))
+            if status not in (200, 202):
+                raise RuntimeError(f"refused with {status}")
+            done += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return done / (time.monotonic() - started)
+
+
+async def steady(sender: Sender, numbers: itertools.count[int]) -> list[float]:
+    """Open loop: one request every 1/RATE s whatever the answers; their latencies."""
+    latencies: list[float] = []
+
+    async def one(number: int) -> None:
+        started = time.monotonic()
+        status, _ = await sender.send(body(number))
+        if status not in (200, 202):
+            raise RuntimeError(f"refused with {status}")
+        latencies.append(time.monotonic() - started)
+
+    tasks = []
+    start = time.monotonic()
+    for index in range(int(RATE * RATE_SECONDS)):
+        await asyncio.sleep(max(0.0, start + index / RATE - time.monotonic()))
+        tasks.append(asyncio.create_task(one(next(numbers))))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+@dataclass
+class Server:
+    """One of the two servers under test, with its figures."""
+
+    name: str
+    url: str
+    settle: Callable[[], Awaitable[None]]
+    sender: Sender = field(init=False)
+    rates: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sender = Sender(self.url, connections=CONCURRENCY)
+
+
+async def compare(bare: Server, herald: Server) -> None:
+    """Alternate throughput rounds (each server settled first), then the steady rate."""
+    numbers = itertools.count(1)
+    for server in (bare, herald):
+        for number in range(200):  # warm up connections and caches
+            await server.sender.send(body(1_000_000 + number))
+    for _ in range(ROUNDS):
+        for server in (herald, bare):
+            await herald.settle()
+            server.rates.append(await throughput(server.sender, numbers))
+    for server in (bare, herald):
+        await herald.settle()
+        server.latencies = await steady(server.sender, numbers)
+
+
+async def main() -> None:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.bare_server", str(port)
+    )
+    herald = Herald(env={}, workdir=workdir())
+    await herald.start()
+    try:
+        await _wait_port(port)
+        bare = Server(
+            "bare aiohttp (200 OK)", f"http://127.0.0.1:{port}/webhooks/hacknplan", _nothing
+        )
+        ours = Server("Herald (stored first)", f"{herald.url}/webhooks/hacknplan", herald.drained)
+        try:
+            await compare(bare, ours)
+        finally:
+            await bare.sender.close()
+            await ours.sender.close()
+    finally:
+        process.terminate()
+        await process.wait()
+        await herald.stop()
+    print(
+        f"ingest: {ROUNDS} alternating rounds of {CONCURRENCY} connections for {DURATION:.0f} s,"
+        f" then {RATE} req/s for {RATE_SECONDS:.0f} s; HacknPlan webhooks on loopback"
+    )
+    for server in (bare, ours):
+        report(server)
+    ratio = statistics.median(ours.rates) / statistics.median(bare.rates)
+    print(f"ratio Herald / bare (medians): {ratio:.2f}   (target >= 0.5)")
+    print(
+        f"Herald p99 accept latency at {RATE}/s: {percentile(ours.latencies, 0.99) * 1000:.2f} ms"
+        "   (target < 20 ms)"
+    )
+    print(f"deliveries in Herald's inbox afterwards: {_stored(herald)}")
+
+
+async def _nothing() -> None:
+    """The bare server has nothing to catch up on."""
+
+
+def _stored(server: Herald) -> int:
+    with sqlite3.connect(server.database) as db:
+        return int(db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
+
+
+async def _wait_port(port: int) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            try:
+                async with session.post(f"http://127.0.0.1:{port}/webhooks/hacknplan") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+    raise TimeoutError("the bare server did not start")
+
+
+def report(server: Server) -> None:
+    p50, p99 = (percentile(server.latencies, q) * 1000 for q in (0.5, 0.99))
+    rounds = ", ".join(f"{r:.0f}" for r in server.rates)
+    print(
+        f"{server.name:<22} median {statistics.median(server.rates):6.0f} req/s ({rounds})"
+        f"   at {RATE}/s: p50 {p50:5.2f} ms  p99 {p99:5.2f} ms"
+        f"  max {max(server.latencies) * 1000:5.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,188 @@
+"""/subscribe, /unsubscribe and /subscriptions: admins choose what each channel announces.
+
+A channel may hold several subscriptions, even to one service with different
+filters; an event matching several of them in one channel is posted once.
+When a channel refuses Herald for good (deleted, access removed) its
+subscriptions are paused and /subscriptions says why; /subscribe with the
+same options resumes one.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated
+
+from bot.cog import Cog
+from bot.commands import Choice, Option, command
+from bot.errors import UserError
+from bot.events import Source
+from bot.filters import Filter
+from bot.models import Card, Channel, Colour, Invocation, Reply
+from bot.store import DeadLetters, Subscription
+from bot.text import channel_mention, escape
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+SERVICES = (
+    Choice("HacknPlan", "hacknplan"),
+    Choice("BugHerd", "bugherd"),
+    Choice("UserEcho", "userecho"),
+)
+ServiceOption = Option("The service whose events to announce", choices=SERVICES)
+EVENTS_HELP = "Only these event kinds, comma-separated globs (workitem.*, board.closed)"
+EXCLUDE_HELP = "Leave out these event kinds (workitem.worklog.*)"
+WHERE_HELP = "Only events with these attributes (category:Art, board:Sprint 4, tag:ui)"
+
+
+class Subscriptions(Cog):
+    """Channel subscriptions to service events."""
+
+    name = "subscriptions"
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    @command("subscribe", "Announce a service's events in a channel", admin=True, ephemeral=True)
+    async def subscribe(
+        self,
+        ctx: Invocation,
+        service: Annotated[str, ServiceOption],
+        channel: Annotated[Channel | None, Option("Where (default: this channel)")] = None,
+        events: Annotated[str | None, Option(EVENTS_HELP, max_length=500)] = None,
+        exclude: Annotated[str | None, Option(EXCLUDE_HELP, max_length=500)] = None,
+        where: Annotated[str | None, Option(WHERE_HELP, max_length=500)] = None,
+    ) -> Reply:
+        source = self._source(service)
+        wanted = Filter.parse(source, events, exclude, where)
+        channel_id = self._channel(ctx, channel)
+        store = self.core.store
+        existing = await store.find_subscription(
+            ctx.platform, channel_id, service, wanted.to_json()
+        )
+        if existing is not None and existing.paused is None:
+            return _done(
+                f"{channel_mention(channel_id)} already announces {_what(source, wanted)}."
+            )
+        if existing is not None:
+            await store.resume_subscription(existing.id)
+            return _done(
+                f"Resumed: {channel_mention(channel_id)} announces {_what(source, wanted)} again."
+            )
+        await store.add_subscription(
+            ctx.platform, _scope(ctx), channel_id, service, wanted.to_json(), ctx.user.id
+        )
+        text = f"{channel_mention(channel_id)} will announce {_what(source, wanted)}."
+        return _done(f"{text}\n{source.hint}" if source.hint else text)
+
+    @command(
+        "unsubscribe", "Stop announcing a service's events in a channel", admin=True, ephemeral=True
+    )
+    async def unsubscribe(
+        self,
+        ctx: Invocation,
+        service: Annotated[str | None, Option("The service to stop", choices=SERVICES)] = None,
+        channel: Annotated[Channel | None, Option("Which channel (default: this one)")] = None,
+        subscription: Annotated[
+            int | None, Option("A subscription's number, as /subscriptions shows it", min_value=1)
+        ] = None,
+    ) -> Reply:
+        mine = await self.core.store.subscriptions(ctx.platform, _scope(ctx))
+        if subscription is not None:
+            chosen = [s for s in mine if s.id == subscription]
+            if not chosen:
+                raise UserError(
+                    f"There is no subscription #{subscription} here; see /subscriptions."
+                )
+        elif service is not None:
+            channel_id = self._channel(ctx, channel)
+            chosen = [s for s in mine if s.service == service and s.channel_id == channel_id]
+            if not chosen:
+                raise UserError(
+                    f"{channel_mention(channel_id)} has no {self._label(service)} subscription."
+                )
+        else:
+            raise UserError(
+                "Say what to stop: a service (and channel), or a subscription number from"
+                " /subscriptions."
+            )
+        await self.core.store.remove_subscriptions(
+            ctx.platform, _scope(ctx), [s.id for s in chosen]
+        )
+        listed = "\n".join(f"• {self._describe(s)}" for s in chosen)
+        return _done(f"Stopped:\n{listed}")
+
+    @command(
+        "subscriptions", "List what this server's channels announce", admin=True, ephemeral=True
+    )
+    async def subscriptions(self, ctx: Invocation) -> Reply:
+        store = self.core.store
+        mine = await store.subscriptions(ctx.platform, _scope(ctx))
+        dead = await store.dead_letters(ctx.platform, _scope(ctx))
+        if not mine and not dead:
+            return Reply(
+                text="No channel announces anything yet. Try `/subscribe service: hacknplan`.",
+                ephemeral=True,
+            )
+        lines = [self._describe(s) for s in mine]
+        lines.extend(_dead_line(d) for d in dead)
+        card = Card(
+            title="Announcement subscriptions",
+            description="\n".join(lines),
+            colour=Colour.WARN if dead else Colour.INFO,
+            footer="/unsubscribe subscription: <number> stops one",
+        )
+        return Reply(card=card, ephemeral=True)
+
+    def _source(self, service: str) -> Source:
+        source = self.core.announcements.sources.get(service)
+        if source is not None:
+            return source
+        label = self._label(service)
+        needs = self.core.skipped.get(service)
+        hint = f" Set {', '.join(needs)} and restart Herald." if needs else ""
+        raise UserError(f"{label} is not set up on this Herald.{hint}")
+
+    def _label(self, service: str) -> str:
+        return next((c.name for c in SERVICES if c.value == service), service)
+
+    def _describe(self, sub: Subscription) -> str:
+        source = self.core.announcements.sources.get(sub.service)
+        label = source.label if source else self._label(sub.service)
+        wanted = Filter.from_json(sub.filter).describe()
+        line = f"**#{sub.id}** {label} → {channel_mention(sub.channel_id)}: {wanted}"
+        if sub.paused:
+            line += (
+                f"\n  ⏸ paused: {escape(sub.paused)}. Fix the channel or Herald's access,"
+                " then /subscribe with the same options to resume."
+            )
+        return line
+
+    @staticmethod
+    def _channel(ctx: Invocation, channel: Channel | None) -> str:
+        channel_id = channel.id if channel else ctx.channel_id
+        if not channel_id:
+            raise UserError("Name a channel: this command was not run in one.")
+        return channel_id
+
+
+def _scope(ctx: Invocation) -> str:
+    return ctx.guild_id or ctx.channel_id or ctx.user.id
+
+
+def _what(source: Source, wanted: Filter) -> str:
+    if wanted == Filter():
+        return f"every {source.label} event"
+    return f"{source.label} {wanted.describe()}"
+
+
+def _done(text: str) -> Reply:
+    return Reply(text=f"✅ {text}", ephemeral=True)
+
+
+def _dead_line(dead: DeadLetters) -> str:
+    ago = max(0, int((time.time() - dead.last_at) / 60))
+    return (
+        f"⚠️ {channel_mention(dead.channel_id)}: {dead.count} announcement(s) could not be"
+        f" delivered ({escape(dead.error or 'refused')}, {ago} min ago)."
+    )

@@ -1,0 +1,95 @@
+"""UserEcho's REST API (v2), as much of it as `/topic` uses.
+
+Answers wrap their data: `{"status": "success"|"error", "data": …, "message": …}`;
+an answer whose status is `error` is a refusal even when its HTTP status is 200.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bot.errors import ServiceError
+from bot.http import ServiceClient
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A topic type or category: its id and its name."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    url: str | None
+
+
+def read_error(response: httpx.Response) -> str | None:
+    body = response.json()
+    if not isinstance(body, dict):
+        return None
+    for key in ("message", "error", "detail"):
+        if isinstance(body.get(key), str) and body[key].strip():
+            return f"UserEcho: {body[key].strip()}"
+    return None
+
+
+def site_of(api_url: str) -> str:
+    """`https://alias.userecho.com/api/v2` -> `https://alias.userecho.com`."""
+    base = api_url.rstrip("/")
+    return base.removesuffix("/api/v2").removesuffix("/api")
+
+
+class UserEchoClient:
+    def __init__(self, http: ServiceClient, forum_id: int, site: str) -> None:
+        self.http = http
+        self.forum_id = forum_id
+        self.site = site.rstrip("/")
+
+    async def listing(self, what: str) -> list[Named]:
+        """The forum's topic `types` or `categories`."""
+        data = await self._data("GET", f"forums/{self.forum_id}/{what}.json")
+        items = data if isinstance(data, list) else []
+        return [
+            Named(str(item["id"]), str(item.get("name") or item.get("header") or item["id"]))
+            for item in items
+            if isinstance(item, dict) and item.get("id") is not None
+        ]
+
+    async def user_for_sso_guid(self, guid: str) -> str | None:
+        """The UserEcho user id for an SSO guid, or None when there is no such user."""
+        try:
+            data = await self._data("GET", f"users/sso/{quote(guid, safe='')}.json")
+        except ServiceError as error:
+            if error.retryable:
+                raise
+            return None
+        if isinstance(data, dict) and data.get("id") is not None:
+            return str(data["id"])
+        return None
+
+    async def create_topic(self, body: dict[str, Any]) -> Topic:
+        data = await self._data("POST", f"forums/{self.forum_id}/topics.json", json=body)
+        data = data if isinstance(data, dict) else {}
+        topic_id = str(data.get("id", ""))
+        url = data.get("url") or data.get("public_url")
+        if not url and topic_id:
+            url = f"{self.site}/topics/{topic_id}/"
+        return Topic(topic_id, url)
+
+    async def _data(self, method: str, path: str, **options: Any) -> Any:
+        response = await self.http.request(method, path, **options)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if isinstance(body, dict) and body.get("status") == "error":
+            reason = read_error(response) or "UserEcho refused the request."
+            raise ServiceError("UserEcho", reason, status=response.status_code)
+        return body.get("data") if isinstance(body, dict) else body

@@ -1,0 +1,259 @@
+"""`/topic`: a new topic on the studio's UserEcho community forum.
+
+The forum's topic types and categories are fetched once and cached (they
+change rarely), and offered as choices. The topic is posted as the chat user
+when UserEcho knows them (an SSO guid built from `USERECHO_SSO_GUID_FORMAT`
+resolves to a user); otherwise the description names them. Like every
+submission it is stored first and retried while UserEcho is down.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from bot.cog import Cog
+from bot.commands import Choice, Option, command
+from bot.config import HttpUrl, ServiceSettings
+from bot.dispatch import echo_reply
+from bot.errors import ServiceError, UserError
+from bot.models import Card, Colour, Invocation, LinkButton, Reply, User
+from bot.pending import Outgoing, Receipt, Saved, Submission, Submissions, SubmissionSettings
+from bot.ratelimit import RateLimiter
+from bot.text import escape, truncate
+from cogs.userecho.client import Named, UserEchoClient, read_error, site_of
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+LOOKUP_TIMEOUT = 2.5
+CATALOG_TTL = 600.0
+TOPIC_TOO_SHORT = (
+    "Tell the community a little more: a topic needs at least 10 characters of description."
+)
+
+
+class TopicSettings(ServiceSettings):
+    """`USERECHO_*` for `/topic`."""
+
+    model_config = SettingsConfigDict(env_prefix="USERECHO_")
+
+    url: HttpUrl
+    token: SecretStr
+    forum_id: int = Field(ge=1)
+    sso_guid_format: str | None = None
+
+    @field_validator("sso_guid_format")
+    @classmethod
+    def _known_fields(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                value.format(platform="discord", id="1", name="n")
+            except (KeyError, IndexError, ValueError):
+                raise ValueError(
+                    "may only use {platform}, {id} and {name}, e.g. discord-{id}"
+                ) from None
+        return value
+
+
+class Catalog:
+    """The forum's topic types and categories, cached; stale beats nothing."""
+
+    def __init__(self, client: UserEchoClient, ttl: float = CATALOG_TTL) -> None:
+        self.client = client
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, list[Named]]] = {}
+
+    async def get(self, what: str) -> list[Named]:
+        cached = self._cache.get(what)
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            items = await self.client.listing(what)
+        except ServiceError:
+            return cached[1] if cached else []
+        self._cache[what] = (time.monotonic(), items)
+        return items
+
+    async def warm(self) -> None:
+        for what in ("types", "categories"):
+            await self.get(what)
+
+
+def pick(value: str | None, known: list[Named], what: str) -> Named | None:
+    """The type or category the user chose, by id or by name."""
+    if value is None or not known:
+        return None
+    lowered = value.strip().lower()
+    for item in known:
+        if lowered in (item.id.lower(), item.name.lower()):
+            return item
+    names = ", ".join(escape(item.name) for item in known[:25])
+    raise UserError(f"There is no {what} “{escape(value)}” on the forum. Choose one of: {names}.")
+
+
+class Topics(Cog):
+    """Forum topics into UserEcho, for the user where UserEcho allows."""
+
+    name = "userecho"
+
+    def __init__(
+        self, core: Core, settings: TopicSettings, submissions: SubmissionSettings
+    ) -> None:
+        self.core = core
+        self.settings = settings
+        options: dict[str, Any] = {
+            "headers": {
+                "Authorization": f"Bearer {settings.token.get_secret_value()}",
+                "Accept": "application/json",
+            },
+            "limiter": RateLimiter(rate=5, per=1.0, burst=5),
+            "read_error": read_error,
+            "auth_hint": "USERECHO_TOKEN",
+        }
+        site = site_of(settings.url)
+        http = core.http("UserEcho", settings.url, timeout=settings.timeout_seconds, **options)
+        quick = core.http(
+            "UserEcho",
+            settings.url,
+            timeout=min(settings.timeout_seconds, LOOKUP_TIMEOUT),
+            max_attempts=1,
+            **options,
+        )
+        self.api = UserEchoClient(http, settings.forum_id, site)
+        self.catalog = Catalog(UserEchoClient(quick, settings.forum_id, site))
+        self.submissions = Submissions(core, "userecho", "UserEcho", self._send, submissions)
+        self._members: dict[str, str | None] = {}
+
+    async def load(self) -> None:
+        self.submissions.start()
+        self.core.spawn(self.catalog.warm(), name="userecho-catalog")
+
+    async def unload(self) -> None:
+        await self.submissions.stop(grace=self.settings.timeout_seconds + 2)
+
+    @command("topic", "Start a topic on the community forum")
+    async def topic(
+        self,
+        ctx: Invocation,
+        title: Annotated[str, Option("The topic's headline", min_length=3, max_length=200)],
+        description: Annotated[
+            str,
+            Option(
+                "What you want to say or ask",
+                min_length=10,
+                max_length=4000,
+                paragraph=True,
+                too_short=TOPIC_TOO_SHORT,
+            ),
+        ],
+        kind: Annotated[
+            str | None,
+            Option("Idea, problem, question… (default: the forum's first)", autocomplete="types"),
+        ] = None,
+        category: Annotated[
+            str | None, Option("Where it belongs on the forum", autocomplete="categories")
+        ] = None,
+    ) -> Reply:
+        await self.submissions.check_cooldown(ctx.user)
+        chosen_type = pick(kind, await self.catalog.get("types"), "topic type")
+        chosen_category = pick(category, await self.catalog.get("categories"), "category")
+        payload = {
+            "title": title,
+            "description": description,
+            "kind": chosen_type.id if chosen_type else kind,
+            "kind_name": chosen_type.name if chosen_type else kind,
+            "category": chosen_category.id if chosen_category else category,
+            "category_name": chosen_category.name if chosen_category else category,
+        }
+        summary = f"topic **{escape(title)}**"
+        try:
+            outcome = await self.submissions.submit(
+                ctx, Outgoing("topic", payload, summary, description)
+            )
+        except ServiceError as error:
+            return echo_reply(error.message, description)
+        if isinstance(outcome, Saved):
+            return self.submissions.saved_reply(outcome, summary)
+        return _confirmation(payload, outcome)
+
+    async def types(self, ctx: Invocation, current: str) -> list[Choice]:
+        return _choices(await self.catalog.get("types"), current)
+
+    async def categories(self, ctx: Invocation, current: str) -> list[Choice]:
+        return _choices(await self.catalog.get("categories"), current)
+
+    async def _send(self, submission: Submission) -> Receipt:
+        payload = submission.payload
+        body: dict[str, Any] = {
+            "header": payload["title"],
+            "description": payload["description"],
+            "type": await self._type_id(payload.get("kind")),
+        }
+        if payload.get("category"):
+            body["category"] = _number(payload["category"])
+        member = await self._member(submission.user)
+        if member is not None:
+            body["user_id"] = _number(member)
+        else:
+            body["description"] = f"{payload['description']}\n\n— {_signature(submission.user)}"
+        topic = await self.api.create_topic(body)
+        return Receipt(topic.id, topic.url)
+
+    async def _type_id(self, kind: str | None) -> int | str:
+        """The type to post with: the chosen one, else the forum's first (fetched now)."""
+        known = await self.catalog.get("types")
+        if not known:
+            raise ServiceError(
+                "UserEcho", "UserEcho is not answering right now (no topic types).", retryable=True
+            )
+        chosen = pick(kind, known, "topic type") if kind else known[0]
+        return _number(chosen.id if chosen else known[0].id)
+
+    async def _member(self, user: User) -> str | None:
+        """The UserEcho user to post as, when the SSO guid format names one that exists."""
+        fmt = self.settings.sso_guid_format
+        if fmt is None:
+            return None
+        guid = fmt.format(platform=user.platform, id=user.id, name=user.name)
+        if guid not in self._members:
+            self._members[guid] = await self.api.user_for_sso_guid(guid)
+        return self._members[guid]
+
+
+def _choices(known: list[Named], current: str) -> list[Choice]:
+    lowered = current.strip().lower()
+    return [
+        Choice(truncate(item.name, 100), item.id) for item in known if lowered in item.name.lower()
+    ][:25]
+
+
+def _number(value: str) -> int | str:
+    return int(value) if str(value).isdigit() else value
+
+
+def _signature(user: User) -> str:
+    where = user.platform.capitalize() + (f" ({user.workspace})" if user.workspace else "")
+    return f"posted from {where} by {user.label}"
+
+
+def _confirmation(payload: dict[str, Any], receipt: Receipt) -> Reply:
+    card = Card(
+        title=f"Topic posted: {escape(payload['title'])}",
+        url=receipt.url,
+        description=escape(truncate(payload["description"], 500)),
+        colour=Colour.OK,
+        footer="UserEcho community forum · others can vote and comment",
+    )
+    card.add_field("Type", escape(payload["kind_name"] or ""))
+    card.add_field("Category", escape(payload["category_name"] or ""))
+    buttons = [LinkButton("Open on UserEcho", receipt.url)] if receipt.url else []
+    return Reply(card=card, buttons=list(buttons))
+
+
+async def setup(core: Core) -> None:
+    settings = core.service_settings(TopicSettings)
+    await core.add_cog(Topics(core, settings, Submissions.settings_for(core)))

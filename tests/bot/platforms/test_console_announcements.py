@@ -1,0 +1,29 @@
+"""With no chat platform, announcements print in the console: try a webhook locally."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.announcing import hacknplan, sample, settled
+from tests.conftest import StartHerald, hacknplan_env
+
+
+async def test_a_sample_webhook_shows_its_card_in_the_console(
+    herald: StartHerald, capsys: pytest.CaptureFixture[str]
+):
+    core = await herald(**hacknplan_env())
+    console = core.platform("console")
+    await console.handle("/subscribe service: hacknplan")
+    await hacknplan(core, "workitem.created", sample("hacknplan", "workitem.created"))
+    await hacknplan(core, "workitem.updated", sample("hacknplan", "workitem.updated"))
+    await hacknplan(
+        core, "workitem.comment.created", sample("hacknplan", "workitem.comment.created")
+    )
+    await settled(core)
+
+    out = capsys.readouterr().out
+    assert "✅ #console will announce every HacknPlan event." in out
+    assert "[#console] #42 Double jump feels floaty" in out
+    assert "[#console, message 1 edited] #42 Double jump feels floaty" in out
+    assert "  Stage: In progress" in out
+    assert "[#console, thread 1] 💬 bob: Tried 0.8 gravity" in out
