@@ -1,55 +1,24 @@
-"""What pollers hand on: neutral events and the `Emit` seam they go through.
+"""What pollers share: how they hand a change on, and how they report failing feeds.
 
-A poller (ButterStack builds, BetaHub releases) notices a change and emits an
-`Event` with a delivery key that names that change (`butterstack:build:812:success`),
-so the same change emitted twice is announced once.
-
-`Event` mirrors the announcements pipeline's event (source, kind, card, line,
-item, title, url, attributes) field for field; when the pipeline lands, this
-class gives way to it and `Emit` becomes a call to its `submit`.
+A poller (ButterStack builds, BetaHub releases) notices a change and submits
+it to the announcements pipeline like a webhook would: `await submit(source,
+kind, payload, key)`, with a delivery key that names that change
+(`butterstack:build:812:success`), so the same change submitted twice is
+announced once. The service's `Source` turns the payload into the `Event`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from typing import Any
 
 from bot.errors import ServiceError
-from bot.models import Card
 
 log = logging.getLogger(__name__)
 
-Attributes = dict[str, list[str]]
-
-
-@dataclass(slots=True)
-class Event:
-    """One thing that happened, as every channel will see it.
-
-    `item` names what the card is about (`butterstack:build:812`): later events
-    about the same item edit its card in place. `line` is the one-line form
-    (markdown subset, service text escaped); `attributes` are what subscription
-    filters look at, lower-case keys.
-    """
-
-    source: str
-    kind: str
-    card: Card
-    line: str
-    item: str | None = None
-    title: str | None = None
-    url: str | None = None
-    attributes: Attributes = field(default_factory=dict)
-
-
-Emit = Callable[[Event, str], Awaitable[None]]
-"""`await emit(event, key)`: hand an event on; `key` is unique per change."""
-
-
-async def log_only(event: Event, key: str) -> None:
-    """The seam's end until announcements are wired in: say what would be announced."""
-    log.info("%s %s (%s): %s", event.source, event.kind, key, event.line)
+Submit = Callable[[str, str, dict[str, Any], str], Awaitable[object]]
+"""`Announcements.submit`, as a poller calls it: source, kind, payload, delivery key."""
 
 
 class Problems:

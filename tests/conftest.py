@@ -16,6 +16,7 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.core import Core
+from bot.platforms import discord_outbound
 from tests.fakes import betahub as betahub_fake
 from tests.fakes import butterstack as butterstack_fake
 from tests.fakes import discord as discord_fake
@@ -95,6 +96,13 @@ async def butterstack() -> AsyncIterator[FakeButterStack]:
 
 
 @pytest.fixture
+def fast_windows(monkeypatch: pytest.MonkeyPatch, discord: FakeDiscord) -> None:
+    """Discord's 5 messages per 5 s, squeezed into 1 s on both sides to keep tests short."""
+    monkeypatch.setattr(discord_outbound, "CHANNEL_WINDOW_SECONDS", 1.0)
+    discord.channel_limit = (5, 1.0)
+
+
+@pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
         yield fake
@@ -124,11 +132,16 @@ async def userecho_api() -> AsyncIterator[FakeUserEcho]:
         yield fake
 
 
+def database_file(tmp_path: Path) -> Path:
+    """Where a test's Herald keeps its database (it outlives a restart within the test)."""
+    return tmp_path / "herald.db"
+
+
 def base_env(tmp_path: Path) -> dict[str, str]:
     return {
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": "0",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'herald.db'}",
+        "DATABASE_URL": f"sqlite:///{database_file(tmp_path)}",
     }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.pending import Submissions
-from bot.polling import Emit, log_only
 from cogs.betahub.cog import BetaHub
 from cogs.betahub.settings import BetaHubSettings
 
@@ -13,7 +12,6 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 
-async def setup(core: Core, emit: Emit = log_only) -> None:
-    """Load the cog; `emit` is where new releases are announced."""
+async def setup(core: Core) -> None:
     settings = core.service_settings(BetaHubSettings)
-    await core.add_cog(BetaHub(core, settings, Submissions.settings_for(core), emit))
+    await core.add_cog(BetaHub(core, settings, Submissions.settings_for(core)))

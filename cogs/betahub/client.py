@@ -10,7 +10,7 @@ other platforms have no such fields, so they are named in the text instead
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -57,6 +57,17 @@ class Release:
             url=_text(data.get("url")),
             downloads=downloads,
         )
+
+    def to_json(self) -> dict[str, Any]:
+        """The release as BetaHub spells it, so `parse` reads it back."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "summary": self.summary,
+            "description": self.description,
+            "url": self.url,
+            "download_links": [{"label": d.label, "url": d.url} for d in self.downloads],
+        }
 
 
 def _text(value: Any) -> str | None:
@@ -174,7 +185,8 @@ class BetaHubClient:
         self.site = site.rstrip("/")
 
     async def releases(self) -> list[Release]:
-        """The project's releases, oldest first."""
+        """The project's releases, oldest first, each with a link (its page when BetaHub
+        gives none)."""
         response = await self.http.request("GET", f"projects/{self.project_id}/releases.json")
         try:
             body: Any = response.json()
@@ -184,7 +196,10 @@ class BetaHubClient:
             body = body.get("releases")
         if not isinstance(body, list):
             return []
-        return [Release.parse(r) for r in body if isinstance(r, dict) and r.get("id") is not None]
+        releases = [
+            Release.parse(r) for r in body if isinstance(r, dict) and r.get("id") is not None
+        ]
+        return [replace(r, url=r.url or self._link("releases", r.id)) for r in releases]
 
     async def create(
         self, kind: str, form: dict[str, str], files: Sequence[FileData] = ()

@@ -29,7 +29,6 @@ from bot.models import (
     Reply,
 )
 from bot.pending import Outgoing, Receipt, Saved, Submission, Submissions, SubmissionSettings
-from bot.polling import Emit
 from bot.ratelimit import RateLimiter
 from bot.text import escape, link, truncate
 from cogs.betahub.channels import ChannelRules, channel_label
@@ -41,7 +40,7 @@ from cogs.betahub.client import (
     read_error,
     ticket_form,
 )
-from cogs.betahub.releases import ReleasePoller
+from cogs.betahub.releases import ReleasePoller, release_source
 from cogs.betahub.settings import BetaHubSettings
 from cogs.betahub.similar import close_matches
 
@@ -76,15 +75,10 @@ class BetaHub(Cog):
     name = "betahub"
 
     def __init__(
-        self,
-        core: Core,
-        settings: BetaHubSettings,
-        submissions: SubmissionSettings,
-        emit: Emit,
+        self, core: Core, settings: BetaHubSettings, submissions: SubmissionSettings
     ) -> None:
         self.core = core
         self.settings = settings
-        self.emit = emit
         options: dict[str, Any] = {
             "headers": {
                 "Authorization": settings.authorization,
@@ -107,13 +101,11 @@ class BetaHub(Cog):
         self.submissions = Submissions(core, "betahub", "BetaHub", self._send, submissions)
         self.downloader = Downloader()
         self.rules = ChannelRules(core)
+        interval = settings.releases_poll_seconds
         self.releases = ReleasePoller(
-            self.api,
-            lambda: core.store,
-            emit,
-            base_url=settings.url,
-            interval=settings.releases_poll_seconds,
+            self.api, lambda: core.store, core.announcements.submit, interval
         )
+        core.announcements.add_source(release_source(settings.project_id, interval))
 
     async def load(self) -> None:
         self.submissions.start()

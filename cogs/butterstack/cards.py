@@ -206,7 +206,8 @@ def deployment_line(deployment: Deployment) -> str:
     return " · ".join(parts)
 
 
-def deployment_card(deployment: Deployment) -> Card:
+def deployment_card(deployment: Deployment, build: Build | None = None) -> Card:
+    """A deployment's card; with its `build` known, the build says what it ships."""
     icon, colour = deployment_look(deployment.status, deployment.is_open)
     card = Card(
         title=f"{icon} {deployment_title(deployment)}: {escape(deployment.status)}",
@@ -215,7 +216,8 @@ def deployment_card(deployment: Deployment) -> Card:
         footer=f"ButterStack · {deployment.project_id}" if deployment.project_id else "ButterStack",
         timestamp=deployment.deployed_at,
     )
-    card.add_field("Build", escape(deployment.build_id) if deployment.build_id else None)
+    if deployment.build_id:
+        card.add_field("Build", escape(deployment.build_id) + (_what(build) if build else ""))
     card.add_field("Platform", escape(deployment.platform) if deployment.platform else None)
     card.add_field("Branch", escape(deployment.branch) if deployment.branch else None)
     card.add_field("Status", escape(deployment.status))

@@ -12,12 +12,12 @@ from bot.cog import Cog
 from bot.commands import Choice, CommandSpec, Option, command
 from bot.errors import UserError
 from bot.models import Invocation, LinkButton, Reply, Role
-from bot.polling import Emit
 from bot.ratelimit import RateLimiter
 from bot.text import escape
 from cogs.butterstack.cards import build_card, builds_card, changelist_card, deployments_card
 from cogs.butterstack.client import ButterStackClient, Changelists, read_error
 from cogs.butterstack.durations import TypicalDurations
+from cogs.butterstack.events import source
 from cogs.butterstack.models import FAILED, PENDING, RUNNING, SUCCESS, Build
 from cogs.butterstack.poller import Poller
 from cogs.butterstack.settings import ButterStackSettings
@@ -47,10 +47,9 @@ class ButterStack(Cog):
 
     name = "butterstack"
 
-    def __init__(self, core: Core, settings: ButterStackSettings, emit: Emit) -> None:
+    def __init__(self, core: Core, settings: ButterStackSettings) -> None:
         self.core = core
         self.settings = settings
-        self.emit = emit
         self.projects = list(settings.project_ids)
         http = core.http(
             "ButterStack",
@@ -70,12 +69,13 @@ class ButterStack(Cog):
         self.poller = Poller(
             self.api,
             lambda: core.store,
-            emit,
+            core.announcements.submit,
             projects=self.projects,
             poll_seconds=settings.poll_seconds,
             changelists=self.changelists,
             durations=self.durations,
         )
+        core.announcements.add_source(source(self.projects))
 
     async def load(self) -> None:
         self.run_in_background(self.core, self.poller.run(), "butterstack-poller")

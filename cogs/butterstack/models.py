@@ -177,6 +177,19 @@ class Deployment:
             url=text(data, "url", "web_url"),
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """The deployment as ButterStack spells it, so `parse` reads it back."""
+        return {
+            "id": self.id,
+            "project_id": self.project_id,
+            "build_id": self.build_id,
+            "platform": self.platform,
+            "status": self.status,
+            "branch": self.branch,
+            "deployed_at": self.deployed_at.isoformat() if self.deployed_at else None,
+            "url": self.url,
+        }
+
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_DEPLOYMENT
@@ -213,3 +226,14 @@ class Changelist:
             submitted_at=when(data.get("submitted_at")),
             files=files,
         )
+
+    def to_json(self) -> dict[str, Any]:
+        """The changelist as ButterStack spells it, so `parse` reads it back."""
+        return {
+            "id": self.id,
+            "number": self.number,
+            "author": self.author,
+            "description": self.description,
+            "submitted_at": self.submitted_at.isoformat() if self.submitted_at else None,
+            "files": [{"path": f.path, "action": f.action} for f in self.files],
+        }

@@ -30,12 +30,19 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from bot.errors import ServiceError
-from bot.polling import Emit, Event, Problems
+from bot.polling import Problems, Submit
 from bot.store import PolledItem, Store
-from cogs.butterstack.cards import build_card, deployment_card, progress_step
+from cogs.butterstack.cards import progress_step
 from cogs.butterstack.client import MAX_PAGE, ButterStackClient, Changelists
 from cogs.butterstack.durations import TypicalDurations
-from cogs.butterstack.events import SOURCE, build_event, deployment_event, feed_name
+from cogs.butterstack.events import (
+    SOURCE,
+    build_item,
+    build_payload,
+    deployment_item,
+    deployment_payload,
+    feed_name,
+)
 from cogs.butterstack.models import (
     OPEN_BUILD,
     OPEN_DEPLOYMENT,
@@ -59,6 +66,8 @@ TRIM_EVERY = 3600.0
 GONE = "gone"  # an open item ButterStack no longer knows
 
 T = TypeVar("T")
+Submission = tuple[str, dict[str, Any], str]
+"""What to submit about an item: event kind, payload, item key."""
 
 
 class Watched(Protocol):
@@ -86,7 +95,7 @@ class Tracker(Protocol):
 
     async def signature(self, item: Any) -> str: ...
 
-    async def event(self, item: Any) -> Event: ...
+    async def submission(self, item: Any) -> Submission: ...
 
     def data(self, item: Any, signature: str) -> dict[str, Any]: ...
 
@@ -164,11 +173,13 @@ class BuildTracker:
             return None
         return await self.durations.typical(build.project_id, build.platform)
 
-    async def event(self, build: Build) -> Event:
+    async def submission(self, build: Build) -> Submission:
         changelist = await self._changelist(build.changelist) if build.changelist else None
         typical = await self.typical(build) if build.status == RUNNING else None
-        card = build_card(build, now=datetime.now(UTC), changelist=changelist, typical=typical)
-        return build_event(build, card)
+        payload = build_payload(
+            build, seen_at=datetime.now(UTC), changelist=changelist, typical=typical
+        )
+        return f"build.{build.status}", payload, build_item(build.id)
 
     async def _changelist(self, number: str) -> Changelist | None:
         """The build's changelist for its card: best effort, within this reading's budget."""
@@ -182,13 +193,15 @@ class BuildTracker:
 
 
 class DeploymentTracker:
-    """Deployments: announced on each status change."""
+    """Deployments: announced on each status change, with the build they ship when the
+    builds feed has recorded it (no request spent on it)."""
 
     kind = DEPLOYMENTS
     open_states = OPEN_DEPLOYMENT
 
-    def __init__(self, api: ButterStackClient) -> None:
+    def __init__(self, api: ButterStackClient, store: Callable[[], Store]) -> None:
         self.api = api
+        self.store = store
 
     async def page(self, project: str, offset: int) -> Sequence[Deployment]:
         return await self.api.deployments(project, limit=PAGE, offset=offset)
@@ -200,8 +213,19 @@ class DeploymentTracker:
     async def signature(self, deployment: Deployment) -> str:
         return deployment.status
 
-    async def event(self, deployment: Deployment) -> Event:
-        return deployment_event(deployment, deployment_card(deployment))
+    async def submission(self, deployment: Deployment) -> Submission:
+        payload = deployment_payload(deployment, await self._build(deployment))
+        return f"deployment.{deployment.status}", payload, deployment_item(deployment.id)
+
+    async def _build(self, deployment: Deployment) -> Build | None:
+        if not deployment.build_id or not deployment.project_id:
+            return None
+        feed = feed_name(deployment.project_id, BUILDS)
+        found = await self.store().polled(SOURCE, feed, [deployment.build_id])
+        recorded = found.get(deployment.build_id)
+        if recorded is None or "build" not in recorded.data:
+            return None
+        return Build.parse(recorded.data["build"])
 
     def data(self, deployment: Deployment, signature: str) -> dict[str, Any]:
         return {"signature": signature}
@@ -212,7 +236,7 @@ class Poller:
         self,
         api: ButterStackClient,
         store: Callable[[], Store],
-        emit: Emit,
+        submit: Submit,
         *,
         projects: Sequence[str],
         poll_seconds: float,
@@ -221,14 +245,14 @@ class Poller:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
-        self.emit = emit
+        self.submit = submit
         self.poll_seconds = poll_seconds
         self.durations = durations
         self.clock = clock
         self.builds = BuildTracker(api, changelists, durations)
         self.trackers: dict[str, Tracker] = {
             BUILDS: self.builds,
-            DEPLOYMENTS: DeploymentTracker(api),
+            DEPLOYMENTS: DeploymentTracker(api, store),
         }
         self.feeds = [Feed(p, kind) for p in projects for kind in self.trackers]
         self.problems = Problems("ButterStack")
@@ -285,8 +309,8 @@ class Poller:
             else:
                 news = before.data.get("signature", before.state) != signature
             if news:
-                event = await tracker.event(item)
-                await self.emit(event, f"{event.item}:{signature}")
+                kind, payload, key = await tracker.submission(item)
+                await self.submit(SOURCE, kind, payload, f"{key}:{signature}")
             if news or before is None or before.state != item.status:
                 records.append(PolledItem(item.id, item.status, tracker.data(item, signature)))
         await self.store().record_polled(SOURCE, feed.name, records)

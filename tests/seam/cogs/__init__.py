@@ -1,1 +1,0 @@
-"""The real cogs with a recording `emit`: see `tests.seam`."""
