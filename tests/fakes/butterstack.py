@@ -54,6 +54,7 @@ class Hit:
     at: float
     path: str
     admitted: bool
+    offset: int = 0  # the page asked for (`offset`), 0 when not paging
 
 
 @dataclass
@@ -244,7 +245,7 @@ class FakeButterStack(FakeServer):
             quota.window, quota.used = window, 0
         return quota
 
-    def _admit(self, key: str, path: str) -> tuple[bool, dict[str, str]]:
+    def _admit(self, key: str, request: web.Request) -> tuple[bool, dict[str, str]]:
         now = time.time()
         quota = self._quota(key, now)
         while quota.recent and quota.recent[0] <= now - self.burst_window:
@@ -253,7 +254,8 @@ class FakeButterStack(FakeServer):
         if admitted:
             quota.used += 1
             quota.recent.append(now)
-        hit = Hit(now, path, admitted)
+        offset = request.query.get("offset", "0")
+        hit = Hit(now, request.path, admitted, int(offset) if offset.isdigit() else 0)
         self.hits.append(hit)
         if now < quota.told_no_until:
             self.violations.append(hit)
@@ -271,7 +273,7 @@ class FakeButterStack(FakeServer):
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
         key = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
-        admitted, headers = self._admit(key, request.path)
+        admitted, headers = self._admit(key, request)
         if key not in (TOKEN, READ_ONLY_TOKEN):
             return error(401, "unauthorized", "Invalid or missing API key", headers)
         if not admitted:
