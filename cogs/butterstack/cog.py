@@ -72,6 +72,7 @@ class ButterStack(Cog):
             core.announcements.submit,
             projects=self.projects,
             poll_seconds=settings.poll_seconds,
+            rate_per_minute=settings.rate_limit_per_minute,
             changelists=self.changelists,
             durations=self.durations,
         )

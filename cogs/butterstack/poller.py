@@ -1,12 +1,16 @@
 """Watching ButterStack: every project's builds and deployments, within one rate limit.
 
 ButterStack sends no webhooks, so Herald reads `GET /projects/{id}/builds`
-and `/deployments` (newest first) in turns: one loop, one request at a time,
-the feed due soonest first. A feed with pending or running items is due every
-`BUTTERSTACK_POLL_SECONDS`, an idle one `IDLE_FACTOR` times less often. Every
-request waits on the rate limiter all projects share, so when there is more
-to read than the quota allows, every feed slows down together and none
-starves; a quiet feed never costs more than one request per reading.
+and `/deployments` (newest first) in turns: one loop, one request at a time.
+A feed with pending or running items is due every `BUTTERSTACK_POLL_SECONDS`,
+an idle one `IDLE_FACTOR` times less often. Every request waits on the rate
+limiter all projects share. When there is more to read than the quota
+allows, the feed read next is the one most overdue for its interval: every
+feed slows down by the same factor, so busy feeds keep being read
+`IDLE_FACTOR` times as often as idle ones and none starves. Changelists only
+decorate cards: while the poller is behind, they get a small share of the
+quota (`SPARE_SHARE`) and the rest of the cards show the bare number until a
+later edit. A quiet feed never costs more than one request per reading.
 
 A reading pages back (`limit`/`offset`) until it reaches an item it already
 knows, so a burst of new builds between two readings loses none; open items
@@ -31,6 +35,7 @@ from typing import Any, Protocol, TypeVar
 
 from bot.errors import ServiceError
 from bot.polling import Problems, Submit
+from bot.ratelimit import RateLimiter
 from bot.store import PolledItem, Store
 from cogs.butterstack.cards import progress_step
 from cogs.butterstack.client import MAX_PAGE, ButterStackClient, Changelists
@@ -61,6 +66,8 @@ MAX_PAGES = 10  # a reading pages back at most this far (1000 new items)
 IDLE_FACTOR = 4
 DIRECT_FETCHES = 5  # open items no longer on the first pages, fetched one by one per reading
 CHANGELIST_FETCHES = 2  # changelists fetched per reading for cards; the rest use the cache
+SPARE_SHARE = 0.1  # of the quota, for changelists while feeds are overdue
+BEHIND = 0.25  # a feed overdue by this part of its interval means the poller is behind
 KEEP_ITEMS = 500  # finished items remembered per feed
 TRIM_EVERY = 3600.0
 GONE = "gone"  # an open item ButterStack no longer knows
@@ -144,11 +151,16 @@ class BuildTracker:
     open_states = OPEN_BUILD
 
     def __init__(
-        self, api: ButterStackClient, changelists: Changelists, durations: TypicalDurations
+        self,
+        api: ButterStackClient,
+        changelists: Changelists,
+        durations: TypicalDurations,
+        may_fetch: Callable[[], bool],
     ) -> None:
         self.api = api
         self.changelists = changelists
         self.durations = durations
+        self.may_fetch = may_fetch
         self.fetches_left = CHANGELIST_FETCHES
 
     async def page(self, project: str, offset: int) -> Sequence[Build]:
@@ -182,8 +194,9 @@ class BuildTracker:
         return f"build.{build.status}", payload, build_item(build.id)
 
     async def _changelist(self, number: str) -> Changelist | None:
-        """The build's changelist for its card: best effort, within this reading's budget."""
-        if self.changelists.cached(number) or self.fetches_left <= 0:
+        """The build's changelist for its card: best effort, within this reading's budget
+        and only while the quota can spare it."""
+        if self.changelists.cached(number) or self.fetches_left <= 0 or not self.may_fetch():
             return self.changelists.peek(number)
         self.fetches_left -= 1
         return await self.changelists.find(number)
@@ -240,6 +253,7 @@ class Poller:
         *,
         projects: Sequence[str],
         poll_seconds: float,
+        rate_per_minute: int,
         changelists: Changelists,
         durations: TypicalDurations,
         clock: Callable[[], float] = time.monotonic,
@@ -249,7 +263,8 @@ class Poller:
         self.poll_seconds = poll_seconds
         self.durations = durations
         self.clock = clock
-        self.builds = BuildTracker(api, changelists, durations)
+        self.spare = RateLimiter(rate=max(1.0, rate_per_minute * SPARE_SHARE), per=60.0, burst=1)
+        self.builds = BuildTracker(api, changelists, durations, self._may_fetch)
         self.trackers: dict[str, Tracker] = {
             BUILDS: self.builds,
             DEPLOYMENTS: DeploymentTracker(api, store),
@@ -260,24 +275,37 @@ class Poller:
         self._trimmed = clock()
 
     def poke(self, project: str) -> None:
-        """Read `project`'s builds now rather than when due (a build was just started)."""
+        """Read `project`'s builds next, before any feed merely due (a build was just started)."""
         for feed in self.feeds:
             if feed.project == project and feed.kind == BUILDS:
-                feed.due = self.clock()
+                feed.due = min(feed.due, self.clock() - self.interval(feed))
         self._poked.set()
 
     def interval(self, feed: Feed) -> float:
         return self.poll_seconds * (1 if feed.active else IDLE_FACTOR)
 
+    def lateness(self, feed: Feed, now: float) -> float:
+        """How overdue `feed` is, in intervals of its own (negative: not due yet)."""
+        return (now - feed.due) / self.interval(feed)
+
+    def behind(self) -> bool:
+        """Whether some feed waits well past its time: the quota cannot cover every feed."""
+        now = self.clock()
+        return any(self.lateness(feed, now) > BEHIND for feed in self.feeds)
+
+    def _may_fetch(self) -> bool:
+        return not self.behind() or self.spare.try_acquire()
+
     async def run(self) -> None:
         projects = sorted({f.project for f in self.feeds})
         log.info("ButterStack: watching %s", ", ".join(projects))
         while True:
-            feed = min(self.feeds, key=lambda f: f.due)
-            wait = feed.due - self.clock()
-            if wait > 0:
+            now = self.clock()
+            feed = max(self.feeds, key=lambda f: self.lateness(f, now))
+            if feed.due > now:
                 self._poked.clear()
                 with contextlib.suppress(TimeoutError):
+                    wait = min(f.due for f in self.feeds) - now
                     await asyncio.wait_for(self._poked.wait(), wait)
                 continue
             await self.read(feed)

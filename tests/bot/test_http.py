@@ -243,6 +243,15 @@ async def test_rate_limiter_bucket_and_server_quota() -> None:
     assert limiter.delay() == pytest.approx(2.0), "10 left for 20 s: one every 2 s"
 
 
+def test_rate_limiter_try_acquire_takes_a_free_place_or_none() -> None:
+    now = [1000.0]
+    limiter = RateLimiter(rate=6, per=60, burst=1, clock=lambda: now[0])
+    assert limiter.try_acquire() is True
+    assert limiter.try_acquire() is False, "no waiting: the optional work is skipped"
+    now[0] += 10
+    assert limiter.try_acquire() is True, "one place every 10 s"
+
+
 def test_redaction_masks_secrets_in_messages_and_tracebacks() -> None:
     redactor = RedactSecrets()
     redactor.add(["hunter2-token"])

@@ -110,3 +110,22 @@ async def test_a_quota_spent_until_a_distant_reset_stops_every_feed(
     assert fake.violations == []
     (warning,) = caplog.messages
     assert warning.endswith(": ButterStack is busy right now (too many requests).")
+
+
+async def test_when_the_quota_is_short_busy_feeds_are_still_read_more_often(
+    herald: StartHerald, strict: FakeButterStack
+) -> None:
+    for project in (PROJECT, OTHER_PROJECT):
+        strict.add_build(project, status="running")
+    strict.add_changelist(12345, "john.doe", "Updated character model textures")
+    env = butterstack_env(strict, BUTTERSTACK_PROJECT_IDS=PROJECTS, BUTTERSTACK_POLL_SECONDS="0.1")
+    await herald(**env)  # wanted: 2 x 10 busy + 2 x 2.5 idle readings a second; allowed: 3
+    await hits_until(strict, lambda: len(strict.hits) >= 6)
+    settled = len(strict.hits)
+    await run_for(6)
+
+    read = [hit.path.rsplit("/", 1)[-1] for hit in strict.hits[settled:]]
+    assert strict.violations == []
+    # Read in turns, the feeds would share the quota about equally. Most overdue for its
+    # interval first, busy feeds get more: 4 times as much with many feeds, 2 with these.
+    assert read.count("builds") >= 1.5 * read.count("deployments") > 0, read
