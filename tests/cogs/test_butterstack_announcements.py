@@ -20,7 +20,7 @@ from cogs.butterstack.events import source
 from tests.announcing import fields, run, said, settled, subscribe_ahead
 from tests.conftest import StartHerald, butterstack_env, database_file, discord_env
 from tests.fakes.butterstack import OTHER_PROJECT, PROJECT, FakeButterStack
-from tests.fakes.discord import CHANNEL_ID, FakeDiscord
+from tests.fakes.discord import ADMIN, CHANNEL_ID, EVERYONE, FakeDiscord
 
 POSTS = f"/channels/{CHANNEL_ID}/messages"
 WIN64_CHANNEL = 700000000000000001
@@ -389,3 +389,30 @@ async def test_an_unreadable_feed_is_logged_once_and_its_change_caught_later(
     feed, reason = warning.removeprefix("ButterStack ").split(": ", 1)
     assert reason == "ButterStack is not answering right now (HTTP 503)."
     assert f"ButterStack {feed}: reading again" in caplog.messages
+
+
+async def test_a_triggered_build_gets_its_live_card_in_the_subscribed_channel(
+    herald: StartHerald, tmp_path: Path, discord: FakeDiscord, butterstack: FakeButterStack
+) -> None:
+    butterstack.add_changelist(12345, "john.doe", "Updated character model textures")
+    env = {"BUTTERSTACK_POLL_SECONDS": "30"}  # read again only when poked by the trigger
+    core = await start(herald, tmp_path, discord, butterstack, **env)
+    await butterstack.wait_for("GET", f"/projects/{PROJECT}/builds")
+    payload = discord.command_interaction(
+        "build",
+        {"platform": "win64", "configuration": "shipping"},
+        subcommand="trigger",
+        permissions=ADMIN | EVERYONE,
+    )
+    await discord.interact(payload)
+    answer = await discord.answer_to(payload)
+    await discord.wait_for("POST", POSTS)
+    await settled(core)
+
+    build = next(reversed(butterstack.builds.values()))
+    assert answer["components"][0]["components"][0]["url"] == build["url"], "the caller's link"
+    (message,) = discord.channel_messages(CHANNEL_ID)
+    assert embed(message)["title"] == f"⏳ Build {md(build['id'])} pending"
+    assert fields(embed(message))["Changelist"] == (
+        "12345 by john.doe\nUpdated character model textures"
+    )
