@@ -159,7 +159,7 @@ class Announcements:
         if event is None:
             return Verdict(delivery.id, INBOX_IGNORED, "not announced")
         if event.item:
-            event = enrich(event, await self.known_item(event.item))
+            event = enrich(event, await self.known_item(event.item), source.card_shows)
             self._batch_items[event.item] = KnownItem(event.title, event.url, event.attributes)
         routes = tuple(_routes(event, subscriptions))
         known = (event.item, self._batch_items[event.item]) if event.item else None

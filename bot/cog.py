@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.commands import (
     ACTION_ATTR,
@@ -35,6 +36,7 @@ class Cog:
     """
 
     name: ClassVar[str]
+    _background: tuple[asyncio.Task[Any], ...] = ()
 
     def commands(self) -> list[CommandSpec]:
         specs = []
@@ -57,7 +59,17 @@ class Cog:
         """Called once the cog is added, before platforms connect."""
 
     async def unload(self) -> None:
-        """Called at shutdown, before the core closes shared resources."""
+        """Called at shutdown, before the core closes shared resources.
+
+        Stops what `run_in_background` started; an override should call it.
+        """
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def run_in_background(self, core: Core, work: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run `work` (a poller, say) while the cog is loaded: from now until `unload`."""
+        self._background = (*self._background, core.spawn(work, name=name))
 
 
 def find_action(cogs: Mapping[str, Cog], ref: str) -> ActionHandler | None:

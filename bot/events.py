@@ -16,7 +16,7 @@ thread under it.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -93,7 +93,9 @@ class Source:
     whose family (all but the last dotted part) is listed is formatted too,
     so a new verb in a known family still gets a card. `normalise` returns
     None for a payload it chooses not to announce. `hint` tells an admin how
-    to point the service at Herald, shown after /subscribe.
+    to point the service at Herald, shown after /subscribe. `card_shows` names
+    attributes every card of the service already shows where no one can miss
+    them (a build's status is its title): their changes are not listed again.
     """
 
     name: str
@@ -102,6 +104,7 @@ class Source:
     attributes: tuple[str, ...]
     normalise: Normaliser
     hint: str = ""
+    card_shows: tuple[str, ...] = ()
 
     def formats(self, kind: str) -> bool:
         if kind in self.kinds:
@@ -122,13 +125,14 @@ class KnownItem:
     attributes: Attributes
 
 
-def enrich(event: Event, known: KnownItem | None) -> Event:
+def enrich(event: Event, known: KnownItem | None, card_shows: Sequence[str] = ()) -> Event:
     """Fill what the event lacks from what is known about its item, and show changes.
 
     A comment event rarely carries its work item's title or category: it
     inherits them, so `where category:Art` still matches it and its card
     still names the item. Attributes that changed since the item was last
-    seen are listed on the card and in the line (`stage: To do → Done`).
+    seen are listed on the card and in the line (`stage: To do → Done`),
+    except those in `card_shows`, which the card says loudly enough itself.
     """
     if known is None:
         return event
@@ -136,7 +140,9 @@ def enrich(event: Event, known: KnownItem | None) -> Event:
     changes = [
         f"{key.capitalize()}: {', '.join(known.attributes[key]) or '—'} → {', '.join(new) or '—'}"
         for key, new in event.attributes.items()
-        if key in known.attributes and sorted(known.attributes[key]) != sorted(new)
+        if key in known.attributes
+        and key not in card_shows
+        and sorted(known.attributes[key]) != sorted(new)
     ]
     card = replace(event.card, fields=list(event.card.fields))
     card.title = card.title or known.title

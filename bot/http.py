@@ -28,6 +28,11 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # Statuses that mean the request did not reach the application, so even a
 # POST can be sent again without risking a duplicate.
 NOT_PROCESSED = frozenset({429, 502, 503, 504})
+# A quota's reset time is read from the server's clock and often rounded to the
+# second: wait this much longer so the first request after it is not early.
+RESET_MARGIN = 0.25
+# The shortest pause after a 429, whatever its headers say.
+MIN_429_WAIT = 0.5
 
 
 def retry_after(response: httpx.Response, now: float | None = None) -> float | None:
@@ -62,6 +67,9 @@ class ServiceClient:
     `label` is the service's name as users know it ("BetaHub"); `read_error`
     extracts the service's own reason from an error response; `auth_hint`
     names the setting to check when the service rejects our credentials.
+    A request the rate limiter would hold for longer than `max_wait` (the
+    quota is spent until a reset far off) fails at once as retryable, with
+    `retry_after` saying when the quota is back, instead of hanging its caller.
     """
 
     def __init__(
@@ -100,6 +108,8 @@ class ServiceClient:
         attempt = 0
         while True:
             attempt += 1
+            if (held := self.limiter.delay()) > self.max_wait:
+                raise self._busy(held)
             await self.limiter.acquire()
             started = time.monotonic()
             try:
@@ -142,7 +152,7 @@ class ServiceClient:
         remaining = response.headers.get("X-RateLimit-Remaining")
         reset = _reset_in(response.headers, time.time())
         if remaining is not None and remaining.isdigit() and reset is not None:
-            self.limiter.observe(int(remaining), reset)
+            self.limiter.observe(int(remaining), reset + RESET_MARGIN)
 
     def _retry_wait(self, method: str, response: httpx.Response, attempt: int) -> float | None:
         """How long to wait before trying again, or None to give up now."""
@@ -152,8 +162,8 @@ class ServiceClient:
         if method not in IDEMPOTENT and status not in NOT_PROCESSED:
             return None
         if status == 429:
-            wait = retry_after(response)
-            wait = self._backoff(attempt) if wait is None else wait
+            # A reset already past (clocks differ) must not turn into a tight loop.
+            wait = max(retry_after(response) or 0.0, MIN_429_WAIT) + RESET_MARGIN
             self.limiter.pause_until(time.monotonic() + wait)
             return wait if wait <= self.max_wait else None
         return self._backoff(attempt)
@@ -165,13 +175,7 @@ class ServiceClient:
         status = response.status_code
         reason = self._safe_reason(response)
         if status == 429:
-            return ServiceError(
-                self.label,
-                f"{self.label} is busy right now (too many requests).",
-                status=status,
-                retryable=True,
-                retry_after=retry_after(response),
-            )
+            return self._busy(retry_after(response), status)
         if status >= 500:
             return ServiceError(
                 self.label,
@@ -189,6 +193,15 @@ class ServiceClient:
             )
         message = reason or f"{self.label} refused the request (HTTP {status})."
         return ServiceError(self.label, message, status=status)
+
+    def _busy(self, wait: float | None, status: int | None = None) -> ServiceError:
+        return ServiceError(
+            self.label,
+            f"{self.label} is busy right now (too many requests).",
+            status=status,
+            retryable=True,
+            retry_after=wait,
+        )
 
     def _safe_reason(self, response: httpx.Response) -> str | None:
         try:

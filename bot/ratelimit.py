@@ -62,6 +62,15 @@ class RateLimiter:
             wait = max(wait, self._last_grant + self._server_spacing - now)
         return wait
 
+    def try_acquire(self) -> bool:
+        """Take a place now if one is free, without waiting (for optional work, which is
+        skipped rather than queued). Not for a limiter that others `acquire` from."""
+        if self.delay() > 0:
+            return False
+        self._tokens -= 1
+        self._last_grant = self._clock()
+        return True
+
     async def acquire(self) -> None:
         async with self._lock:
             while (wait := self.delay()) > 0:  # noqa: ASYNC110 - a deadline, not an event

@@ -12,9 +12,11 @@ from typing import Any
 import aiohttp
 
 from bot.core import Core
+from bot.events import Source
 from bot.filters import Filter
+from bot.store import Store
 from tests.conftest import BUGHERD_SECRET, HACKNPLAN_SECRET, USERECHO_KEY
-from tests.fakes.discord import CHANNEL_ID, GUILD_ID
+from tests.fakes.discord import ADMIN, CHANNEL_ID, EPHEMERAL, EVERYONE, GUILD_ID, FakeDiscord
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -78,6 +80,21 @@ async def subscribe(
     )
 
 
+async def subscribe_ahead(
+    database: Path, source: Source, channel: int | str = CHANNEL_ID, **filters: str
+) -> int:
+    """A Discord subscription stored before Herald starts, so a poller's first reading
+    already finds it."""
+    store = await Store.open(database)
+    try:
+        wanted = Filter.parse(source, **filters)
+        return await store.add_subscription(
+            "discord", str(GUILD_ID), str(channel), source.name, wanted.to_json(), None
+        )
+    finally:
+        await store.close()
+
+
 async def settled(core: Core, timeout: float = 10) -> None:
     """Wait until every accepted delivery is routed and every outbox row is done."""
 
@@ -89,3 +106,27 @@ async def settled(core: Core, timeout: float = 10) -> None:
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(wait(), timeout)
+
+
+async def run(
+    discord: FakeDiscord,
+    name: str,
+    admin: bool = True,
+    channels: dict[str, str] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Run an admin command (/subscribe ...) through Discord; the private answer."""
+    payload = discord.command_interaction(
+        name, options, permissions=EVERYONE | (ADMIN if admin else 0), channels=channels
+    )
+    await discord.interact(payload)
+    answer = await discord.answer_to(payload)
+    (deferred,) = discord.callbacks_for(payload)
+    assert deferred.json["data"]["flags"] & EPHEMERAL, "admin commands answer privately"
+    return answer
+
+
+def said(answer: dict[str, Any]) -> str:
+    """The text of an answer: its content, or its card's description."""
+    embeds = answer.get("embeds") or []
+    return answer.get("content") or (embeds[0].get("description", "") if embeds else "")

@@ -16,11 +16,14 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.core import Core
+from bot.platforms import discord_outbound
 from tests.fakes import betahub as betahub_fake
+from tests.fakes import butterstack as butterstack_fake
 from tests.fakes import discord as discord_fake
 from tests.fakes import userecho as userecho_fake
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.bugherd import FakeBugHerd
+from tests.fakes.butterstack import FakeButterStack
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.hacknplan import FakeHacknPlan
 from tests.fakes.slack import FakeSlack
@@ -86,6 +89,20 @@ async def betahub() -> AsyncIterator[FakeBetaHub]:
 
 
 @pytest.fixture
+async def butterstack() -> AsyncIterator[FakeButterStack]:
+    """A fake ButterStack with room to spare: rate-limit tests make their own, stricter one."""
+    async with FakeButterStack(limit=100_000, burst=10_000) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fast_windows(monkeypatch: pytest.MonkeyPatch, discord: FakeDiscord) -> None:
+    """Discord's 5 messages per 5 s, squeezed into 1 s on both sides to keep tests short."""
+    monkeypatch.setattr(discord_outbound, "CHANNEL_WINDOW_SECONDS", 1.0)
+    discord.channel_limit = (5, 1.0)
+
+
+@pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
         yield fake
@@ -115,11 +132,16 @@ async def userecho_api() -> AsyncIterator[FakeUserEcho]:
         yield fake
 
 
+def database_file(tmp_path: Path) -> Path:
+    """Where a test's Herald keeps its database (it outlives a restart within the test)."""
+    return tmp_path / "herald.db"
+
+
 def base_env(tmp_path: Path) -> dict[str, str]:
     return {
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": "0",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'herald.db'}",
+        "DATABASE_URL": f"sqlite:///{database_file(tmp_path)}",
     }
 
 
@@ -150,6 +172,20 @@ def betahub_env(fake: FakeBetaHub) -> dict[str, str]:
         "BETAHUB_TOKEN": betahub_fake.TOKEN,
         "BETAHUB_PROJECT_ID": betahub_fake.PROJECT_ID,
         "BETAHUB_TIMEOUT_SECONDS": "1",
+        "BETAHUB_RELEASES_POLL_SECONDS": "0",  # the release tests turn it on
+    }
+
+
+def butterstack_env(fake: FakeButterStack, **overrides: str) -> dict[str, str]:
+    """Herald watching the fake's first project, reading every 0.1 s, with a roomy plan."""
+    return {
+        "BUTTERSTACK_URL": fake.url,
+        "BUTTERSTACK_TOKEN": butterstack_fake.TOKEN,
+        "BUTTERSTACK_PROJECT_IDS": butterstack_fake.PROJECT,
+        "BUTTERSTACK_POLL_SECONDS": "0.1",
+        "BUTTERSTACK_RATE_LIMIT_PER_MINUTE": "6000",
+        "BUTTERSTACK_TIMEOUT_SECONDS": "2",
+        **overrides,
     }
 
 

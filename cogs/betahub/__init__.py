@@ -1,4 +1,4 @@
-"""BetaHub: feature requests, support tickets and bug reports from chat."""
+"""BetaHub: feature requests, support tickets and bug reports from chat; release news."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ other platforms have no such fields, so they are named in the text instead
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -22,6 +22,56 @@ from bot.models import MessageRef, User
 # What Herald creates, by the kind stored with a pending submission: the
 # collection in the URL and the Rails form prefix.
 COLLECTIONS = {"feature_request": "feature_requests", "issue": "issues", "ticket": "tickets"}
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadLink:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A release as `releases.json` lists it; every field but the id may be missing."""
+
+    id: str
+    label: str
+    summary: str | None
+    description: str | None
+    url: str | None
+    downloads: tuple[DownloadLink, ...]
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Release:
+        links = data.get("download_links") or data.get("download_links_attributes") or []
+        downloads = tuple(
+            DownloadLink(str(link.get("label") or link.get("platform") or "Download"), url)
+            for link in links
+            if isinstance(link, dict) and isinstance(url := link.get("url"), str) and url
+        )
+        return cls(
+            id=str(data["id"]),
+            label=str(data.get("label") or data.get("name") or data["id"]),
+            summary=_text(data.get("summary")),
+            description=_text(data.get("description")),
+            url=_text(data.get("url")),
+            downloads=downloads,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The release as BetaHub spells it, so `parse` reads it back."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "summary": self.summary,
+            "description": self.description,
+            "url": self.url,
+            "download_links": [{"label": d.label, "url": d.url} for d in self.downloads],
+        }
+
+
+def _text(value: Any) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +183,23 @@ class BetaHubClient:
         self.search_http = search_http
         self.project_id = project_id
         self.site = site.rstrip("/")
+
+    async def releases(self) -> list[Release]:
+        """The project's releases, oldest first, each with a link (its page when BetaHub
+        gives none)."""
+        response = await self.http.request("GET", f"projects/{self.project_id}/releases.json")
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            body = body.get("releases")
+        if not isinstance(body, list):
+            return []
+        releases = [
+            Release.parse(r) for r in body if isinstance(r, dict) and r.get("id") is not None
+        ]
+        return [replace(r, url=r.url or self._link("releases", r.id)) for r in releases]
 
     async def create(
         self, kind: str, form: dict[str, str], files: Sequence[FileData] = ()

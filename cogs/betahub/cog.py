@@ -1,8 +1,9 @@
-"""The BetaHub cog: `/suggest`, `/report`, `/ticket` and where they may be used.
+"""The BetaHub cog: `/suggest`, `/report`, `/ticket`, where they may be used, and releases.
 
 Every submission goes through `Submissions`: stored first, sent at once, and
 kept and retried when BetaHub is down. `/suggest` and `/report` look for
 existing items first and, when one is close, ask before creating another.
+New releases are read by `ReleasePoller` and announced once each.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from cogs.betahub.client import (
     read_error,
     ticket_form,
 )
+from cogs.betahub.releases import ReleasePoller, release_source
 from cogs.betahub.settings import BetaHubSettings
 from cogs.betahub.similar import close_matches
 
@@ -67,7 +69,8 @@ FEEDBACK_COMMANDS = ("report", "suggest")
 
 
 class BetaHub(Cog):
-    """Feature requests, bug reports and support tickets into BetaHub, for the user."""
+    """Feature requests, bug reports and support tickets into BetaHub, for the user;
+    new releases announced."""
 
     name = "betahub"
 
@@ -98,11 +101,19 @@ class BetaHub(Cog):
         self.submissions = Submissions(core, "betahub", "BetaHub", self._send, submissions)
         self.downloader = Downloader()
         self.rules = ChannelRules(core)
+        interval = settings.releases_poll_seconds
+        self.releases = ReleasePoller(
+            self.api, lambda: core.store, core.announcements.submit, interval
+        )
+        core.announcements.add_source(release_source(settings.project_id, interval))
 
     async def load(self) -> None:
         self.submissions.start()
+        if self.settings.releases_poll_seconds > 0:
+            self.run_in_background(self.core, self.releases.run(), "betahub-releases")
 
     async def unload(self) -> None:
+        await super().unload()
         await self.submissions.stop(grace=self.settings.timeout_seconds + 2)
         await self.downloader.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bot.config import HttpUrl, ServiceSettings
@@ -18,6 +18,7 @@ class BetaHubSettings(ServiceSettings):
     url: HttpUrl = "https://app.betahub.io"
     token: SecretStr
     project_id: str
+    releases_poll_seconds: float = Field(default=300.0, ge=0, le=86400)
 
     @field_validator("token")
     @classmethod

@@ -28,6 +28,8 @@ SERVICES = (
     Choice("HacknPlan", "hacknplan"),
     Choice("BugHerd", "bugherd"),
     Choice("UserEcho", "userecho"),
+    Choice("ButterStack", "butterstack"),
+    Choice("BetaHub", "betahub"),
 )
 ServiceOption = Option("The service whose events to announce", choices=SERVICES)
 EVENTS_HELP = "Only these event kinds, comma-separated globs (workitem.*, board.closed)"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 import pytest
 
-from bot.config import NotConfigured, Settings, SettingsError, load_settings
+import cogs
+from bot.config import NotConfigured, ServiceSettings, Settings, SettingsError, load_settings
 from cogs.betahub.settings import BetaHubSettings
 from tests.conftest import run_bot
 
@@ -125,3 +128,16 @@ def test_a_bad_service_setting_also_stops_start_up(tmp_path: Path) -> None:
     assert "herald: cannot start: BETAHUB_TOKEN: must be a personal access token" in result.stderr
     assert "Traceback" not in result.stderr
     assert "nope-123" not in result.stderr
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    for info in pkgutil.iter_modules(cogs.__path__):
+        importlib.import_module(f"cogs.{info.name}")
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    documented = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line}
+    for cls in (Settings, *ServiceSettings.__subclasses__()):
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        names = {f"{prefix}{name}".upper() for name in cls.model_fields}
+        assert names <= documented, (
+            f"{cls.__name__}: {sorted(names - documented)} not in .env.example"
+        )

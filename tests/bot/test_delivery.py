@@ -13,7 +13,6 @@ import pytest
 from bot.core import Core
 from bot.events import Event, Source
 from bot.models import Card
-from bot.platforms import discord_outbound
 from tests.announcing import fields, hacknplan, sample, settled, subscribe
 from tests.conftest import StartHerald, discord_env, hacknplan_env
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
@@ -26,13 +25,6 @@ async def core(herald: StartHerald, discord: FakeDiscord) -> Core:
     core = await herald(**discord_env(discord), **hacknplan_env())
     await subscribe(core, "hacknplan")
     return core
-
-
-@pytest.fixture
-def fast_windows(monkeypatch: pytest.MonkeyPatch, discord: FakeDiscord) -> None:
-    """Discord's 5 messages per 5 s, squeezed into 1 s on both sides to keep tests short."""
-    monkeypatch.setattr(discord_outbound, "CHANNEL_WINDOW_SECONDS", 1.0)
-    discord.channel_limit = (5, 1.0)
 
 
 def work_item(number: int, **changes: Any) -> dict[str, Any]:

@@ -174,6 +174,34 @@ async def test_remaining_quota_slows_the_next_request(
     assert client.limiter.delay() > 0.3
 
 
+async def test_a_request_the_limiter_would_hold_too_long_fails_at_once(
+    server: Scripted, client: ServiceClient
+) -> None:
+    server.answers = [
+        (200, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time() + 30))})
+    ]
+    await client.request("GET", "a")
+    started = time.monotonic()
+    with pytest.raises(ServiceError) as error:
+        await client.request("GET", "b")
+    assert time.monotonic() - started < 0.5, "the caller is told at once, not held for 30 s"
+    assert error.value.retryable
+    assert error.value.retry_after == pytest.approx(30, abs=1.5)
+    assert error.value.message == "Tracker is busy right now (too many requests)."
+    assert len(server.calls) == 1
+
+
+async def test_a_429_whose_reset_already_passed_still_pauses(
+    server: Scripted, client: ServiceClient
+) -> None:
+    past = str(int(time.time() - 5))  # the server's clock is behind ours
+    server.answers = [(429, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": past})]
+    started = time.monotonic()
+    await client.request("GET", "a")
+    assert len(server.calls) == 2
+    assert time.monotonic() - started >= 0.5, "no tight loop of retries"
+
+
 async def test_the_token_never_reaches_the_log(
     server: Scripted, client: ServiceClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -213,6 +241,15 @@ async def test_rate_limiter_bucket_and_server_quota() -> None:
     await limiter.acquire()
     limiter.observe(remaining=10, reset_in=20)
     assert limiter.delay() == pytest.approx(2.0), "10 left for 20 s: one every 2 s"
+
+
+def test_rate_limiter_try_acquire_takes_a_free_place_or_none() -> None:
+    now = [1000.0]
+    limiter = RateLimiter(rate=6, per=60, burst=1, clock=lambda: now[0])
+    assert limiter.try_acquire() is True
+    assert limiter.try_acquire() is False, "no waiting: the optional work is skipped"
+    now[0] += 10
+    assert limiter.try_acquire() is True, "one place every 10 s"
 
 
 def test_redaction_masks_secrets_in_messages_and_tracebacks() -> None:

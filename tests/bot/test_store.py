@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from bot.store import MIGRATIONS, Store
+import pytest
+
+from bot.store import MIGRATIONS, PolledItem, Store
 
 
 async def test_migrations_apply_once_and_survive_reopening(tmp_path: Path) -> None:
@@ -32,3 +35,42 @@ async def test_wal_mode_and_overwrite(tmp_path: Path) -> None:
     assert await store.get_setting("s", "missing") is None
     await store.close()
     assert not await store.ping()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path / "h.db")
+    yield opened
+    await opened.close()
+
+
+async def test_polled_items_record_what_a_feed_saw(store: Store) -> None:
+    assert not await store.feed_primed("svc", "p/builds")
+    await store.record_polled("svc", "p/builds", [])
+    assert await store.feed_primed("svc", "p/builds"), "an empty first reading still counts"
+
+    items = [PolledItem(f"b{n}", "success", {"n": n}) for n in range(5)]
+    await store.record_polled("svc", "p/builds", [*items, PolledItem("r", "running", {})])
+    await store.record_polled("svc", "p/builds", [PolledItem("b1", "failed", {"n": 10})])
+    found = await store.polled("svc", "p/builds", ["b1", "b2", "nope"])
+    assert found == {
+        "b1": PolledItem("b1", "failed", {"n": 10}),
+        "b2": PolledItem("b2", "success", {"n": 2}),
+    }
+    running = await store.polled_in_states("svc", "p/builds", ["running", "pending"])
+    assert [i.item_id for i in running] == ["r"]
+    assert await store.polled("svc", "other/builds", ["b1"]) == {}
+
+
+async def test_trimming_keeps_open_items_and_the_most_recent(store: Store) -> None:
+    items = [PolledItem(f"b{n}", "success", {}) for n in range(5)]
+    await store.record_polled("svc", "p/builds", [*items, PolledItem("r", "running", {})])
+    await store.record_polled("svc", "p/builds", [PolledItem("b1", "failed", {})])
+    await store.record_polled("svc", "q/builds", [PolledItem("b0", "success", {})])
+
+    assert await store.trim_polled("svc", "p/builds", keep=2, keep_states=["running"]) == 3
+    left = await store.polled("svc", "p/builds", ["r", "b0", "b1", "b2", "b3", "b4"])
+    assert "r" in left, "open items are never forgotten"
+    assert "b1" in left, "the most recently changed are kept"
+    assert len(left) == 3
+    assert await store.polled("svc", "q/builds", ["b0"]), "other feeds are left alone"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.core import Core
-from tests.announcing import hacknplan, sample, settled
+from tests.announcing import hacknplan, run, said, sample, settled
 from tests.conftest import StartHerald, discord_env, hacknplan_env
-from tests.fakes.discord import ADMIN, CHANNEL_ID, EPHEMERAL, EVERYONE, FakeDiscord
+from tests.fakes.discord import ADMIN, CHANNEL_ID, FakeDiscord
 
 OTHER_CHANNEL = 555555555555555555
 
@@ -17,28 +15,6 @@ OTHER_CHANNEL = 555555555555555555
 @pytest.fixture
 async def core(herald: StartHerald, discord: FakeDiscord) -> Core:
     return await herald(**discord_env(discord), **hacknplan_env())
-
-
-async def run(
-    discord: FakeDiscord,
-    name: str,
-    admin: bool = True,
-    channels: dict[str, str] | None = None,
-    **options: Any,
-) -> dict[str, Any]:
-    payload = discord.command_interaction(
-        name, options, permissions=EVERYONE | (ADMIN if admin else 0), channels=channels
-    )
-    await discord.interact(payload)
-    answer = await discord.answer_to(payload)
-    (deferred,) = discord.callbacks_for(payload)
-    assert deferred.json["data"]["flags"] & EPHEMERAL, "admin commands answer privately"
-    return answer
-
-
-def said(answer: dict[str, Any]) -> str:
-    embeds = answer.get("embeds") or []
-    return answer.get("content") or (embeds[0].get("description", "") if embeds else "")
 
 
 async def test_subscribe_announces_in_this_channel_by_default(core, discord):

@@ -21,7 +21,7 @@ PREFIXES = {"feature_request": "fr", "issue": "g"}
 
 
 class FakeBetaHub(FakeServer):
-    """BetaHub's create and search calls.
+    """BetaHub's create and search calls, and its release list.
 
     `script(...)` queues answers for the next create (POST) requests, and
     `script_search(...)` for the next searches: a status code to fail with, or
@@ -31,6 +31,7 @@ class FakeBetaHub(FakeServer):
 
     def __init__(self) -> None:
         self.created: list[dict[str, Any]] = []
+        self.releases: list[dict[str, Any]] = []
         self.items: dict[str, list[dict[str, Any]]] = {c: [] for c in KINDS.values()}
         self.uploads: list[tuple[str, bytes]] = []
         self._ids = itertools.count(1)
@@ -44,6 +45,24 @@ class FakeBetaHub(FakeServer):
 
     def script_search(self, *answers: int | str) -> None:
         self._search_script.extend(answers)
+
+    def add_release(
+        self, label: str, summary: str | None = None, description: str | None = None
+    ) -> dict[str, Any]:
+        """Publish a release as BetaHub's dashboard would; it lists after the older ones."""
+        number = next(self._ids)
+        release = {
+            "id": number,
+            "label": label,
+            "summary": summary,
+            "description": description,
+            "created_at": f"2026-12-{number % 28 + 1:02d}T10:00:00Z",
+            "download_links": [
+                {"platform": "windows", "label": "Windows", "url": f"{PUBLIC}/dl/{number}/win"}
+            ],
+        }
+        self.releases.append(release)
+        return release
 
     def seed(self, collection: str, title: str, description: str = "") -> dict[str, Any]:
         number = next(self._ids)
@@ -66,6 +85,7 @@ class FakeBetaHub(FakeServer):
             router.add_get(
                 f"/projects/{{pid}}/{collection}/search.json", self._searcher(collection)
             )
+        router.add_get("/projects/{pid}/releases.json", self._releases)
 
     async def _scripted(self, queue: list[int | str]) -> web.Response | None:
         if not queue:
@@ -181,3 +201,8 @@ class FakeBetaHub(FakeServer):
             )
 
         return search
+
+    async def _releases(self, request: web.Request) -> web.Response:
+        if answer := self._refusal(request):
+            return answer
+        return json_response(self.releases)

@@ -138,6 +138,9 @@ class FakeDiscord(FakeServer):
         self.rate_limited: list[Call] = []
         self.hang_after_create = 0
         self.created_at: dict[int, float] = {}  # message id -> time.monotonic() of creation
+        # Every version of every channel message, created or edited, in order:
+        # (time.monotonic() when stored, message id, the message as it then read).
+        self.revisions: list[tuple[float, int, dict[str, Any]]] = []
         self._windows: dict[int, tuple[float, int]] = {}
         self._failures: list[tuple[int, str]] = []
         self._stopping = asyncio.Event()
@@ -681,10 +684,12 @@ class FakeDiscord(FakeServer):
         if nonce and payload.get("enforce_nonce") and (channel, nonce) in self._nonces:
             return json_response(self.messages[self._nonces[channel, nonce]], headers=headers)
         message = self._message(payload, channel)
-        self.messages[int(message["id"])] = message
-        self.created_at[int(message["id"])] = time.monotonic()
+        message_id = int(message["id"])
+        self.messages[message_id] = message
+        self.created_at[message_id] = time.monotonic()
+        self.revisions.append((self.created_at[message_id], message_id, dict(message)))
         if nonce:
-            self._nonces[channel, nonce] = int(message["id"])
+            self._nonces[channel, nonce] = message_id
         if self.hang_after_create > 0:
             self.hang_after_create -= 1
             await self._stopping.wait()
@@ -743,6 +748,7 @@ class FakeDiscord(FakeServer):
             if key in payload:
                 message[key] = payload[key] or ([] if key != "content" else "")
         message["edited_timestamp"] = "2026-11-22T12:00:01+00:00"
+        self.revisions.append((time.monotonic(), int(message["id"]), dict(message)))
         return json_response(message)
 
     async def _cdn(self, request: web.Request) -> web.Response:

@@ -85,6 +85,10 @@ async def test_healthz_reports_database_platform_and_cogs(
     assert health["platforms"] == {"discord": "connected"}
     assert "betahub" in health["cogs"]
     assert health["not_configured"]["userecho"][0] == "USERECHO_URL"
+    assert health["not_configured"]["butterstack"] == [
+        "BUTTERSTACK_TOKEN",
+        "BUTTERSTACK_PROJECT_IDS",
+    ]
 
 
 async def test_option_kinds_choices_and_limits_reach_discord(

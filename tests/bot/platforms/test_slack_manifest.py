@@ -18,6 +18,8 @@ EVERY_SERVICE = {
     "USERECHO_WEBHOOK_KEY": "x",
     "HACKNPLAN_WEBHOOK_SECRET": "x",
     "BUGHERD_WEBHOOK_SECRET": "x",
+    "BUTTERSTACK_TOKEN": "bsk_live_x",
+    "BUTTERSTACK_PROJECT_IDS": "proj_1",
 }
 
 
@@ -33,6 +35,7 @@ def test_the_committed_manifest_lists_every_command_and_shortcut(tmp_path: Path)
     manifest = yaml.safe_load(committed)
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert {"/suggest", "/report", "/ticket", "/topic", "/herald", "/subscribe"} <= commands
+    assert {"/build", "/deploys", "/changelist"} <= commands
     shortcuts = {s["name"]: s["callback_id"] for s in manifest["features"]["shortcuts"]}
     assert shortcuts == {
         "Report as bug": "herald:menu:report",
