@@ -253,13 +253,21 @@ def _coerce(param: Param, value: Any) -> Any:
     if param.kind is OptionKind.TEXT:
         return str(value)
     if param.kind is OptionKind.ROLE and not isinstance(value, Role):
-        name = str(value).strip()
-        return Role(id=re.sub(r"\D", "", name) or name, name=name.lstrip("@"))
+        return _role(str(value))
     if param.kind is OptionKind.CHANNEL and not isinstance(value, Channel):
         return _channel(str(value))
     if param.kind is OptionKind.ATTACHMENT and not isinstance(value, Attachment):
         raise UserError(f"The {param.name} must be a file.")
     return value
+
+
+def _role(text: str) -> Role:
+    """A typed role: a mention (`<@&123>`, Slack's `<!subteam^S1|@name>`), or an id."""
+    text = text.strip()
+    group = re.fullmatch(r"<!subteam\^(\w+)(?:\|@?([^>]*))?>", text)
+    if group:
+        return Role(id=group.group(1), name=group.group(2) or group.group(1))
+    return Role(id=re.sub(r"\D", "", text) or text, name=text.lstrip("@"))
 
 
 def _channel(text: str) -> Channel:

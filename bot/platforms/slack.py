@@ -78,10 +78,11 @@ def _typed(spec: CommandSpec, name: str, value: str) -> str:
 
     Slack sends `&`, `<` and `>` as entities and (with `should_escape`) turns
     mentions into `<#C123|name>`, `<@U123|name>` and `<https://…|label>`. A
-    channel option keeps the channel's id; other text gets back what was typed.
+    channel or role (user group) option keeps the id; other text gets back
+    what was typed.
     """
     param = spec.param(name)
-    if param is not None and param.kind is OptionKind.CHANNEL:
+    if param is not None and param.kind in (OptionKind.CHANNEL, OptionKind.ROLE):
         return value
     return _unescape(_MARKUP.sub(_readable, value))
 
@@ -140,6 +141,7 @@ class SlackPlatform(ForwardsOutbound):
         self._socket: AsyncSocketModeHandler | None = None
         self._state = "connecting"
         self._profiles: dict[str, tuple[Profile, float]] = {}
+        self._groups: tuple[dict[str, set[str]], float] | None = None
         self.bot_user_id: str | None = None
 
     async def start(self) -> None:
@@ -311,8 +313,14 @@ class SlackPlatform(ForwardsOutbound):
             log.warning("Slack: could not answer %s: %s", ctx.user.id, error)
 
     async def invocation(self, command: str, user_id: str, body: dict[str, Any]) -> Invocation:
-        """Who is asking, with their e-mail and admin rights from `users.info` (cached)."""
+        """Who is asking: their e-mail, user groups (as roles) and admin rights.
+
+        Admins are workspace admins and owners, and members of the user groups
+        in `SLACK_ADMIN_GROUP_IDS`.
+        """
         profile = await self.profile(user_id)
+        groups = await self.user_groups(user_id)
+        admin_groups = set(self.settings.slack_admin_group_ids)
         team = body.get("team") or {}
         return Invocation(
             command=command,
@@ -326,11 +334,26 @@ class SlackPlatform(ForwardsOutbound):
             ),
             guild_id=body.get("team_id") or team.get("id"),
             channel_id=body.get("channel_id"),
-            is_admin=profile.admin,
+            is_admin=profile.admin or bool(groups & admin_groups),
+            roles=groups,
         )
 
+    async def user_groups(self, user_id: str) -> frozenset[str]:
+        """The user groups `user_id` belongs to: a Slack user's "roles" (cached)."""
+        if self._groups is None or self._groups[1] <= time.monotonic():
+            members: dict[str, set[str]] = {}
+            try:
+                listed = await self.client.usergroups_list(include_users=True)
+                for group in listed.get("usergroups", []):
+                    for member in group.get("users", []):
+                        members.setdefault(member, set()).add(group["id"])
+            except SlackApiError as error:
+                log.warning("Slack: cannot list user groups: %s", error.response.get("error"))
+            self._groups = (members, time.monotonic() + PROFILE_CACHE_SECONDS)
+        return frozenset(self._groups[0].get(user_id, ()))
+
     async def profile(self, user_id: str) -> Profile:
-        """A workspace admin or owner, or a member of an allowed user group (cached)."""
+        """Name, e-mail and whether a workspace admin or owner, from `users.info` (cached)."""
         cached = self._profiles.get(user_id)
         if cached and cached[1] > time.monotonic():
             return cached[0]
@@ -344,11 +367,6 @@ class SlackPlatform(ForwardsOutbound):
                 email=details.get("email"),
                 admin=bool(user.get("is_admin") or user.get("is_owner")),
             )
-            for group in self.settings.slack_admin_group_ids:
-                if profile.admin:
-                    break
-                members = await self.client.usergroups_users_list(usergroup=group)
-                profile.admin = user_id in members.get("users", [])
         except SlackApiError as error:
             reason = error.response.get("error")
             log.warning("Slack: cannot look up %s: %s", user_id, reason)

@@ -323,9 +323,13 @@ class FakeSlack(FakeServer):
         user = self.users.get(args.get("user", ""))
         return _ok(user=user) if user else _error("user_not_found")
 
-    async def _usergroups_users_list(self, args: dict[str, Any]) -> web.Response:
-        users = self.usergroups.get(args.get("usergroup", ""))
-        return _ok(users=users) if users is not None else _error("no_such_subteam")
+    async def _usergroups_list(self, args: dict[str, Any]) -> web.Response:
+        include = str(args.get("include_users", "")).lower() in ("true", "1")
+        groups = [
+            {"id": group, "handle": group.lower(), **({"users": users} if include else {})}
+            for group, users in self.usergroups.items()
+        ]
+        return _ok(usergroups=groups)
 
     # --- response_url and Socket Mode ------------------------------------------
 

@@ -155,11 +155,14 @@ async def test_admin_rights_come_from_slack(herald: StartHerald, slack: FakeSlac
     platform = core.platform("slack")
     slack.usergroups["S0LEADS"] = ["U0LEAD"]
     slack.users["U0LEAD"] = {"id": "U0LEAD", "name": "lead", "is_admin": False}
-    assert (await platform.profile(ADMIN_ID)).admin
-    assert (await platform.profile("U0LEAD")).admin
-    member = await platform.profile(USER_ID)
-    assert not member.admin
-    assert member.email == "ada@studio.example"
+    boss = await platform.invocation("subscribe", ADMIN_ID, {})
+    lead = await platform.invocation("subscribe", "U0LEAD", {})
+    member = await platform.invocation("subscribe", USER_ID, {})
+    assert boss.is_admin
+    assert lead.is_admin
+    assert lead.roles == {"S0LEADS"}
+    assert not member.is_admin
+    assert member.user.email == "ada@studio.example"
 
 
 async def test_discord_and_slack_run_in_one_process(

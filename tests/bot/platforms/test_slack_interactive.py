@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from bot.core import Core
-from tests.conftest import StartHerald, betahub_env, userecho_env
+from tests.conftest import StartHerald, betahub_env, butterstack_env, userecho_env
 from tests.fakes.betahub import FakeBetaHub
+from tests.fakes.butterstack import FakeButterStack
 from tests.fakes.slack import ADMIN_ID, CHANNEL_ID, FakeSlack, form_body, sign
 from tests.fakes.userecho import FakeUserEcho
 
@@ -146,3 +147,46 @@ async def test_topic_from_slack_reaches_userecho(
     (call,) = userecho.find("POST", "/topics.json")
     assert call.json["header"] == "Photo mode"
     assert "Slack (herald-studio)" in call.json["description"]
+
+
+async def butterstack_core(
+    herald: StartHerald, slack: FakeSlack, butterstack: FakeButterStack
+) -> Core:
+    return await herald(**slack.env("http"), **butterstack_env(butterstack))
+
+
+async def test_build_and_deploys_commands_on_slack(
+    herald: StartHerald, slack: FakeSlack, butterstack: FakeButterStack
+) -> None:
+    core = await butterstack_core(herald, slack, butterstack)
+    build = butterstack.add_build(status="running", platform="win64")
+    butterstack.add_deployment(build["id"], status="live", platform="steam")
+
+    await command(core, slack, "/build", "list")
+    (builds,) = await slack.wait_for_response()
+    assert "win64" in str(builds)
+
+    await command(core, slack, "/deploys")
+    deploys = (await slack.wait_for_response(2))[-1]
+    assert "steam" in str(deploys)
+
+
+async def test_a_user_group_is_a_build_role_on_slack(
+    herald: StartHerald, slack: FakeSlack, butterstack: FakeButterStack
+) -> None:
+    core = await butterstack_core(herald, slack, butterstack)
+    slack.usergroups["S0BUILD"] = ["U0ADA"]
+
+    await command(core, slack, "/build", "trigger platform: win64 configuration: shipping")
+    (refused,) = await slack.wait_for_response()
+    assert "can start builds" in str(refused)
+    assert butterstack.triggered == []
+
+    role = "<!subteam^S0BUILD|@builders>"
+    await command(core, slack, "/herald", f"config build-role role: {role}", user_id=ADMIN_ID)
+    (await slack.wait_for_response(2))
+
+    await command(core, slack, "/build", "trigger platform: win64 configuration: shipping")
+    started = (await slack.wait_for_response(3))[-1]
+    assert started["response_type"] == "ephemeral"
+    assert len(butterstack.triggered) == 1
