@@ -109,12 +109,6 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def userecho() -> AsyncIterator[FakeUserEcho]:
-    async with FakeUserEcho() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def hacknplan_api() -> AsyncIterator[FakeHacknPlan]:
     async with FakeHacknPlan() as fake:
         yield fake
@@ -127,7 +121,7 @@ async def bugherd_api() -> AsyncIterator[FakeBugHerd]:
 
 
 @pytest.fixture
-async def userecho_api() -> AsyncIterator[FakeUserEcho]:
+async def userecho() -> AsyncIterator[FakeUserEcho]:
     async with FakeUserEcho() as fake:
         yield fake
 

@@ -6,7 +6,8 @@ import pytest
 
 from bot.core import Core
 from bot.models import Colour
-from tests.announcing import fields, sample, settled, subscribe, userecho
+from tests.announcing import fields, sample, settled, subscribe
+from tests.announcing import userecho as send_webhook
 from tests.conftest import StartHerald, discord_env, userecho_webhook_env
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
 from tests.fakes.userecho import TOKEN, FakeUserEcho
@@ -20,7 +21,7 @@ async def core(herald: StartHerald, discord: FakeDiscord) -> Core:
 
 
 async def send(core: Core, name: str) -> None:
-    assert await userecho(core, sample("userecho", name)) == (200, {"status": "queued"})
+    assert await send_webhook(core, sample("userecho", name)) == (200, {"status": "queued"})
 
 
 async def test_a_new_topic_card(core, discord):
@@ -78,23 +79,23 @@ async def test_comments_go_to_the_topic_thread(core, discord):
 
 
 async def test_with_a_token_comments_name_their_topic_and_author(
-    herald: StartHerald, discord: FakeDiscord, userecho_api: FakeUserEcho
+    herald: StartHerald, discord: FakeDiscord, userecho: FakeUserEcho
 ):
     core = await herald(
         **discord_env(discord),
-        **userecho_webhook_env(USERECHO_URL=userecho_api.api_url, USERECHO_TOKEN=TOKEN),
+        **userecho_webhook_env(USERECHO_URL=userecho.api_url, USERECHO_TOKEN=TOKEN),
     )
     await subscribe(core, "userecho")
     body = sample("userecho", "comment.created")
     body["data"] = {"id": 901, "topic_id": 321, "text": "<p>Same here</p>", "author_id": 78}
-    assert (await userecho(core, body))[0] == 200
+    assert (await send_webhook(core, body))[0] == 200
     await settled(core)
     (message,) = discord.channel_messages(CHANNEL_ID)
     embed = message["embeds"][0]
     assert embed["title"] == "Add a photo mode"
-    assert embed["url"] == f"{userecho_api.url}/communities/1/topics/321"
+    assert embed["url"] == f"{userecho.url}/communities/1/topics/321"
     assert embed["description"] == "💬 **Sam**: Same here"
-    assert all(c.headers["Authorization"] == f"Bearer {TOKEN}" for c in userecho_api.calls)
+    assert all(c.headers["Authorization"] == f"Bearer {TOKEN}" for c in userecho.calls)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +107,7 @@ async def test_with_a_token_comments_name_their_topic_and_author(
     ],
 )
 async def test_bare_bodies_still_make_a_card(core, discord, body):
-    assert (await userecho(core, body))[0] == 200
+    assert (await send_webhook(core, body))[0] == 200
     await settled(core)
     (message,) = discord.channel_messages(CHANNEL_ID)
     assert message["embeds"][0]["title"].startswith(("Topic 5", "hhh"))
