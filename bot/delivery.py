@@ -28,12 +28,12 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.backoff import backoff
 from bot.digest import digest_reply, take_digest, thread_messages, thread_name
 from bot.errors import DeliveryError
 from bot.events import Event, Mode
@@ -318,8 +318,9 @@ class DeliveryWorker:
             )
             return
         attempts = max((r.attempts for r in rows), default=0) + 1
-        delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1)) * random.uniform(0.5, 1)  # noqa: S311
-        delay = max(delay, error.retry_after or 0.0)
+        delay = backoff(
+            attempts, first=BACKOFF_BASE, cap=BACKOFF_MAX, server_delay=error.retry_after
+        )
         log.warning("%s:%s: %s; trying again in %.1f s", *lane, error, delay)
         await store.retry_later(*lane, [r.id for r in rows], time.time() + delay, str(error))
 

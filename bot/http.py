@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import random
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
+from bot.backoff import MAX_SERVER_DELAY, backoff
 from bot.errors import ServiceError
 from bot.ratelimit import RateLimiter
 
@@ -38,15 +39,27 @@ MIN_429_WAIT = 0.5
 def retry_after(response: httpx.Response, now: float | None = None) -> float | None:
     """Seconds the server asks us to wait, from `Retry-After` or `X-RateLimit-Reset`."""
     now = time.time() if now is None else now
-    header = response.headers.get("Retry-After")
-    if header:
+    wait = _retry_after_header(response.headers.get("Retry-After"), now)
+    if wait is None:
+        wait = _reset_in(response.headers, now)
+    return None if wait is None else min(wait, MAX_SERVER_DELAY)
+
+
+def _retry_after_header(header: str | None, now: float) -> float | None:
+    """`Retry-After` as seconds (a number or an HTTP date); None when absent or garbled."""
+    if not header:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
         try:
-            return max(0.0, float(header))
-        except ValueError:
             when = email.utils.parsedate_to_datetime(header)
-            return max(0.0, when.timestamp() - now) if when else None
-    reset = _reset_in(response.headers, now)
-    return reset if reset is not None else None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - now
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _reset_in(headers: Mapping[str, str], now: float) -> float | None:
@@ -57,6 +70,8 @@ def _reset_in(headers: Mapping[str, str], now: float) -> float | None:
     try:
         number = float(value)
     except ValueError:
+        return None
+    if not math.isfinite(number):
         return None
     return max(0.0, number - now) if number > 1_000_000_000 else max(0.0, number)
 
@@ -169,7 +184,7 @@ class ServiceClient:
         return self._backoff(attempt)
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.max_wait, random.uniform(0, 0.5 * 2**attempt))  # noqa: S311 - jitter
+        return backoff(attempt, first=1.0, cap=self.max_wait)
 
     def _error(self, response: httpx.Response) -> ServiceError:
         status = response.status_code

@@ -17,7 +17,6 @@ import dataclasses
 import json
 import logging
 import math
-import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from bot.backoff import backoff
 from bot.config import BaseHeraldSettings, load_settings
 from bot.dispatch import ECHO_LIMIT
 from bot.errors import DeliveryError, ServiceError, UserError
@@ -100,13 +100,6 @@ class Submission:
 
 
 Sender = Callable[[Submission], Awaitable[Receipt]]
-
-
-def backoff(attempts: int, first: float, cap: float, retry_after: float | None = None) -> float:
-    """Seconds until the next try: doubling from `first` up to `cap`, jittered, never
-    sooner than the service's `Retry-After`."""
-    delay = min(cap, first * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)  # noqa: S311
-    return max(delay, retry_after or 0.0)
 
 
 class Submissions:
@@ -292,7 +285,10 @@ class Submissions:
     async def _reschedule(self, submission: Submission, reason: str, wait: float | None) -> None:
         attempts = submission.attempts + 1
         delay = backoff(
-            attempts, self.settings.retry_first_seconds, self.settings.retry_max_seconds, wait
+            attempts,
+            first=self.settings.retry_first_seconds,
+            cap=self.settings.retry_max_seconds,
+            server_delay=wait,
         )
         await self.core.store.update_submission(
             submission.id,
@@ -347,7 +343,9 @@ class Submissions:
 
     async def _tell_later(self, row: dict[str, Any], error: DeliveryError) -> None:
         attempts = row["attempts"] + 1
-        delay = backoff(attempts, NOTICE_RETRY_SECONDS, 600.0, error.retry_after)
+        delay = backoff(
+            attempts, first=NOTICE_RETRY_SECONDS, cap=600.0, server_delay=error.retry_after
+        )
         await self.core.store.update_submission(
             row["id"], attempts=attempts, next_attempt_at=time.time() + delay
         )

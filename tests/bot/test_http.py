@@ -226,6 +226,23 @@ def test_retry_after_reads_seconds_dates_and_reset_headers() -> None:
     assert retry_after(httpx.Response(429, request=request)) is None
 
 
+@pytest.mark.parametrize(
+    "header", ["soon", "Mon, 99 Foo 2026 99:99:99 GMT", "nan", "inf", "Wed, 21 Oct 2026 07:28:00"]
+)
+def test_an_unparsable_retry_after_is_ignored(header: str) -> None:
+    request = httpx.Request("GET", "http://x")
+    response = httpx.Response(429, headers={"Retry-After": header}, request=request)
+    assert retry_after(response) is None
+
+
+def test_a_server_given_wait_is_capped_at_15_minutes() -> None:
+    request = httpx.Request("GET", "http://x")
+    huge = httpx.Response(429, headers={"Retry-After": "86400000"}, request=request)
+    assert retry_after(huge) == 15 * 60
+    far_reset = httpx.Response(429, headers={"X-RateLimit-Reset": "4000000000"}, request=request)
+    assert retry_after(far_reset, now=1000000000.0) == 15 * 60
+
+
 async def test_rate_limiter_bucket_and_server_quota() -> None:
     now = [1000.0]
     limiter = RateLimiter(rate=60, per=60, burst=10, clock=lambda: now[0])
