@@ -5,7 +5,7 @@
     python3 tasks.py test [args]   make .venv, install Herald and its test tools,
                                    lint, then run every test (args go to pytest)
     python3 tasks.py bench NAME    run a benchmark and print its figures:
-                                   ingest, end_to_end, burst, crash, butterstack (or all)
+                                   ingest, end_to_end, burst, crash, butterstack, chaos (or all)
 
 Both install from pyproject.toml into .venv and reinstall only when it changed.
 """
@@ -74,7 +74,7 @@ def test(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 
-BENCHMARKS = ("ingest", "end_to_end", "burst", "crash", "butterstack")
+BENCHMARKS = ("ingest", "end_to_end", "burst", "crash", "butterstack", "chaos")
 
 
 def bench(args: list[str]) -> int:
