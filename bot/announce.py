@@ -34,7 +34,14 @@ from bot.store import (
     Subscription,
     Verdict,
 )
-from bot.webhooks import Authenticator, Outcome, Reader, WebhookReceiver, webhook_handler
+from bot.webhooks import (
+    STATUS,
+    Authenticator,
+    Outcome,
+    Reader,
+    WebhookReceiver,
+    webhook_handler,
+)
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -61,11 +68,24 @@ class Announcements:
             raise RuntimeError(f"event source {source.name} is registered twice")
         self.sources[source.name] = source
 
-    def add_webhook(self, source: Source, path: str, auth: Authenticator, read: Reader) -> None:
-        """Register `source` and serve its webhook at `path` (call while cogs load)."""
+    def add_webhook(
+        self,
+        source: Source,
+        path: str,
+        auth: Authenticator,
+        read: Reader,
+        *,
+        ignored_status: int = STATUS[Outcome.IGNORED],
+    ) -> None:
+        """Register `source` and serve its webhook at `path` (call while cogs load).
+
+        `ignored_status` answers a kind Herald does not announce: 202 unless
+        the sender retries anything but 200.
+        """
         self.add_source(source)
-        receiver = WebhookReceiver(source.name, path, auth, read)
-        self.core.server.add_route("POST", path, webhook_handler(receiver, self.submit))
+        receiver = WebhookReceiver(source.name, path, auth, read, ignored_status)
+        server = self.core.server
+        server.add_route("POST", path, webhook_handler(receiver, self.submit, server.read_body))
 
     async def submit(
         self, source: str, kind: str, payload: str | dict[str, Any], key: str

@@ -85,7 +85,13 @@ class Core:
         self.skipped: dict[str, list[str]] = {}
         self.commands: dict[str, CommandSpec] = {}
         self.platforms: list[Platform] = []
-        self.server = HttpServer(settings.http_host, settings.http_port, self._health)
+        self.server = HttpServer(
+            settings.http_host,
+            settings.http_port,
+            self._health,
+            read_timeout=settings.webhook_read_timeout_seconds,
+            max_reads=settings.webhook_max_concurrent_reads,
+        )
         self.announcements = Announcements(self)
         self._store: Store | None = None
         self._clients: list[ServiceClient] = []
