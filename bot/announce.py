@@ -121,8 +121,17 @@ class Announcements:
         self._router = self.core.spawn(self._route_forever(), name="router")
         self.worker.start()
 
+    async def drain(self, grace: float) -> None:
+        """Stop routing (what is not routed yet is routed after a restart), and give
+        deliveries under way up to `grace` seconds to finish."""
+        await self._stop_router()
+        await self.worker.drain(grace)
+
     async def close(self) -> None:
         await self.worker.close()
+        await self._stop_router()
+
+    async def _stop_router(self) -> None:
         if self._router is not None:
             self._router.cancel()
             await asyncio.gather(self._router, return_exceptions=True)

@@ -84,3 +84,10 @@ async def test_draining_refuses_new_requests_and_answers_those_under_way(herald:
     await asyncio.wait_for(draining, 1)
     assert len(await core.store.new_deliveries()) == 1
     assert (await healthz(core.server.port))[0] == 200, "/healthz still answers"
+
+
+async def test_a_draining_herald_says_it_is_stopping(herald: StartHerald):
+    core = await herald(SHUTDOWN_GRACE_SECONDS="1")
+    await core.drain()
+    status, answer = await healthz(core.server.port)
+    assert (status, answer["status"]) == (503, "stopping")
