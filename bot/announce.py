@@ -85,7 +85,8 @@ class Announcements:
         self.add_source(source)
         receiver = WebhookReceiver(source.name, path, auth, read, ignored_status)
         server = self.core.server
-        server.add_route("POST", path, webhook_handler(receiver, self.submit, server.read_body))
+        handler = webhook_handler(receiver, self.submit, server.read_body)
+        server.add_route("POST", path, handler, reads_body=True)
 
     async def submit(
         self, source: str, kind: str, payload: str | dict[str, Any], key: str

@@ -37,14 +37,23 @@ HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class BodyRefused(Exception):
-    """The body was not read: too slow (408), too many reads at once (503) or too big (413)."""
+class Refused(Exception):
+    """A request turned away before its handler saw it: a body too slow (408), too many
+    reads at once (503), a body too big (413), a header that is not UTF-8 (401)..."""
 
     def __init__(self, status: int, reason: str, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+    def response(self, logged: web.Request | None = None) -> web.Response:
+        """The answer (`{"error": reason}`); the refusal is logged when `logged` is given."""
+        if logged is not None:
+            log.warning(
+                "%s refused (%d, %s) from %s", logged.path, self.status, self.reason, logged.remote
+            )
+        return web.json_response({"error": self.reason}, status=self.status, headers=self.headers)
 
 
 class HttpServer:
@@ -71,8 +80,12 @@ class HttpServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
 
-    def add_route(self, method: str, path: str, handler: RouteHandler) -> None:
-        self.app.router.add_route(method, path, handler)
+    def add_route(
+        self, method: str, path: str, handler: RouteHandler, *, reads_body: bool = False
+    ) -> None:
+        """Serve `handler`; its request body is read first under the deadline and the
+        cap, unless it `reads_body` itself through `read_body` (after its own checks)."""
+        self.app.router.add_route(method, path, handler if reads_body else self._reading(handler))
 
     @property
     def port(self) -> int:
@@ -97,21 +110,19 @@ class HttpServer:
     async def read_body(self, request: web.Request) -> bytes:
         """The request's body, read within the deadline and the cap on concurrent reads.
 
-        Raises `BodyRefused`. aiohttp keeps the body, so a later `request.read()`
+        Raises `Refused`. aiohttp keeps the body, so a later `request.read()`
         or `request.text()` returns it at once.
         """
         try:
             await asyncio.wait_for(self._reads.acquire(), READ_SLOT_WAIT_SECONDS)
         except TimeoutError:
-            raise BodyRefused(503, "too many requests at once", RETRY_AFTER_SECONDS) from None
+            raise Refused(503, "too many requests at once", RETRY_AFTER_SECONDS) from None
         try:
             return await asyncio.wait_for(request.read(), self.read_timeout)
         except TimeoutError:
-            raise BodyRefused(
-                408, f"the body did not arrive within {self.read_timeout:g} s"
-            ) from None
+            raise Refused(408, f"the body did not arrive within {self.read_timeout:g} s") from None
         except web.HTTPRequestEntityTooLarge:
-            raise BodyRefused(413, "body larger than 1 MiB") from None
+            raise Refused(413, "body larger than 1 MiB") from None
         finally:
             self._reads.release()
 
@@ -130,16 +141,26 @@ class HttpServer:
             await self._runner.cleanup()
             self._runner = None
 
+    def _reading(self, handler: RouteHandler) -> RouteHandler:
+        async def read_then_handle(request: web.Request) -> web.StreamResponse:
+            if request.body_exists:
+                try:
+                    await self.read_body(request)
+                except Refused as refused:
+                    return refused.response(request)
+            return await handler(request)
+
+        return read_then_handle
+
     @web.middleware
     async def _admit(self, request: web.Request, handler: RouteHandler) -> web.StreamResponse:
         if request.path == "/healthz":
             return await handler(request)
         if self._draining:
-            return web.json_response(
-                {"error": "Herald is shutting down; try again shortly"},
-                status=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+            shutting_down = "Herald is shutting down; try again shortly"
+            return Refused(503, shutting_down, RETRY_AFTER_SECONDS).response()
+        if not _utf8_headers(request):
+            return Refused(401, "a header is not valid UTF-8").response(request)
         self._in_flight += 1
         self._idle.clear()
         try:
@@ -154,6 +175,18 @@ class HttpServer:
         if not is_local(request.remote, request.headers):
             status = {"status": status["status"]}
         return web.json_response(status, status=200 if healthy else 503)
+
+
+def _utf8_headers(request: web.Request) -> bool:
+    """No secret or signature can be in a header that is not UTF-8: such a request is
+    refused before a handler compares it (aiohttp would hand it over as surrogates)."""
+    try:
+        for name, value in request.raw_headers:
+            name.decode()
+            value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def is_local(remote: str | None, headers: Any) -> bool:

@@ -23,6 +23,7 @@ from tests.conftest import (
     hacknplan_env,
     userecho_webhook_env,
 )
+from tests.fakes.slack import FakeSlack, form_body, sign
 
 SLOW_CONNECTIONS = 20
 
@@ -57,12 +58,14 @@ def signed(body: bytes) -> bytes:
     )
 
 
-async def slow_sender(core: Core, trickle: bool) -> tuple[float, bytes]:
+async def slow_sender(
+    core: Core, trickle: bool, path: str = "/webhooks/userecho"
+) -> tuple[float, bytes]:
     """Headers promising 1000 bytes, then a byte now and then (or nothing): how long
     until the server closes the connection, and what it answered."""
     started = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", core.server.port)
-    writer.write(head("/webhooks/userecho", 1000, b"X-UE-Signature: 00"))
+    writer.write(head(path, 1000, b"X-UE-Signature: 00"))
 
     async def dribble() -> None:
         while trickle:
@@ -70,9 +73,18 @@ async def slow_sender(core: Core, trickle: bool) -> tuple[float, bytes]:
             writer.write(b" ")
             await writer.drain()
 
+    async def read_until_closed() -> bytes:
+        answer = b""
+        try:
+            while chunk := await reader.read(1024):
+                answer += chunk
+        except ConnectionResetError:  # closed while our dribble was still arriving
+            pass
+        return answer
+
     dribbling = asyncio.create_task(dribble())
     try:
-        answer = await asyncio.wait_for(reader.read(), 15)
+        answer = await asyncio.wait_for(read_until_closed(), 15)
     finally:
         dribbling.cancel()
         await asyncio.gather(dribbling, return_exceptions=True)
@@ -103,6 +115,13 @@ async def test_twenty_slow_senders_are_closed_while_a_webhook_gets_through(heral
         assert seconds < 15
         assert answer.startswith(b"HTTP/1.1 408 "), answer
         assert b"the body did not arrive within 1 s" in answer
+
+
+async def test_slack_events_get_the_same_deadline(herald: StartHerald, slack: FakeSlack):
+    core = await herald(**slack.env("http"), WEBHOOK_READ_TIMEOUT_SECONDS="1")
+    seconds, answer = await slow_sender(core, trickle=False, path="/slack/events")
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert seconds < 1 + LINGER_SECONDS + 1
 
 
 async def test_reads_beyond_the_cap_get_503_with_retry_after(herald: StartHerald):
@@ -138,15 +157,19 @@ async def test_a_header_that_is_not_utf8_gets_401(herald: StartHerald, path: str
     assert status == 401, answer
 
 
-async def test_an_event_name_that_is_not_utf8_gets_400(herald: StartHerald):
-    core = await herald(**hacknplan_env())
+async def test_any_header_that_is_not_utf8_gets_401(herald: StartHerald, slack: FakeSlack):
+    core = await herald(**hacknplan_env(), **slack.env("http"))
     body = json.dumps(sample("hacknplan", "workitem.created")).encode()
     auth = b"Authorization: Bearer " + HACKNPLAN_SECRET.encode()
-    status, answer = await raw(
-        core,
-        head("/webhooks/hacknplan", len(body), auth, b"X-HacknPlan-Event: work\xffitem") + body,
-    )
-    assert status == 400, answer
+    event = b"X-HacknPlan-Event: work\xffitem"
+    status, _ = await raw(core, head("/webhooks/hacknplan", len(body), auth, event) + body)
+    assert status == 401
+    form = form_body(slack.slash_command("/subscriptions")).encode()
+    stamp = sign(form.decode())["X-Slack-Request-Timestamp"].encode()
+    slack_headers = (b"X-Slack-Request-Timestamp: " + stamp, b"X-Slack-Signature: v0=\xff\xfe")
+    status, answer = await raw(core, head("/slack/events", len(form), *slack_headers) + form)
+    assert status == 401, answer
+    assert answer.endswith(b'{"error": "a header is not valid UTF-8"}')
 
 
 @pytest.mark.parametrize(("depth", "status"), [(64, 200), (65, 400), (100_000, 400)])
