@@ -5,10 +5,11 @@ freezes the router once the server runs.
 
 The server protects itself from slow and eager senders: a body must arrive
 within a deadline (408), only so many bodies are read at once (a request
-that finds no free slot within half a second gets 503), and
-after an answer given before the body arrived the rest is drained for at
-most `LINGER_SECONDS` before the connection is closed. At shutdown it drains:
-new requests get 503 with `Retry-After` while those under way finish.
+that finds no free slot within half a second gets 503), and after an answer
+given before the body arrived the rest is drained for at most
+`LINGER_SECONDS` before the connection is closed. A request with a header
+that is not UTF-8 gets 401. At shutdown the server drains: new requests get
+503 with `Retry-After` while those under way finish.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -189,7 +190,7 @@ def _utf8_headers(request: web.Request) -> bool:
     return True
 
 
-def is_local(remote: str | None, headers: Any) -> bool:
+def is_local(remote: str | None, headers: Mapping[str, str]) -> bool:
     """A request from this machine itself, not relayed by a proxy: only it sees details."""
     if any(name in headers for name in FORWARDED_HEADERS):
         return False

@@ -6,8 +6,8 @@ the body) and how to read the event kind from a request. This module does
 the rest the same way for every service:
 
 1. authentication that needs no body is checked first (401, nothing read);
-2. the body is capped at 1 MiB (413), must arrive within the server's
-   deadline (408) and waits for no free read slot (503, `Retry-After`);
+2. the body is capped at 1 MiB (413) and read under the server's deadline
+   (408) and cap on concurrent reads (503 with `Retry-After`);
 3. a body signature is checked (401);
 4. the body must be a JSON object nested at most 64 levels deep and the
    receiver must find its kind (400);
