@@ -34,7 +34,14 @@ from bot.store import (
     Subscription,
     Verdict,
 )
-from bot.webhooks import Authenticator, Outcome, Reader, WebhookReceiver, webhook_handler
+from bot.webhooks import (
+    STATUS,
+    Authenticator,
+    Outcome,
+    Reader,
+    WebhookReceiver,
+    webhook_handler,
+)
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -61,11 +68,25 @@ class Announcements:
             raise RuntimeError(f"event source {source.name} is registered twice")
         self.sources[source.name] = source
 
-    def add_webhook(self, source: Source, path: str, auth: Authenticator, read: Reader) -> None:
-        """Register `source` and serve its webhook at `path` (call while cogs load)."""
+    def add_webhook(
+        self,
+        source: Source,
+        path: str,
+        auth: Authenticator,
+        read: Reader,
+        *,
+        ignored_status: int = STATUS[Outcome.IGNORED],
+    ) -> None:
+        """Register `source` and serve its webhook at `path` (call while cogs load).
+
+        `ignored_status` answers a kind Herald does not announce: 202 unless
+        the sender retries anything but 200.
+        """
         self.add_source(source)
-        receiver = WebhookReceiver(source.name, path, auth, read)
-        self.core.server.add_route("POST", path, webhook_handler(receiver, self.submit))
+        receiver = WebhookReceiver(source.name, path, auth, read, ignored_status)
+        server = self.core.server
+        handler = webhook_handler(receiver, self.submit, server.read_body)
+        server.add_route("POST", path, handler, reads_body=True)
 
     async def submit(
         self, source: str, kind: str, payload: str | dict[str, Any], key: str
@@ -101,8 +122,17 @@ class Announcements:
         self._router = self.core.spawn(self._route_forever(), name="router")
         self.worker.start()
 
+    async def drain(self, grace: float) -> None:
+        """Stop routing (what is not routed yet is routed after a restart), and give
+        deliveries under way up to `grace` seconds to finish."""
+        await self._stop_router()
+        await self.worker.drain(grace)
+
     async def close(self) -> None:
         await self.worker.close()
+        await self._stop_router()
+
+    async def _stop_router(self) -> None:
         if self._router is not None:
             self._router.cancel()
             await asyncio.gather(self._router, return_exceptions=True)

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_ENV_FILE = ".env"
+MIN_SECRET_LENGTH = 16
 
 
 def _http_url(value: str) -> str:
@@ -63,10 +64,21 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _long_secret(value: SecretStr) -> SecretStr:
+    if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"must be at least {MIN_SECRET_LENGTH} characters; choose a long random secret"
+            """ (python3 -c "import secrets; print(secrets.token_urlsafe(32))")"""
+        )
+    return value
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 WsUrl = Annotated[str, AfterValidator(_ws_url)]
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
 SnowflakeList = Annotated[CommaList, AfterValidator(_snowflakes)]
+WebhookSecret = Annotated[SecretStr, AfterValidator(_long_secret)]
+"""A secret a webhook sender proves itself with: at least 16 characters, or start-up stops."""
 
 
 class SettingsError(Exception):
@@ -117,6 +129,9 @@ class Settings(BaseHeraldSettings):
 
     http_host: str = "0.0.0.0"  # noqa: S104 - a container's server listens on every interface
     http_port: int = Field(default=8080, ge=0, le=65535)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_max_concurrent_reads: int = Field(default=32, ge=1, le=10_000)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     database_url: str = "sqlite:///data/herald.db"
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
 

@@ -10,6 +10,7 @@ import asyncio
 import importlib
 import logging
 import pkgutil
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -85,12 +86,19 @@ class Core:
         self.skipped: dict[str, list[str]] = {}
         self.commands: dict[str, CommandSpec] = {}
         self.platforms: list[Platform] = []
-        self.server = HttpServer(settings.http_host, settings.http_port, self._health)
+        self.server = HttpServer(
+            settings.http_host,
+            settings.http_port,
+            self._health,
+            read_timeout=settings.webhook_read_timeout_seconds,
+            max_reads=settings.webhook_max_concurrent_reads,
+        )
         self.announcements = Announcements(self)
         self._store: Store | None = None
         self._clients: list[ServiceClient] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ready = False
+        self._draining = False
         self._stopping = asyncio.Event()
         self.exit_code = 0
         redactor.add(settings.secrets())
@@ -198,10 +206,29 @@ class Core:
             await self._store.close()
             self._store = None
 
+    async def drain(self) -> None:
+        """The graceful part of shutdown, within SHUTDOWN_GRACE_SECONDS.
+
+        Requests are refused first (503 with Retry-After) while those under way
+        are answered, so nothing is acknowledged that is not stored; then the
+        deliveries under way get what is left of the grace period. `close`
+        stops the rest.
+        """
+        self._draining = True
+        grace = self.settings.shutdown_grace_seconds
+        deadline = time.monotonic() + grace
+        log.info("Herald is stopping: finishing what is under way (at most %g s)", grace)
+        await self.server.drain(grace)
+        await _quietly(
+            self.announcements.drain(max(0.0, deadline - time.monotonic())),
+            "finishing deliveries",
+        )
+
     async def run(self) -> int:
         try:
             await self.start()
             await self.wait_stopped()
+            await self.drain()
         finally:
             await self.close()
         return self.exit_code
@@ -216,8 +243,9 @@ class Core:
 
     async def _health(self) -> tuple[bool, dict[str, Any]]:
         database = "ok" if self._store is not None and await self._store.ping() else "down"
+        state = "stopping" if self._draining else "starting"
         status = {
-            "status": "ok" if self._ready and database == "ok" else "starting",
+            "status": "ok" if self._ready and not self._draining and database == "ok" else state,
             "database": database,
             "platforms": {p.name: p.status() for p in self.platforms},
             "cogs": sorted(self.cogs),

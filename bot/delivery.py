@@ -78,6 +78,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._lanes: dict[Lane, _LaneTask] = {}
         self._dispatcher: asyncio.Task[None] | None = None
+        self._draining = False
 
     def start(self) -> None:
         self._dispatcher = self.core.spawn(self._dispatch(), name="delivery")
@@ -87,6 +88,16 @@ class DeliveryWorker:
         for lane in self._lanes.values():
             lane.poked = True
         self._wake.set()
+
+    async def drain(self, grace: float) -> None:
+        """Start no new lane, and give running ones up to `grace` s to end their pass."""
+        self._draining = True
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            await asyncio.gather(self._dispatcher, return_exceptions=True)
+        running = [lane.task for lane in self._lanes.values() if lane.task]
+        if running:
+            await asyncio.wait(running, timeout=grace)
 
     async def close(self) -> None:
         tasks = [t for t in (self._dispatcher, *(lane.task for lane in self._lanes.values())) if t]
@@ -120,7 +131,7 @@ class DeliveryWorker:
 
     async def _drain(self, lane: Lane, state: _LaneTask) -> None:
         try:
-            while True:
+            while not self._draining:
                 state.poked = False
                 if not await self._pass(lane) and not state.poked:
                     return

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -312,15 +313,31 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; concurrent writers queue on the lock."""
+        """One write transaction; concurrent writers queue on the lock.
+
+        Whatever fails or is cancelled, BEGIN and COMMIT included, the
+        connection is left outside a transaction: a BEGIN whose caller was
+        cancelled still runs on aiosqlite's thread, and a failed COMMIT keeps
+        the transaction open, so anything not committed is rolled back.
+        """
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            committed = False
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._db.execute("COMMIT")
+                committed = True
+            finally:
+                if not committed:
+                    await self._rollback()
+
+    async def _rollback(self) -> None:
+        """ROLLBACK, queued behind whatever the thread is still running; none open is fine."""
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            if self._db.in_transaction:
                 raise
-            await self._db.execute("COMMIT")
 
     async def _migrate(self) -> None:
         await self._db.execute(

@@ -6,14 +6,18 @@ the body) and how to read the event kind from a request. This module does
 the rest the same way for every service:
 
 1. authentication that needs no body is checked first (401, nothing read);
-2. the body is capped at 1 MiB (413);
+2. the body is capped at 1 MiB (413) and read under the server's deadline
+   (408) and cap on concurrent reads (503 with `Retry-After`);
 3. a body signature is checked (401);
-4. the body must be a JSON object and the receiver must find its kind (400);
+4. the body must be a JSON object nested at most 64 levels deep and the
+   receiver must find its kind (400);
 5. the delivery is committed to the inbox, and only then answered:
    200 `queued`, 202 `ignored` (a kind Herald does not announce: stored and
-   logged, not posted) or 200 `duplicate` (seen before: not posted again).
+   logged, not posted; a receiver whose sender retries anything but 200 says
+   200) or 200 `duplicate` (seen before: not posted again).
 
-Secrets are compared in constant time and never logged.
+Secrets are compared in constant time and never logged. (A request with a
+header that is not valid UTF-8 never gets here: the server answers 401.)
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any, ClassVar, Protocol
 
 from aiohttp import web
 
-from bot.server import MAX_BODY_BYTES, RouteHandler
+from bot.server import MAX_BODY_BYTES, Refused, RouteHandler
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,7 @@ class Outcome(StrEnum):
 
 STATUS = {Outcome.QUEUED: 200, Outcome.IGNORED: 202, Outcome.DUPLICATE: 200}
 ANSWERS = {outcome: json.dumps({"status": outcome.value}).encode() for outcome in Outcome}
+MAX_JSON_DEPTH = 64
 
 
 class BadDelivery(Exception):
@@ -109,6 +114,7 @@ class Incoming:
 
 Reader = Callable[[web.Request, dict[str, Any]], Incoming]
 Accept = Callable[[str, str, str, str], Awaitable[Outcome]]
+ReadBody = Callable[[web.Request], Awaitable[bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +122,15 @@ class WebhookReceiver:
     """One service's webhook endpoint.
 
     `read` returns the kind (from a header, the path or the body) or raises
-    `BadDelivery` naming what is missing.
+    `BadDelivery` naming what is missing. `ignored_status` answers a kind
+    Herald does not announce (202, or 200 for a sender that retries the rest).
     """
 
     source: str
     path: str
     auth: Authenticator
     read: Reader
+    ignored_status: int = STATUS[Outcome.IGNORED]
 
 
 def delivery_key(source: str, kind: str, body: bytes, sender_id: str | None) -> str:
@@ -133,8 +141,10 @@ def delivery_key(source: str, kind: str, body: bytes, sender_id: str | None) -> 
     return f"{source}:sha256:{digest}"
 
 
-def webhook_handler(receiver: WebhookReceiver, accept: Accept) -> RouteHandler:
-    """The aiohttp handler for `receiver`, storing through `accept` before answering."""
+def webhook_handler(receiver: WebhookReceiver, accept: Accept, read_body: ReadBody) -> RouteHandler:
+    """The aiohttp handler for `receiver`: reads through `read_body` (the server's
+    deadline and cap), stores through `accept`, and only then answers."""
+    status = {**STATUS, Outcome.IGNORED: receiver.ignored_status}
 
     async def handle(request: web.Request) -> web.Response:
         auth = receiver.auth
@@ -143,16 +153,14 @@ def webhook_handler(receiver: WebhookReceiver, accept: Accept) -> RouteHandler:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _refuse(receiver, request, 413, "body larger than 1 MiB")
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _refuse(receiver, request, 413, "body larger than 1 MiB")
+            body = await read_body(request)
+        except Refused as refused:
+            return refused.response(request)
         if auth.reads_body and not auth.verify(request, body):
             return _refuse(receiver, request, 401, "missing or wrong signature")
         try:
             text = body.decode("utf-8")
-            payload = json.loads(text)
-            if not isinstance(payload, dict):
-                raise BadDelivery("the body must be a JSON object")
+            payload = _json_object(text)
             incoming = receiver.read(request, payload)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return _refuse(receiver, request, 400, "the body is not JSON")
@@ -161,10 +169,39 @@ def webhook_handler(receiver: WebhookReceiver, accept: Accept) -> RouteHandler:
         key = delivery_key(receiver.source, incoming.kind, body, incoming.sender_id)
         outcome = await accept(receiver.source, incoming.kind, text, key)
         return web.Response(
-            body=ANSWERS[outcome], status=STATUS[outcome], content_type="application/json"
+            body=ANSWERS[outcome], status=status[outcome], content_type="application/json"
         )
 
     return handle
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """`text` parsed, or `BadDelivery`: not an object, or nested too deep for Herald."""
+    too_deep = f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        payload = json.loads(text)
+    except RecursionError:
+        raise BadDelivery(too_deep) from None
+    if _deeper_than(payload, MAX_JSON_DEPTH):
+        raise BadDelivery(too_deep)
+    if not isinstance(payload, dict):
+        raise BadDelivery("the body must be a JSON object")
+    return payload
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in `value` nest more than `limit` levels (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def _refuse(
@@ -177,4 +214,7 @@ def _refuse(
 
 
 def _same(given: str, expected: str) -> bool:
-    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+    """Constant-time equality; header bytes aiohttp kept as surrogates match nothing."""
+    if not expected:
+        return False
+    return hmac.compare_digest(given.encode(errors="surrogateescape"), expected.encode())

@@ -41,6 +41,8 @@ SETTING_PREFIXES = (
     "DATABASE_URL",
     "LOG_LEVEL",
     "HERALD_",
+    "WEBHOOK_",
+    "SHUTDOWN_",
 )
 LOOPBACK = {"127.0.0.1", "localhost", "::1", None}
 

@@ -80,6 +80,7 @@ class UserEchoEvents(Cog):
             PATH,
             BodySignature(SIGNATURE_HEADER, settings.webhook_key.get_secret_value()),
             _read,
+            ignored_status=200,  # UserEcho sends anything but a 200 again 5 min later
         )
 
     async def normalise(self, kind: str, body: dict[str, Any]) -> Event | None:

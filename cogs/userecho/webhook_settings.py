@@ -10,13 +10,13 @@ from __future__ import annotations
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from bot.config import HttpUrl, ServiceSettings
+from bot.config import HttpUrl, ServiceSettings, WebhookSecret
 
 
 class UserEchoWebhookSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="USERECHO_")
 
-    webhook_key: SecretStr
+    webhook_key: WebhookSecret
     url: HttpUrl | None = None
     token: SecretStr | None = None
     timeout_seconds: float = 5.0

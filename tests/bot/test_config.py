@@ -141,3 +141,31 @@ def test_every_setting_is_documented_in_env_example() -> None:
         assert names <= documented, (
             f"{cls.__name__}: {sorted(names - documented)} not in .env.example"
         )
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("HACKNPLAN_WEBHOOK_SECRET", ()),
+        ("BUGHERD_WEBHOOK_SECRET", ()),
+        ("USERECHO_WEBHOOK_KEY", ("check",)),
+    ],
+)
+def test_a_webhook_secret_shorter_than_16_characters_stops_start_up(
+    tmp_path: Path, name: str, args: tuple[str, ...]
+) -> None:
+    result = run_bot(tmp_path, *args, **{name: "fifteen-chars!!"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"herald: cannot start: {name}: must be at least 16 characters; choose a long random"
+        ' secret (python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
+    )
+    assert result.stderr.count("cannot start") == 1
+    assert "Traceback" not in result.stderr
+    assert "fifteen-chars!!" not in result.stderr
+
+
+def test_a_webhook_secret_of_16_characters_is_enough(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, "check", HACKNPLAN_WEBHOOK_SECRET="sixteen-chars!!!")
+    assert result.returncode == 0, result.stderr
+    assert "hacknplan" in result.stdout

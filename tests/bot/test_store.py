@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -74,3 +76,70 @@ async def test_trimming_keeps_open_items_and_the_most_recent(store: Store) -> No
     assert "b1" in left, "the most recently changed are kept"
     assert len(left) == 3
     assert await store.polled("svc", "q/builds", ["b0"]), "other feeds are left alone"
+
+
+async def _writes_still_work(store: Store, path: Path) -> None:
+    """The connection is outside any transaction: a write commits and others can see it."""
+    await store.set_setting("s", "after", "yes")
+    other = sqlite3.connect(path)
+    try:
+        row = other.execute("SELECT value FROM settings WHERE key = 'after'").fetchone()
+    finally:
+        other.close()
+    assert row == ("yes",)
+
+
+async def test_a_failed_commit_leaves_the_connection_outside_a_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    store = await Store.open(path)
+
+    async def orphan_file() -> None:
+        async with store.transaction() as db:
+            # A deferred foreign key is checked at COMMIT, which then fails.
+            await db.execute("PRAGMA defer_foreign_keys = ON")
+            await db.execute(
+                "INSERT INTO pending_files (submission_id, position, filename, data)"
+                " VALUES (999, 0, 'a.png', x'00')"
+            )
+
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            await orphan_file()
+        await _writes_still_work(store, path)
+    finally:
+        await store.close()
+
+
+INSERT = "INSERT INTO settings (scope, key, value) VALUES ('s', 'cancelled', 'x')"
+
+
+@pytest.mark.parametrize("at", ["begin", "work", "commit"])
+async def test_a_cancelled_transaction_leaves_the_connection_outside_a_transaction(
+    tmp_path: Path, at: str
+) -> None:
+    """Cancelled while BEGIN IMMEDIATE, the work inside, or COMMIT is under way."""
+    path = tmp_path / "h.db"
+    store = await Store.open(path)
+    reached = asyncio.Event()
+
+    async def write() -> None:
+        async with store.transaction() as db:
+            await db.execute(INSERT)
+            reached.set()
+            if at == "work":
+                await asyncio.Event().wait()
+
+    try:
+        writing = asyncio.create_task(write())
+        if at == "begin":
+            await asyncio.sleep(0)  # the task now waits on BEGIN IMMEDIATE
+        else:
+            await reached.wait()  # the task now waits on COMMIT, or inside
+        writing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        await _writes_still_work(store, path)
+        expected = "x" if at == "commit" else None  # a COMMIT already sent still lands
+        assert await store.get_setting("s", "cancelled") in (expected, None)
+    finally:
+        await store.close()

@@ -143,3 +143,14 @@ async def test_a_kind_herald_does_not_announce_needs_no_particular_fields(core):
         202,
         {"status": "ignored"},
     )
+
+
+async def test_an_authentic_userecho_kind_herald_does_not_announce_is_answered_200(core):
+    """UserEcho sends anything but a 200 again; the body still says it was ignored."""
+    body = {"hook": "user.created", "created": "2026-03-02T10:00:00Z", "data": {"id": 7}}
+    assert await userecho(core, body) == (200, {"status": "ignored"})
+    assert await stored(core) == 1
+    assert await userecho(core, body, key="another-key-0123456") == (
+        401,
+        {"error": "missing or wrong signature"},
+    )

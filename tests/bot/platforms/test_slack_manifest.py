@@ -15,9 +15,9 @@ EVERY_SERVICE = {
     "USERECHO_URL": "http://127.0.0.1:9/api/v2",
     "USERECHO_TOKEN": "x",
     "USERECHO_FORUM_ID": "1",
-    "USERECHO_WEBHOOK_KEY": "x",
-    "HACKNPLAN_WEBHOOK_SECRET": "x",
-    "BUGHERD_WEBHOOK_SECRET": "x",
+    "USERECHO_WEBHOOK_KEY": "x" * 16,
+    "HACKNPLAN_WEBHOOK_SECRET": "x" * 16,
+    "BUGHERD_WEBHOOK_SECRET": "x" * 16,
     "BUTTERSTACK_TOKEN": "bsk_live_x",
     "BUTTERSTACK_PROJECT_IDS": "proj_1",
 }
