@@ -251,12 +251,25 @@ async def test_two_databases_sharing_a_bot_token_use_different_nonces(
     assert len(nonces) == 2
 
 
-async def test_cards_of_quiet_items_are_pruned_with_the_items(core: Core, discord: FakeDiscord):
+async def test_cards_of_quiet_items_are_pruned_and_dead_rows_kept_longer(
+    core: Core, discord: FakeDiscord
+):
     await hacknplan(core, "workitem.created", sample("hacknplan", "workitem.created"))
+    discord.refuse("Milestone: Alpha", plain_too=True)
+    await milestone(core)
     await settled(core)
     item = "hacknplan:128:workitem:42"
     assert await core.store.card("discord", str(CHANNEL_ID), item) is not None
 
-    await core.store.prune(time.time() + 1)
+    now = time.time()
+    await core.store.prune(now + 1, dead_before=now - 60)
     assert await core.store.card("discord", str(CHANNEL_ID), item) is None
     assert await core.store.post("b1:card") is None
+    (dead,) = await core.store.dead_letters("discord", GUILD)
+    assert dead.count == 1, "dead rows are kept for their own retention"
+
+    await core.store.prune(now + 1, dead_before=now + 1)
+    assert await core.store.dead_letters("discord", GUILD) == []
+    await hacknplan(core, "workitem.updated", sample("hacknplan", "workitem.updated"))
+    await settled(core)
+    assert len(discord.find("PATCH", POSTS)) == 0, "a forgotten card is posted anew"

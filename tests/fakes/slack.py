@@ -300,7 +300,7 @@ class FakeSlack(FakeServer):
             self.ratelimited += 1
             return json_response({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
         self._last_post[channel] = now
-        ts = f"{1700000000 + next(self._ts)}.000100"
+        ts = f"{int(time.time())}.{next(self._ts):06d}"  # like Slack's: epoch seconds first
         message = {**_message_fields(args), "ts": ts, "thread_ts": args.get("thread_ts")}
         if metadata := _decoded(args.get("metadata")):
             message["metadata"] = metadata
