@@ -841,7 +841,8 @@ class Store:
         async with self.transaction() as db:
             cursor = await db.execute(
                 "UPDATE outbox SET state = 'dead', done_at = ?, error = CASE"
-                " WHEN attempts >= ? THEN 'gave up after ' || attempts || ' attempts: ' || error"
+                " WHEN attempts >= ? THEN 'gave up after ' || attempts || ' attempts: '"
+                " || COALESCE(error, 'failed')"
                 " ELSE ? || COALESCE(': ' || error, '') END"
                 " WHERE platform = ? AND channel_id = ? AND state = 'pending'"
                 " AND (attempts >= ? OR created_at < ?)",

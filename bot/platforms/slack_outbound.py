@@ -101,7 +101,12 @@ class SlackOutbound:
         return Posted(NAME, str(response["channel"]), str(response["ts"]))
 
     async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None:
-        message = plain_message(reply) if plain else reply_message(reply)
+        # Empty lists, not absent keys, remove the blocks of the message edited.
+        message = (
+            {**plain_message(reply), "blocks": [], "attachments": []}
+            if plain
+            else reply_message(reply)
+        )
         async with delivery(f"message {posted.message_id}"):
             await self.client.chat_update(
                 channel=posted.channel_id, ts=posted.message_id, **message
@@ -161,8 +166,8 @@ async def delivery(what: str) -> AsyncIterator[None]:
         yield
     except SlackApiError as error:
         data = error.response.data
-        code = str(data.get("error")) if isinstance(data, dict) else None
-        if code is None or error.response.status_code >= 500:
+        code = data.get("error") if isinstance(data, dict) else None
+        if not code or error.response.status_code >= 500:
             status = error.response.status_code
             raise DeliveryError(
                 f"Slack failed {what}: HTTP {status} {code or ''}".rstrip(), ambiguous=True

@@ -139,7 +139,7 @@ def reply_message(reply: Reply) -> dict[str, Any]:
 def plain_message(reply: Reply) -> dict[str, Any]:
     """The stripped-down form (no blocks, no attachments) for a message Slack refused."""
     text = escape_slack(truncate(plain(reply_text(reply)), FALLBACK_LIMIT))
-    return {"text": text or "Herald", "blocks": [], "attachments": []}
+    return {"text": text or "Herald"}
 
 
 def _button(button: LinkButton | ActionButton, index: int) -> dict[str, Any] | None:

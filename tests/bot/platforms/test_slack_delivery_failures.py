@@ -67,8 +67,8 @@ async def test_a_message_slack_refuses_is_posted_again_as_plain_text(
     await milestone(core)
     await settled(core)
     (message,) = slack.channel_messages()
-    assert message["blocks"] == []
-    assert message["attachments"] == []
+    assert not message["blocks"]
+    assert not message["attachments"]
     assert message["text"].startswith("🏁 Milestone: Alpha\nhttps://app.hacknplan.com/")
     assert len(posts_with(slack, "Milestone: Alpha")) == 2
     assert await core.store.dead_letters("slack", TEAM_ID) == []
@@ -164,3 +164,17 @@ async def test_herald_deliveries_typed_on_slack_lists_and_retries(core: Core, sl
     await settled(core)
     (message,) = slack.channel_messages()
     assert "Milestone: Alpha" in str(message["attachments"])
+
+
+async def test_an_edit_slack_refuses_is_made_again_as_plain_text(core: Core, slack: FakeSlack):
+    await hacknplan(core, "workitem.created", sample("hacknplan", "workitem.created"))
+    await settled(core)
+    slack.refuse("In progress", "invalid_attachments")
+    await hacknplan(core, "workitem.updated", sample("hacknplan", "workitem.updated"))
+    await settled(core)
+    (card,) = slack.channel_messages()
+    assert card["edited"] is True
+    assert card["attachments"] == []
+    assert card["blocks"] == []
+    assert "Stage: In progress" in card["text"]
+    assert len(slack.find("POST", "/api/chat.update")) == 2
