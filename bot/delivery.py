@@ -127,8 +127,8 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._lanes: dict[Lane, _LaneTask] = {}
         self._dispatcher: asyncio.Task[None] | None = None
-        # Batches this process saw refused outright: nothing of theirs can be out there.
-        self._surely_unsent: set[int] = set()
+        # Keys of batches this process saw refused outright: nothing of theirs is out there.
+        self._surely_unsent: set[str] = set()
 
     def start(self) -> None:
         self._dispatcher = self.core.spawn(self._dispatch(), name="delivery")
@@ -240,13 +240,14 @@ class DeliveryWorker:
     ) -> None:
         """Deliver one batch; a message refused for its content goes again as plain text,
         and refused again its rows are dead. Other failures raise `_Failed`."""
-        batch = rows[0].id
+        batch = rows[0].batch or rows[0].id
+        key = f"b{batch}"
         sending = _Sending(
             platform,
             to,
-            f"b{batch}",
+            key,
             since=min(r.created_at for r in rows),
-            look_first=rows[0].batch is not None and batch not in self._surely_unsent,
+            look_first=rows[0].batch is not None and key not in self._surely_unsent,
         )
         where = f"{to.platform}:{to.channel_id}"
         refused = await self._try(sending, rows, kind)
@@ -257,22 +258,21 @@ class DeliveryWorker:
                 log.error("%s refused b%d as plain text too (%s); it is dead", where, batch, again)
                 reason = f"{refused}; as plain text: {again}"
                 await self.core.store.drop([r.id for r in rows], reason)
-        self._surely_unsent.discard(batch)
+        self._surely_unsent.discard(key)
 
     async def _try(
         self, sending: _Sending, rows: Sequence[OutboxRow], kind: str
     ) -> DeliveryError | None:
         """Send and mark done; the refusal when the platform will not take this message."""
-        batch = rows[0].id
         try:
             post = await self._deliver(sending, rows, kind)
         except DeliveryError as error:
             if error.bad_message:
                 return error
             if error.ambiguous:
-                self._surely_unsent.discard(batch)
+                self._surely_unsent.discard(sending.key)
             else:
-                self._surely_unsent.add(batch)
+                self._surely_unsent.add(sending.key)
             raise _Failed(error, rows) from None
         except Exception as error:
             # A message Herald cannot even build or send is as undeliverable as a refused one.
@@ -399,6 +399,7 @@ class DeliveryWorker:
         store = self.core.store
         if error.permanent:
             dead = await store.give_up(*lane, str(error))
+            await store.access_back(*lane)  # gone, rather than shut out
             log.warning(
                 "%s:%s is gone (%s): %d announcement(s) dead, its subscriptions paused",
                 *lane,
