@@ -151,7 +151,10 @@ class Announcements:
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
-                await self.core.store.prune(time.time() - RETENTION_SECONDS)
+                dead_days = self.core.settings.dead_delivery_retention_days
+                await self.core.store.prune(
+                    time.time() - RETENTION_SECONDS, time.time() - dead_days * 86400
+                )
                 pruned = time.monotonic()
             await self._new.wait()
 

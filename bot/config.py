@@ -135,6 +135,10 @@ class Settings(BaseHeraldSettings):
     database_url: str = "sqlite:///data/herald.db"
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
 
+    delivery_max_age_hours: float = Field(default=24.0, gt=0)
+    delivery_max_attempts: int = Field(default=50, ge=1)
+    dead_delivery_retention_days: float = Field(default=14.0, gt=0)
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token(cls, token: SecretStr | None) -> SecretStr | None:

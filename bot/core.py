@@ -49,14 +49,21 @@ class Platform(Protocol):
     def status(self) -> str:
         """A word for /healthz: `connected`, `connecting`, `closed`..."""
 
-    async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
+    async def post(
+        self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False
+    ) -> Posted:
         """Send a message to a channel; `key` makes a retried send idempotent.
 
+        `plain` sends the stripped-down form (text only, no blocks or embeds).
         Raises `DeliveryError` when the platform does not take it.
         """
 
-    async def edit(self, posted: Posted, reply: Reply) -> None:
+    async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None:
         """Replace a message Herald posted earlier."""
+
+    async def find_posted(self, to: Destination, key: str, since: float) -> Posted | None:
+        """The message posted under `key` since `since`, where the platform can tell
+        (after an answer was lost); None when not found or not needed."""
 
     async def direct(self, user_id: str, reply: Reply) -> Posted:
         """Send a private message to a user (`DeliveryError(permanent)` when closed)."""
@@ -95,6 +102,7 @@ class Core:
         )
         self.announcements = Announcements(self)
         self._store: Store | None = None
+        self.instance_id = ""  # this database's random id, salting keys sent to platforms
         self._clients: list[ServiceClient] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ready = False
@@ -168,6 +176,7 @@ class Core:
         from bot.platforms import select
 
         self._store = await Store.open(self.settings.database_path())
+        self.instance_id = await self._store.instance_id()
         await self.load_cogs()
         for cog in self.cogs.values():
             await cog.load()

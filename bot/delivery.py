@@ -3,7 +3,8 @@
 Each channel ("lane") is drained by its own task, so a channel waiting on its
 rate limit or on a failing platform holds up no other. A pass over a lane:
 
-1. re-sends any batch fixed before a crash, exactly as it was fixed;
+1. re-sends any batch fixed before a failure or a crash, exactly as it was
+   fixed;
 2. groups the other rows by item: an item whose card is in the channel
    gets its card edited (latest state only) and its follow-ups as lines in
    the thread under it; an item without a card, or an event without an
@@ -14,12 +15,28 @@ rate limit or on a failing platform holds up no other. A pass over a lane:
 
 Every delivery is first fixed in the outbox (`batch`), and every message is
 posted once under a key (`b<batch>:card`, `:digest`, `:thread:<n>`): the
-posts table is checked before sending and the platform gets the key as its
-idempotency nonce, so a crash between "posted" and "marked done" never
-doubles a message. Transient failures hold the whole lane with jittered
-exponential backoff (or the platform's Retry-After), for as long as it
-takes; a permanent one (channel gone, access lost) marks the lane's queue
-dead and pauses its subscriptions.
+posts table is checked before sending, the platform gets the key as its
+idempotency nonce or metadata, and after an answer was lost the platform is
+asked whether the key is already there. A crash between "posted" and "marked
+done" never doubles a message.
+
+What a failure does depends on what the platform said:
+
+- the message itself was refused (bad blocks, an embed Discord will not
+  take): it is sent once more as plain text; refused again, its rows are
+  dead and the channel moves on;
+- the channel is gone (deleted, archived): its queue is dead (kept, so
+  /subscribe can replay it) and its subscriptions paused;
+- Herald lost access (removed from the channel, a permission taken away):
+  the rows wait, retried from a few seconds doubling to an hour; the admins
+  who subscribed the channel are told once by DM, and the lane resumes by
+  itself when a post goes through;
+- anything else is transient: the lane waits with backoff (or the
+  platform's Retry-After).
+
+Only the rows being sent count the attempt; a row tried
+`DELIVERY_MAX_ATTEMPTS` times, or older than `DELIVERY_MAX_AGE_HOURS`, is
+dead, so no message holds its channel for ever.
 """
 
 from __future__ import annotations
@@ -30,7 +47,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from bot.backoff import backoff
@@ -39,6 +56,7 @@ from bot.errors import DeliveryError
 from bot.events import Event, Mode
 from bot.models import Destination, Posted, Reply
 from bot.store import OutboxRow, Post
+from bot.text import channel_mention, escape
 
 if TYPE_CHECKING:
     from bot.core import Core, Platform
@@ -48,6 +66,8 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 5.0
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 300.0
+ACCESS_FIRST_SECONDS = 5.0
+ACCESS_MAX_SECONDS = 3600.0
 CARD = "card"
 DIGEST = "digest"
 
@@ -70,6 +90,35 @@ class _Group:
 class _LaneTask:
     task: asyncio.Task[None] | None = None
     poked: bool = False
+    access_lost: bool = False
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """One delivery under way: where, under which key, and in which form.
+
+    `look_first` asks the platform whether a message is already there before
+    posting it (an earlier answer may have been lost).
+    """
+
+    platform: Platform
+    to: Destination
+    key: str
+    since: float
+    plain: bool = False
+    look_first: bool = False
+
+    def at(self, where: Destination) -> _Sending:
+        return replace(self, to=where)
+
+
+class _Failed(Exception):
+    """A delivery failed; `rows` are the ones it was sending."""
+
+    def __init__(self, error: DeliveryError, rows: Sequence[OutboxRow]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.rows = rows
 
 
 class DeliveryWorker:
@@ -79,6 +128,8 @@ class DeliveryWorker:
         self._lanes: dict[Lane, _LaneTask] = {}
         self._dispatcher: asyncio.Task[None] | None = None
         self._draining = False
+        # Keys of batches this process saw refused outright: nothing of theirs is out there.
+        self._surely_unsent: set[str] = set()
 
     def start(self) -> None:
         self._dispatcher = self.core.spawn(self._dispatch(), name="delivery")
@@ -131,20 +182,24 @@ class DeliveryWorker:
 
     async def _drain(self, lane: Lane, state: _LaneTask) -> None:
         try:
+            state.access_lost = await self.core.store.has_lost_access(*lane)
             while not self._draining:
                 state.poked = False
-                if not await self._pass(lane) and not state.poked:
+                if not await self._pass(lane, state) and not state.poked:
                     return
         finally:
             self._lanes.pop(lane, None)
             self._wake.set()  # the dispatcher recomputes when this lane is next due
 
-    async def _pass(self, lane: Lane) -> bool:
+    async def _pass(self, lane: Lane, state: _LaneTask) -> bool:
         """Deliver what is due in one channel; False when nothing was due."""
         platform = self.core.platform(lane[0])
         rows = await self.core.store.lane_rows(*lane, time.time())
         if platform is None or not rows:
             return False
+        if any(r.created_at < self._oldest_allowed() for r in rows):
+            await self._expire(lane)
+            return True
         to = Destination(*lane)
         try:
             for batch, kind in _fixed_batches(rows):
@@ -157,11 +212,18 @@ class DeliveryWorker:
                     news.append(group)
             if news:
                 await self._send_new(platform, to, news)
-        except DeliveryError as error:
-            await self._failed(lane, rows, error)
+        except _Failed as failed:
+            await self._failed(lane, state, failed.rows, failed.error)
+            return True
         except Exception as error:
             log.exception("delivery to %s:%s failed unexpectedly", *lane)
-            await self._failed(lane, rows, DeliveryError(f"{type(error).__name__}: {error}"))
+            failure = DeliveryError(f"{type(error).__name__}: {error}")
+            await self._failed(lane, state, rows[:1], failure)
+            return True
+        if state.access_lost:
+            state.access_lost = False
+            if await self.core.store.access_back(*lane):
+                log.info("%s:%s takes announcements again", *lane)
         return True
 
     async def _send_new(self, platform: Platform, to: Destination, news: list[_Group]) -> None:
@@ -187,34 +249,62 @@ class DeliveryWorker:
     async def _send(
         self, platform: Platform, to: Destination, rows: Sequence[OutboxRow], kind: str
     ) -> None:
-        key = f"b{rows[0].id}"
-        ids = [r.id for r in rows]
-        try:
-            if kind == DIGEST:
-                groups = [g.events for g in _groups(rows)]
-                post = await self._post_once(platform, to, f"{key}:digest", digest_reply(groups))
-                await self.core.store.complete(ids, post)
-                return
-            await self._send_item(platform, to, _groups(rows)[0], key)
-        except DeliveryError as error:
-            if not error.bad_message:
-                raise
-            # The channel is fine but will never take this message: drop it alone.
-            log.error(
-                "%s:%s refused %s (%s); its events are dropped",
-                to.platform,
-                to.channel_id,
-                key,
-                error,
-            )
-            await self.core.store.drop(ids, str(error))
-            return
-        await self.core.store.complete(ids)
+        """Deliver one batch; a message refused for its content goes again as plain text,
+        and refused again its rows are dead. Other failures raise `_Failed`."""
+        batch = rows[0].batch or rows[0].id
+        key = f"b{batch}"
+        sending = _Sending(
+            platform,
+            to,
+            key,
+            since=min(r.created_at for r in rows),
+            look_first=rows[0].batch is not None and key not in self._surely_unsent,
+        )
+        where = f"{to.platform}:{to.channel_id}"
+        refused = await self._try(sending, rows, kind)
+        if refused is not None:
+            log.warning("%s refused b%d (%s); sending it as plain text", where, batch, refused)
+            again = await self._try(replace(sending, plain=True), rows, kind)
+            if again is not None:
+                log.error("%s refused b%d as plain text too (%s); it is dead", where, batch, again)
+                reason = f"{refused}; as plain text: {again}"
+                await self.core.store.drop([r.id for r in rows], reason)
+        self._surely_unsent.discard(key)
 
-    async def _send_item(
-        self, platform: Platform, to: Destination, group: _Group, key: str
-    ) -> None:
+    async def _try(
+        self, sending: _Sending, rows: Sequence[OutboxRow], kind: str
+    ) -> DeliveryError | None:
+        """Send and mark done; the refusal when the platform will not take this message."""
+        try:
+            post = await self._deliver(sending, rows, kind)
+        except DeliveryError as error:
+            if error.bad_message:
+                return error
+            if error.ambiguous:
+                self._surely_unsent.discard(sending.key)
+            else:
+                self._surely_unsent.add(sending.key)
+            raise _Failed(error, rows) from None
+        except Exception as error:
+            # A message Herald cannot even build or send is as undeliverable as a refused one.
+            log.exception("%s could not be sent", sending.key)
+            return DeliveryError(f"{type(error).__name__}: {error}", bad_message=True)
+        await self.core.store.complete([r.id for r in rows], post)
+        return None
+
+    async def _deliver(
+        self, sending: _Sending, rows: Sequence[OutboxRow], kind: str
+    ) -> Post | None:
+        """Post what the rows say; the digest's post, to be recorded with them."""
+        if kind == DIGEST:
+            groups = [g.events for g in _groups(rows)]
+            return await self._post_once(sending, ":digest", digest_reply(groups))
+        await self._send_item(sending, _groups(rows)[0])
+        return None
+
+    async def _send_item(self, sending: _Sending, group: _Group) -> None:
         """Post or edit the item's card, then add its follow-ups in the thread under it."""
+        to = sending.to
         events = group.events
         updates = [e for e in events if e.mode is Mode.CARD]
         primary = updates[-1] if updates else events[0]
@@ -223,117 +313,154 @@ class DeliveryWorker:
             if group.item
             else None
         )
-        if card is None or card.key == f"{key}:card":
+        if card is None or card.key == f"{sending.key}:card":
             card = card or await self._post_once(
-                platform, to, f"{key}:card", Reply(card=primary.card), item=group.item
+                sending, ":card", Reply(card=primary.card), item=group.item
             )
             follow_ups = [e for e in events if e.mode is Mode.FOLLOW_UP and e is not primary]
         else:
             if updates:
-                card = await self._edit_card(platform, to, card, primary, key)
+                card = await self._edit_card(sending, card, primary)
             follow_ups = [e for e in events if e.mode is Mode.FOLLOW_UP]
         if follow_ups:
-            await self._follow_up(platform, to, card, primary, [e.line for e in follow_ups], key)
+            await self._follow_up(sending, card, primary, [e.line for e in follow_ups])
 
-    async def _edit_card(
-        self, platform: Platform, to: Destination, card: Post, event: Event, key: str
-    ) -> Post:
+    async def _edit_card(self, sending: _Sending, card: Post, event: Event) -> Post:
+        to = sending.to
         try:
-            await platform.edit(
-                Posted(to.platform, to.channel_id, card.message_id), Reply(card=event.card)
+            await sending.platform.edit(
+                Posted(to.platform, to.channel_id, card.message_id),
+                Reply(card=event.card),
+                plain=sending.plain,
             )
         except DeliveryError as error:
-            if not error.permanent:
+            if error.bad_message or not error.permanent:
                 raise
             log.info("card %s for %s is gone (%s); posting a new one", card.key, card.item, error)
             await self.core.store.forget_card(card.key)
-            return await self._post_once(
-                platform, to, f"{key}:card", Reply(card=event.card), item=card.item
-            )
+            return await self._post_once(sending, ":card", Reply(card=event.card), item=card.item)
         return card
 
     async def _follow_up(
-        self,
-        platform: Platform,
-        to: Destination,
-        card: Post,
-        about: Event,
-        lines: list[str],
-        key: str,
+        self, sending: _Sending, card: Post, about: Event, lines: list[str]
     ) -> None:
         """Lines in the thread under the card; in the channel when no thread can take them."""
-        thread = await self._thread(platform, to, card, about)
+        thread = await self._thread(sending, card, about)
         if thread is not None:
             try:
-                await self._post_lines(platform, thread, lines, key)
+                await self._post_lines(sending.at(thread), lines)
                 return
             except DeliveryError as error:
-                if not error.permanent:
+                if error.bad_message or not (error.permanent or error.access_lost):
                     raise
                 log.info(
-                    "the thread under %s is gone (%s); following up in the channel", card.key, error
+                    "the thread under %s takes nothing (%s); following up in the channel",
+                    card.key,
+                    error,
                 )
-                await self.core.store.set_thread(card.key, None)
-        await self._post_lines(platform, to, lines, key)
+                if error.permanent:
+                    await self.core.store.set_thread(card.key, None)
+        await self._post_lines(sending, lines)
 
-    async def _thread(
-        self, platform: Platform, to: Destination, card: Post, about: Event
-    ) -> Destination | None:
+    async def _thread(self, sending: _Sending, card: Post, about: Event) -> Destination | None:
         """The thread under the card, started if needed; None where threads are refused."""
+        to = sending.to
         if card.thread_id:
             return Destination(to.platform, to.channel_id, card.thread_id)
         try:
-            thread = await platform.open_thread(
+            thread = await sending.platform.open_thread(
                 Posted(to.platform, to.channel_id, card.message_id), thread_name(about)
             )
         except DeliveryError as error:
-            if not error.permanent:
+            if not (error.permanent or error.access_lost):
                 raise
             log.info("no thread under %s (%s); following up in the channel", card.key, error)
             return None
         await self.core.store.set_thread(card.key, thread.thread_id)
         return thread
 
-    async def _post_lines(
-        self, platform: Platform, where: Destination, lines: list[str], key: str
-    ) -> None:
+    async def _post_lines(self, sending: _Sending, lines: list[str]) -> None:
         for index, text in enumerate(thread_messages(lines)):
-            await self._post_once(platform, where, f"{key}:thread:{index}", Reply(text=text))
+            await self._post_once(sending, f":thread:{index}", Reply(text=text))
 
     async def _post_once(
-        self,
-        platform: Platform,
-        to: Destination,
-        key: str,
-        reply: Reply,
-        *,
-        item: str | None = None,
+        self, sending: _Sending, suffix: str, reply: Reply, *, item: str | None = None
     ) -> Post:
-        """Post under `key` unless the posts table says it was posted already."""
+        """Post under the key unless the posts table, or the platform when an earlier
+        answer may have been lost, says it was posted already."""
+        key = sending.key + suffix
         if (done := await self.core.store.post(key)) is not None:
             return done
-        posted = await platform.post(to, reply, key=key)
+        platform, to = sending.platform, sending.to
+        posted = None
+        if sending.look_first:
+            posted = await platform.find_posted(to, key, sending.since)
+            if posted is not None:
+                log.info("%s was posted already (its answer was lost)", key)
+        if posted is None:
+            posted = await platform.post(to, reply, key=key, plain=sending.plain)
         post = Post(key, to.platform, to.channel_id, posted.message_id, item)
         await self.core.store.record_post(post)
         return post
 
-    async def _failed(self, lane: Lane, rows: Sequence[OutboxRow], error: DeliveryError) -> None:
+    async def _failed(
+        self, lane: Lane, state: _LaneTask, rows: Sequence[OutboxRow], error: DeliveryError
+    ) -> None:
+        """Count the attempt for the rows that failed and hold the lane; see the module doc."""
         store = self.core.store
         if error.permanent:
             dead = await store.give_up(*lane, str(error))
+            await store.access_back(*lane)  # gone, rather than shut out
             log.warning(
-                "%s:%s refuses announcements (%s): %d dropped, its subscriptions paused",
+                "%s:%s is gone (%s): %d announcement(s) dead, its subscriptions paused",
                 *lane,
                 error,
                 dead,
             )
             return
         attempts = max((r.attempts for r in rows), default=0) + 1
-        delay = backoff(
-            attempts, first=BACKOFF_BASE, cap=BACKOFF_MAX, server_delay=error.retry_after
-        )
+        if error.access_lost:
+            first, cap = ACCESS_FIRST_SECONDS, ACCESS_MAX_SECONDS
+            state.access_lost = True
+            if await store.access_lost(*lane, str(error)):
+                await self._tell_admins(lane, error)
+        else:
+            first, cap = BACKOFF_BASE, BACKOFF_MAX
+        delay = backoff(attempts, first=first, cap=cap, server_delay=error.retry_after)
         log.warning("%s:%s: %s; trying again in %.1f s", *lane, error, delay)
         await store.retry_later(*lane, [r.id for r in rows], time.time() + delay, str(error))
+        await self._expire(lane)
+
+    async def _expire(self, lane: Lane) -> None:
+        """Give up the lane's rows tried too often or waiting too long."""
+        settings = self.core.settings
+        too_old = f"not delivered within {settings.delivery_max_age_hours:g} h"
+        dead = await self.core.store.expire(
+            *lane, settings.delivery_max_attempts, self._oldest_allowed(), too_old
+        )
+        if dead:
+            log.error("%s:%s: %d announcement(s) given up, see /herald deliveries", *lane, dead)
+
+    def _oldest_allowed(self) -> float:
+        return time.time() - self.core.settings.delivery_max_age_hours * 3600
+
+    async def _tell_admins(self, lane: Lane, error: DeliveryError) -> None:
+        """DM whoever subscribed the channel, once per outage."""
+        platform = self.core.platform(lane[0])
+        subscriptions = await self.core.store.channel_subscriptions(*lane)
+        admins = sorted({s.created_by for s in subscriptions if s.created_by})
+        text = (
+            f"⚠️ Herald can no longer post in {channel_mention(lane[1])} ({escape(str(error))})."
+            " Its announcements are kept and go out by themselves once Herald may post"
+            " there again: add Herald to the channel, or give it back the permission to"
+            " send messages."
+        )
+        for admin in admins:
+            try:
+                if platform is not None:
+                    await platform.direct(admin, Reply(text=text))
+            except DeliveryError as failed:
+                log.warning("could not tell %s about %s:%s: %s", admin, *lane, failed)
 
 
 def _event(row: OutboxRow) -> Event:

@@ -42,10 +42,14 @@ class StartError(Exception):
 class DeliveryError(Exception):
     """A platform did not take a message.
 
-    `permanent` means trying again cannot help (channel deleted, access
-    missing, DMs closed); otherwise retry, after `retry_after` when given.
-    `bad_message` narrows a permanent failure to this one message (the
-    platform refused its content): the destination itself is fine.
+    `permanent` means trying again cannot help (channel deleted or archived,
+    DMs closed, the edited message gone); otherwise retry, after
+    `retry_after` when given. `bad_message` narrows a permanent failure to
+    this one message (the platform refused its content): the destination
+    itself is fine. `access_lost` means Herald may not post there for now
+    (missing access or permission): worth trying again, slowly, since an
+    admin can give it back. `ambiguous` means the message may have been
+    delivered anyway (the answer was lost), so look before posting again.
     """
 
     def __init__(
@@ -55,8 +59,12 @@ class DeliveryError(Exception):
         permanent: bool = False,
         retry_after: float | None = None,
         bad_message: bool = False,
+        access_lost: bool = False,
+        ambiguous: bool = False,
     ) -> None:
         super().__init__(message)
         self.permanent = permanent or bad_message
         self.retry_after = retry_after
         self.bad_message = bad_message
+        self.access_lost = access_lost
+        self.ambiguous = ambiguous

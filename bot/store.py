@@ -15,6 +15,11 @@ that item).
 The poller tables (migration 4): `poll_cursors` (a feed read before, so its
 first reading is told apart) and `poll_items` (the last known state of each
 item a poller watches, so a restart neither repeats nor misses a change).
+
+Delivery troubles (migration 5): `channel_access` (channels Herald lost access
+to, since when, and whether the admin was told), and the database's random
+`instance_id` (a setting), which salts idempotency keys sent to platforms so
+two databases sharing a bot never mistake each other's messages for their own.
 """
 
 from __future__ import annotations
@@ -178,6 +183,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX poll_items_by_state ON poll_items (source, feed, state, updated_at);
         """,
     ),
+    (
+        5,
+        """
+        CREATE TABLE channel_access (
+            platform   TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            lost_at    REAL NOT NULL,
+            error      TEXT NOT NULL,
+            told_at    REAL,
+            PRIMARY KEY (platform, channel_id)
+        );
+        CREATE INDEX outbox_dead_by_channel ON outbox (platform, channel_id, done_at)
+            WHERE state = 'dead';
+        INSERT OR IGNORE INTO settings (scope, key, value)
+            VALUES ('herald', 'instance_id', lower(hex(randomblob(8))));
+        """,
+    ),
 ]
 
 # Submission states: a draft waits for the user's "Create anyway"; `sending`
@@ -190,6 +212,7 @@ INBOX_NEW = "new"
 INBOX_ROUTED = "routed"
 INBOX_IGNORED = "ignored"
 INBOX_FAILED = "failed"
+INSTANCE = ("herald", "instance_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +268,7 @@ class OutboxRow:
     batch: int | None
     batch_kind: str | None
     attempts: int
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +291,27 @@ class DeadLetters:
     count: int
     error: str | None
     last_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeadRow:
+    """One undeliverable announcement, for /herald deliveries."""
+
+    id: int
+    channel_id: str
+    event: str
+    error: str | None
+    dead_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LostAccess:
+    """A channel Herald may not post to for now; its announcements wait."""
+
+    channel_id: str
+    error: str
+    lost_at: float
+    waiting: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +418,10 @@ class Store:
                 return (await cursor.fetchone()) is not None
         except (aiosqlite.Error, ValueError):
             return False
+
+    async def instance_id(self) -> str:
+        """This database's random id (made by migration 5)."""
+        return await self.get_setting(*INSTANCE) or ""
 
     async def get_setting(self, scope: str, key: str) -> str | None:
         async with self._db.execute(
@@ -558,6 +607,9 @@ class Store:
         """Every subscription of one guild or workspace, oldest first."""
         return await self._subscriptions("platform = ? AND scope = ?", (platform, scope))
 
+    async def channel_subscriptions(self, platform: str, channel_id: str) -> list[Subscription]:
+        return await self._subscriptions("platform = ? AND channel_id = ?", (platform, channel_id))
+
     async def active_subscriptions(self, service: str) -> list[Subscription]:
         return await self._subscriptions("service = ? AND paused IS NULL", (service,))
 
@@ -730,9 +782,9 @@ class Store:
         async with (
             self._lock,
             self._db.execute(
-                "SELECT id, platform, channel_id, item, event, batch, batch_kind, attempts"
-                " FROM outbox WHERE platform = ? AND channel_id = ? AND state = 'pending'"
-                " AND next_attempt <= ? ORDER BY id LIMIT ?",
+                "SELECT id, platform, channel_id, item, event, batch, batch_kind, attempts,"
+                " created_at FROM outbox WHERE platform = ? AND channel_id = ?"
+                " AND state = 'pending' AND next_attempt <= ? ORDER BY id LIMIT ?",
                 (platform, channel_id, now, limit),
             ) as cursor,
         ):
@@ -793,6 +845,36 @@ class Store:
                 (until, platform, channel_id),
             )
 
+    async def expire(
+        self,
+        platform: str,
+        channel_id: str,
+        max_attempts: int,
+        created_before: float,
+        too_old: str,
+    ) -> int:
+        """Give up a channel's pending rows tried `max_attempts` times or created before
+        `created_before`; each keeps its last error. How many were given up."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET state = 'dead', done_at = ?, error = CASE"
+                " WHEN attempts >= ? THEN 'gave up after ' || attempts || ' attempts: '"
+                " || COALESCE(error, 'failed')"
+                " ELSE ? || COALESCE(': ' || error, '') END"
+                " WHERE platform = ? AND channel_id = ? AND state = 'pending'"
+                " AND (attempts >= ? OR created_at < ?)",
+                (
+                    time.time(),
+                    max_attempts,
+                    too_old,
+                    platform,
+                    channel_id,
+                    max_attempts,
+                    created_before,
+                ),
+            )
+            return cursor.rowcount
+
     async def drop(self, ids: Sequence[int], reason: str) -> None:
         """Rows the platform refused for their content: dead, the channel still served."""
         marks = ",".join("?" * len(ids))
@@ -817,6 +899,97 @@ class Store:
                 (reason, platform, channel_id),
             )
             return cursor.rowcount
+
+    async def revive(
+        self,
+        platform: str,
+        *,
+        scope: str | None = None,
+        channel_id: str | None = None,
+        since: float | None = None,
+    ) -> int:
+        """Queue dead rows again (of one guild or workspace, one channel, since a time),
+        as new: no attempts counted, their age counted from now."""
+        where = ["state = 'dead'", "platform = ?"]
+        args: list[Any] = [platform]
+        if scope is not None:
+            where.append("subscription_id IN (SELECT id FROM subscriptions WHERE scope = ?)")
+            args.append(scope)
+        if channel_id is not None:
+            where.append("channel_id = ?")
+            args.append(channel_id)
+        if since is not None:
+            where.append("created_at >= ?")
+            args.append(since)
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt = 0,"  # noqa: S608 - our own conditions
+                f" error = NULL, done_at = NULL, created_at = ? WHERE {' AND '.join(where)}",
+                (time.time(), *args),
+            )
+            return cursor.rowcount
+
+    async def dead_rows(
+        self, platform: str, scope: str, channel_id: str | None = None, limit: int = 10
+    ) -> list[DeadRow]:
+        """The latest undeliverable announcements of a guild or workspace, newest first."""
+        channel = "" if channel_id is None else " AND o.channel_id = ?"
+        async with self._db.execute(
+            "SELECT o.id, o.channel_id, o.event, o.error, o.done_at FROM outbox o"  # noqa: S608 - placeholders only
+            " JOIN subscriptions s ON s.id = o.subscription_id"
+            f" WHERE o.state = 'dead' AND o.platform = ? AND s.scope = ?{channel}"
+            " ORDER BY o.done_at DESC, o.id DESC LIMIT ?",
+            (platform, scope, *((channel_id,) if channel_id else ()), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [DeadRow(r[0], r[1], r[2], r[3], float(r[4] or 0)) for r in rows]
+
+    async def access_lost(self, platform: str, channel_id: str, error: str) -> bool:
+        """Note that Herald may not post to a channel; True the first time in this
+        outage (when the admin is to be told)."""
+        now = time.time()
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO channel_access (platform, channel_id, lost_at, error)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (platform, channel_id)"
+                " DO UPDATE SET error = excluded.error",
+                (platform, channel_id, now, error),
+            )
+            cursor = await db.execute(
+                "UPDATE channel_access SET told_at = ?"
+                " WHERE platform = ? AND channel_id = ? AND told_at IS NULL",
+                (now, platform, channel_id),
+            )
+            return cursor.rowcount == 1
+
+    async def access_back(self, platform: str, channel_id: str) -> bool:
+        """A post went through: the outage (if any) is over. True if there was one."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM channel_access WHERE platform = ? AND channel_id = ?",
+                (platform, channel_id),
+            )
+            return cursor.rowcount == 1
+
+    async def has_lost_access(self, platform: str, channel_id: str) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM channel_access WHERE platform = ? AND channel_id = ?",
+            (platform, channel_id),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def lost_access(self, platform: str, scope: str) -> list[LostAccess]:
+        """Subscribed channels of a guild or workspace that Herald may not post to now."""
+        async with self._db.execute(
+            "SELECT a.channel_id, a.error, a.lost_at, (SELECT COUNT(*) FROM outbox o"
+            "  WHERE o.platform = a.platform AND o.channel_id = a.channel_id"
+            "  AND o.state = 'pending') FROM channel_access a WHERE a.platform = ?"
+            " AND a.channel_id IN (SELECT channel_id FROM subscriptions"
+            "  WHERE platform = ? AND scope = ?) ORDER BY a.channel_id",
+            (platform, platform, scope),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [LostAccess(r[0], r[1], float(r[2]), int(r[3])) for r in rows]
 
     async def dead_letters(self, platform: str, scope: str) -> list[DeadLetters]:
         async with self._db.execute(
@@ -866,21 +1039,28 @@ class Store:
             row = await cursor.fetchone()
         return Post(*row) if row else None
 
-    async def prune(self, before: float) -> None:
-        """Forget finished work older than `before`.
+    async def prune(self, before: float, dead_before: float | None = None) -> None:
+        """Forget finished work older than `before`, and dead rows older than `dead_before`.
 
-        Cards stay (an item keeps its message however quiet it was); what is
-        remembered about a quiet item goes, and a pending row is never touched.
+        An item quiet since `before` is forgotten, and its card with it (its
+        next event posts a new one); a card of an item still talked about
+        stays however old. A pending row is never touched.
         """
+        dead_before = before if dead_before is None else dead_before
         async with self.transaction() as db:
+            await db.execute("DELETE FROM outbox WHERE state = 'done' AND done_at < ?", (before,))
             await db.execute(
-                "DELETE FROM outbox WHERE state != 'pending' AND done_at < ?", (before,)
+                "DELETE FROM outbox WHERE state = 'dead' AND done_at < ?", (dead_before,)
             )
             await db.execute(
                 "DELETE FROM inbox WHERE state != ? AND received_at < ?", (INBOX_NEW, before)
             )
-            await db.execute("DELETE FROM posts WHERE item IS NULL AND posted_at < ?", (before,))
             await db.execute("DELETE FROM items WHERE updated_at < ?", (before,))
+            await db.execute(
+                "DELETE FROM posts WHERE posted_at < ? AND (item IS NULL"
+                " OR item NOT IN (SELECT item FROM items))",
+                (before,),
+            )
 
     # --- pollers: what each feed has seen ---------------------------------
 

@@ -79,13 +79,19 @@ class ConsolePlatform:
     async def close(self) -> None:
         self._closed = True
 
-    async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
+    async def post(
+        self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False
+    ) -> Posted:
         where = f"#{to.channel_id}" + (f", thread {to.thread_id}" if to.thread_id else "")
         self._say(f"[{where}] {render(reply)}")
         return Posted(self.name, to.channel_id, str(next(self._ids)))
 
-    async def edit(self, posted: Posted, reply: Reply) -> None:
+    async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None:
         self._say(f"[#{posted.channel_id}, message {posted.message_id} edited] {render(reply)}")
+
+    async def find_posted(self, to: Destination, key: str, since: float) -> Posted | None:
+        """A terminal never loses an answer: nothing to look for."""
+        return None
 
     async def direct(self, user_id: str, reply: Reply) -> Posted:
         self._say(f"[private message] {render(reply)}")

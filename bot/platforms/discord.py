@@ -125,7 +125,7 @@ class DiscordPlatform(ForwardsOutbound):
         # proxy such as nirn-proxy, or a fake in tests).
         discord.http.Route.BASE = self.settings.discord_api_base
         self.bot = HeraldBot(self)
-        self.outbound = DiscordOutbound(self.bot)
+        self.outbound = DiscordOutbound(self.bot, salt=core.instance_id)
         self.bot.tree.on_error = self._on_tree_error
         self.bot.add_listener(self._on_interaction, "on_interaction")
         self._connection: asyncio.Task[None] | None = None

@@ -7,8 +7,14 @@ and fold a burst into a digest instead of queueing behind a 429. discord.py
 underneath still honours the X-RateLimit-* headers and any 429's
 Retry-After, and retries Discord's 500s itself.
 
-Every message create carries a nonce derived from the caller's key, with
-`enforce_nonce`, so a retried post returns the message already created.
+Every message create carries a nonce derived from the caller's key, salted
+with the database's random id, with `enforce_nonce`, so a retried post
+returns the message already created, and two Heralds sharing a bot token
+never take each other's messages for their own.
+
+Discord's refusals: 10003 Unknown Channel (and any 404) means the place is
+gone; 50001 Missing Access and 50013 Missing Permissions mean Herald may not
+post there for now; another 4xx refuses the message itself.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import discord
 
 from bot.errors import DeliveryError
 from bot.models import Destination, Posted, Reply
-from bot.platforms.discord_render import reply_kwargs
+from bot.platforms.discord_render import plain_kwargs, reply_kwargs
 from bot.ratelimit import RateLimiter, SlidingWindow
 from bot.text import truncate
 
@@ -32,12 +38,14 @@ GLOBAL_REQUESTS_PER_SECOND = 50
 THREAD_ARCHIVE_MINUTES = 10080
 THREAD_NAME_LIMIT = 100
 THREAD_ALREADY_EXISTS = 160004
+MISSING_ACCESS = frozenset({50001, 50013})
 NAME = "discord"
 
 
 class DiscordOutbound:
-    def __init__(self, bot: discord.Client) -> None:
+    def __init__(self, bot: discord.Client, salt: str = "") -> None:
         self.bot = bot
+        self.salt = salt
         self.requests = RateLimiter(
             rate=GLOBAL_REQUESTS_PER_SECOND, per=1.0, burst=GLOBAL_REQUESTS_PER_SECOND
         )
@@ -49,9 +57,12 @@ class DiscordOutbound:
     def ready_in(self, to: Destination) -> float:
         return max(self._window(to).ready_in(), self.requests.delay())
 
-    async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
+    async def post(
+        self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False
+    ) -> Posted:
         channel = self.bot.get_partial_messageable(int(to.thread_id or to.channel_id))
-        nonce = _nonce(key) if key else None
+        nonce = _nonce(f"{self.salt}:{key}") if key else None
+        form = plain_kwargs(reply) if plain else reply_kwargs(reply)
         reference = None
         if reply.in_reply_to is not None:
             reference = discord.MessageReference(
@@ -61,14 +72,19 @@ class DiscordOutbound:
             )
         async with self._window(to).slot(), _delivery(f"channel {to.channel_id}"):
             await self.requests.acquire()
-            message = await channel.send(**reply_kwargs(reply), nonce=nonce, reference=reference)  # type: ignore[arg-type]
+            message = await channel.send(**form, nonce=nonce, reference=reference)  # type: ignore[arg-type]
         return Posted(NAME, str(message.channel.id), str(message.id))
 
-    async def edit(self, posted: Posted, reply: Reply) -> None:
+    async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None:
         channel = self.bot.get_partial_messageable(int(posted.channel_id))
+        form = plain_kwargs(reply) if plain else reply_kwargs(reply)
         async with _delivery(f"message {posted.message_id}"):
             await self.requests.acquire()
-            await channel.get_partial_message(int(posted.message_id)).edit(**reply_kwargs(reply))
+            await channel.get_partial_message(int(posted.message_id)).edit(**form)
+
+    async def find_posted(self, to: Destination, key: str, since: float) -> Posted | None:
+        """Nothing to look for: a post retried with its nonce returns the one made."""
+        return None
 
     async def direct(self, user_id: str, reply: Reply) -> Posted:
         async with _delivery(f"DM to {user_id}"):
@@ -130,8 +146,11 @@ async def _delivery(what: str) -> AsyncIterator[None]:
     try:
         yield
     except (discord.Forbidden, discord.NotFound) as error:
+        shut_out = error.code in MISSING_ACCESS
         raise DeliveryError(
-            f"Discord refused {what}: {error.text or error.status}", permanent=True
+            f"Discord refused {what}: {error.text or error.status}",
+            permanent=not shut_out,
+            access_lost=shut_out,
         ) from None
     except discord.HTTPException as error:
         if error.code == THREAD_ALREADY_EXISTS:

@@ -12,6 +12,7 @@ import discord
 
 from bot.forms import action_id
 from bot.models import ActionButton, Card, LinkButton, Reply
+from bot.plain import reply_text
 from bot.text import truncate
 
 CONTENT_LIMIT = 2000
@@ -85,6 +86,16 @@ def reply_kwargs(reply: Reply) -> dict[str, Any]:
         view.add_item(button)
     kwargs["view"] = view
     return kwargs
+
+
+def plain_kwargs(reply: Reply) -> dict[str, Any]:
+    """The stripped-down form (text only, no embeds or buttons) for a refused message."""
+    return {
+        "content": truncate(reply_text(reply), CONTENT_LIMIT),
+        "embeds": [],
+        "allowed_mentions": NO_MENTIONS,
+        "view": None,
+    }
 
 
 def action_custom_id(button: ActionButton) -> str:

@@ -8,8 +8,11 @@ from bot.models import Destination, Posted, Reply
 
 
 class Outbound(Protocol):
-    async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted: ...
-    async def edit(self, posted: Posted, reply: Reply) -> None: ...
+    async def post(
+        self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False
+    ) -> Posted: ...
+    async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None: ...
+    async def find_posted(self, to: Destination, key: str, since: float) -> Posted | None: ...
     async def direct(self, user_id: str, reply: Reply) -> Posted: ...
     async def open_thread(self, posted: Posted, name: str) -> Destination: ...
     def capacity(self, to: Destination) -> int: ...
@@ -21,11 +24,16 @@ class ForwardsOutbound:
 
     outbound: Outbound
 
-    async def post(self, to: Destination, reply: Reply, *, key: str | None = None) -> Posted:
-        return await self.outbound.post(to, reply, key=key)
+    async def post(
+        self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False
+    ) -> Posted:
+        return await self.outbound.post(to, reply, key=key, plain=plain)
 
-    async def edit(self, posted: Posted, reply: Reply) -> None:
-        await self.outbound.edit(posted, reply)
+    async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None:
+        await self.outbound.edit(posted, reply, plain=plain)
+
+    async def find_posted(self, to: Destination, key: str, since: float) -> Posted | None:
+        return await self.outbound.find_posted(to, key, since)
 
     async def direct(self, user_id: str, reply: Reply) -> Posted:
         return await self.outbound.direct(user_id, reply)

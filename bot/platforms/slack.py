@@ -120,7 +120,7 @@ class SlackPlatform(ForwardsOutbound):
             base_url=settings.slack_api_url + "/",
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
         )
-        self.outbound = SlackOutbound(self.client)
+        self.outbound = SlackOutbound(self.client, salt=core.instance_id)
         secret = settings.slack_signing_secret
         self.app = AsyncApp(
             client=self.client,

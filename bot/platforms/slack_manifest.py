@@ -19,6 +19,8 @@ BOT_SCOPES = [
     "commands",
     "chat:write",
     "chat:write.public",
+    "channels:history",
+    "groups:history",
     "im:write",
     "users:read",
     "users:read.email",

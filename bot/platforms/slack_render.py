@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.forms import action_id
 from bot.models import ActionButton, Card, LinkButton, Reply
+from bot.plain import reply_text
 from bot.text import truncate
 
 MAX_BLOCKS = 50
@@ -133,6 +134,12 @@ def reply_message(reply: Reply) -> dict[str, Any]:
         blocks.append({"type": "actions", "elements": buttons[:ACTIONS_LIMIT]})
     message["blocks"] = blocks[:MAX_BLOCKS]
     return message
+
+
+def plain_message(reply: Reply) -> dict[str, Any]:
+    """The stripped-down form (no blocks, no attachments) for a message Slack refused."""
+    text = escape_slack(truncate(plain(reply_text(reply)), FALLBACK_LIMIT))
+    return {"text": text or "Herald"}
 
 
 def _button(button: LinkButton | ActionButton, index: int) -> dict[str, Any] | None:

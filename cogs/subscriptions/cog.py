@@ -2,23 +2,27 @@
 
 A channel may hold several subscriptions, even to one service with different
 filters; an event matching several of them in one channel is posted once.
-When a channel refuses Herald for good (deleted, access removed) its
-subscriptions are paused and /subscriptions says why; /subscribe with the
-same options resumes one.
+When a channel is gone (deleted, archived) its subscriptions are paused and
+/subscriptions says why; /subscribe with the same options resumes one and
+replays what the channel missed in the last 24 hours. A channel Herald lost
+access to keeps its announcements waiting (/subscriptions shows it).
+Announcements that could not be delivered at all are listed, and sent again,
+with /herald deliveries.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Annotated
 
 from bot.cog import Cog
 from bot.commands import Choice, Option, command
 from bot.errors import UserError
-from bot.events import Source
+from bot.events import Event, Source
 from bot.filters import Filter
 from bot.models import Card, Channel, Colour, Invocation, Reply
-from bot.store import DeadLetters, Subscription
+from bot.store import DeadLetters, DeadRow, LostAccess, Subscription
 from bot.text import channel_mention, escape
 
 if TYPE_CHECKING:
@@ -35,6 +39,9 @@ ServiceOption = Option("The service whose events to announce", choices=SERVICES)
 EVENTS_HELP = "Only these event kinds, comma-separated globs (workitem.*, board.closed)"
 EXCLUDE_HELP = "Leave out these event kinds (workitem.worklog.*)"
 WHERE_HELP = "Only events with these attributes (category:Art, board:Sprint 4, tag:ui)"
+DELIVERIES_ACTIONS = ("list", "retry")
+DEAD_LISTED = 10
+REPLAY_SECONDS = 24 * 3600
 
 
 class Subscriptions(Cog):
@@ -68,8 +75,14 @@ class Subscriptions(Cog):
             )
         if existing is not None:
             await store.resume_subscription(existing.id)
+            replayed = await store.revive(
+                ctx.platform, channel_id=channel_id, since=time.time() - REPLAY_SECONDS
+            )
+            self.core.announcements.worker.wake()
+            again = f" {replayed} announcement(s) of the last 24 h go out again."
             return _done(
-                f"Resumed: {channel_mention(channel_id)} announces {_what(source, wanted)} again."
+                f"Resumed: {channel_mention(channel_id)} announces {_what(source, wanted)}"
+                f" again.{again if replayed else ''}"
             )
         await store.add_subscription(
             ctx.platform, _scope(ctx), channel_id, service, wanted.to_json(), ctx.user.id
@@ -121,18 +134,54 @@ class Subscriptions(Cog):
         store = self.core.store
         mine = await store.subscriptions(ctx.platform, _scope(ctx))
         dead = await store.dead_letters(ctx.platform, _scope(ctx))
+        shut_out = await store.lost_access(ctx.platform, _scope(ctx))
         if not mine and not dead:
             return Reply(
                 text="No channel announces anything yet. Try `/subscribe service: hacknplan`.",
                 ephemeral=True,
             )
         lines = [self._describe(s) for s in mine]
+        lines.extend(_shut_out_line(s) for s in shut_out)
         lines.extend(_dead_line(d) for d in dead)
         card = Card(
             title="Announcement subscriptions",
             description="\n".join(lines),
-            colour=Colour.WARN if dead else Colour.INFO,
+            colour=Colour.WARN if dead or shut_out else Colour.INFO,
             footer="/unsubscribe subscription: <number> stops one",
+        )
+        return Reply(card=card, ephemeral=True)
+
+    @command(
+        "herald deliveries",
+        "List announcements that could not be delivered, or send them again",
+        admin=True,
+        ephemeral=True,
+    )
+    async def deliveries(
+        self,
+        ctx: Invocation,
+        action: Annotated[
+            str, Option("list them (default) or retry them", choices=DELIVERIES_ACTIONS)
+        ] = "list",
+        channel: Annotated[Channel | None, Option("Only this channel")] = None,
+    ) -> Reply:
+        store = self.core.store
+        channel_id = channel.id if channel else None
+        where = f" in {channel_mention(channel_id)}" if channel_id else ""
+        if action == "retry":
+            count = await store.revive(ctx.platform, scope=_scope(ctx), channel_id=channel_id)
+            if not count:
+                return _done(f"No undelivered announcement{where} to send again.")
+            self.core.announcements.worker.wake()
+            return _done(f"{count} announcement(s){where} queued to be sent again.")
+        dead = await store.dead_rows(ctx.platform, _scope(ctx), channel_id, DEAD_LISTED)
+        if not dead:
+            return _done(f"Every announcement{where} was delivered.")
+        card = Card(
+            title=f"Undelivered announcements{where}",
+            description="\n".join(_dead_row_line(d) for d in dead),
+            colour=Colour.WARN,
+            footer=f"The latest {DEAD_LISTED} at most; /herald deliveries retry sends them again",
         )
         return Reply(card=card, ephemeral=True)
 
@@ -182,9 +231,30 @@ def _done(text: str) -> Reply:
     return Reply(text=f"✅ {text}", ephemeral=True)
 
 
+def _minutes_ago(at: float) -> int:
+    return max(0, int((time.time() - at) / 60))
+
+
+def _shut_out_line(lost: LostAccess) -> str:
+    return (
+        f"🔒 {channel_mention(lost.channel_id)}: Herald may not post there"
+        f" ({escape(lost.error)}, {_minutes_ago(lost.lost_at)} min ago);"
+        f" {lost.waiting} announcement(s) wait for access to come back."
+    )
+
+
+def _dead_row_line(dead: DeadRow) -> str:
+    event = Event.from_json(json.loads(dead.event))
+    what = escape(event.title) if event.title else event.card.title or event.kind
+    return (
+        f"• {channel_mention(dead.channel_id)}, {_minutes_ago(dead.dead_at)} min ago:"
+        f" {what}, {event.line}\n  {escape(dead.error or 'refused')}"
+    )
+
+
 def _dead_line(dead: DeadLetters) -> str:
-    ago = max(0, int((time.time() - dead.last_at) / 60))
     return (
         f"⚠️ {channel_mention(dead.channel_id)}: {dead.count} announcement(s) could not be"
-        f" delivered ({escape(dead.error or 'refused')}, {ago} min ago)."
+        f" delivered ({escape(dead.error or 'refused')}, {_minutes_ago(dead.last_at)} min ago);"
+        " /herald deliveries lists them."
     )

@@ -1,5 +1,5 @@
 """Delivery through the real discord.py client to the fake Discord: cards, threads, digests,
-rate limits, retries, dead channels and restarts."""
+rate limits, retries and restarts (refusals and dead channels: test_delivery_failures)."""
 
 from __future__ import annotations
 
@@ -182,36 +182,6 @@ async def test_server_errors_are_retried_until_discord_takes_the_message(
     assert message["embeds"][0]["title"] == "🏁 Milestone: Alpha"
     nonces = {c.json["nonce"] for c in discord.find("POST", POSTS)}
     assert len(nonces) == 1
-
-
-async def test_a_channel_that_refuses_herald_pauses_its_subscriptions(
-    core: Core, discord: FakeDiscord
-):
-    discord.forbidden_channels.add(CHANNEL_ID)
-    await hacknplan(core, "milestone.created", sample("hacknplan", "milestone.created"))
-    await settled(core)
-    (subscription,) = await core.store.subscriptions("discord", str(discord_guild()))
-    assert subscription.paused == "Discord refused channel 333333333333333333: Missing Access"
-    (dead,) = await core.store.dead_letters("discord", str(discord_guild()))
-    assert dead.count == 1
-    await hacknplan(core, "board.closed", sample("hacknplan", "board.closed"))
-    await settled(core)
-    assert len(discord.find("POST", POSTS)) == 1, "a paused subscription gets nothing"
-
-
-async def test_a_message_discord_refuses_is_dropped_alone(core: Core, discord: FakeDiscord):
-    discord.fail(400)
-    await hacknplan(core, "milestone.created", sample("hacknplan", "milestone.created"))
-    await settled(core)
-    await hacknplan(core, "board.closed", sample("hacknplan", "board.closed"))
-    await settled(core)
-    (message,) = discord.channel_messages(CHANNEL_ID)
-    assert message["embeds"][0]["title"] == "📋 Board: Sprint 4"
-    (subscription,) = await core.store.subscriptions("discord", str(discord_guild()))
-    assert subscription.paused is None
-    (dead,) = await core.store.dead_letters("discord", str(discord_guild()))
-    assert dead.count == 1
-    assert "HTTP 400" in (dead.error or "")
 
 
 async def test_a_restart_mid_queue_loses_nothing_and_doubles_nothing(

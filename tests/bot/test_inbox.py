@@ -27,7 +27,9 @@ async def test_concurrent_deliveries_keep_arrival_order_and_repeats_are_recognis
     await again.close()
 
 
-async def test_pruning_forgets_old_finished_work_but_keeps_cards_and_the_queue(tmp_path: Path):
+async def test_pruning_forgets_old_finished_work_and_quiet_cards_but_keeps_the_queue(
+    tmp_path: Path,
+):
     store = await Store.open(tmp_path / "herald.db")
     old = await store.add_delivery("svc", "k", "old", "{}")
     fresh = await store.add_delivery("svc", "k", "fresh", "{}")
@@ -42,7 +44,7 @@ async def test_pruning_forgets_old_finished_work_but_keeps_cards_and_the_queue(t
     await store.complete([done.id], Post("b1:card", "console", "c", "m1", item="svc:1"))
     await store.prune(time.time() + 1)
 
-    assert await store.card("console", "c", "svc:1") is not None
+    assert await store.card("console", "c", "svc:1") is None, "its item is forgotten too"
     assert await store.pending_count() == 1, "the row still to deliver stays"
     assert await store.add_delivery("svc", "k", "old", "{}") is not None, "forgotten"
     await store.close()

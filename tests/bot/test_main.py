@@ -39,7 +39,7 @@ def test_check_lists_what_would_load(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "cogs: betahub, subscriptions\n" in result.stdout
     assert (
-        "commands: /herald channels, /report, /subscribe, /subscriptions, /suggest,"
-        in result.stdout
+        "commands: /herald channels, /herald deliveries, /report, /subscribe, /subscriptions,"
+        " /suggest," in result.stdout
     )
     assert "pat-x" not in result.stdout + result.stderr

@@ -11,7 +11,8 @@ Channel messages behave as Discord's do where delivery depends on it: at most
 its own), answered past that with 429, `Retry-After`, the `X-RateLimit-*`
 headers and `Via` as Discord sends them; `nonce` + `enforce_nonce` return the
 message already created; threads start from a message and take its id.
-`fail(status)` injects errors, `hang_after_create` loses answers.
+`fail(status)` injects errors, `hang_after_create` loses answers, `refuse`
+makes chosen content invalid (400 / 50035).
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ class FakeDiscord(FakeServer):
         # (time.monotonic() when stored, message id, the message as it then read).
         self.revisions: list[tuple[float, int, dict[str, Any]]] = []
         self._windows: dict[int, tuple[float, int]] = {}
-        self._failures: list[tuple[int, str]] = []
+        self._failures: list[tuple[int, str, int]] = []
+        self.refusals: list[tuple[str, bool]] = []
         self._stopping = asyncio.Event()
         self._nonces: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(900000000000000000)
@@ -187,9 +189,20 @@ class FakeDiscord(FakeServer):
     def snowflake(self) -> int:
         return next(self._ids)
 
-    def fail(self, status: int, count: int = 1, on: str = "/messages") -> None:
-        """Answer the next `count` channel calls whose path holds `on` with `status`."""
-        self._failures.extend([(status, on)] * count)
+    def fail(self, status: int, count: int = 1, on: str = "/messages", code: int = 0) -> None:
+        """Answer the next `count` channel calls whose path holds `on` with `status`
+        (and Discord's error `code`)."""
+        self._failures.extend([(status, on, code)] * count)
+
+    def refuse(self, text: str, *, plain_too: bool = False) -> None:
+        """Refuse (400, 50035) a message whose embeds hold `text` (its content too with
+        `plain_too`), as Discord refuses an embed it cannot take."""
+        self.refusals.append((text, plain_too))
+
+    def _refused(self, payload: dict[str, Any]) -> bool:
+        embeds = json.dumps(payload.get("embeds") or [])
+        content = payload.get("content") or ""
+        return any(t in embeds or (plain and t in content) for t, plain in self.refusals)
 
     def text_of(self, message: dict[str, Any]) -> str:
         """Everything a reader sees in a message: content and every embed's text."""
@@ -616,12 +629,12 @@ class FakeDiscord(FakeServer):
         """Auth, injected failures and the channel's existence and access, as Discord checks."""
         if not self._authorised(request):
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
-        for index, (status, on) in enumerate(self._failures):
+        for index, (status, on, code) in enumerate(self._failures):
             if on in request.path:
                 del self._failures[index]
                 if status >= 500:
                     return web.Response(status=status, text="upstream connect error")
-                return json_response({"message": f"Injected {status}", "code": 0}, status)
+                return json_response({"message": f"Injected {status}", "code": code}, status)
         channel = int(request.match_info["channel"])
         if channel in self.missing_channels:
             return json_response({"message": "Unknown Channel", "code": 10003}, 404)
@@ -676,6 +689,8 @@ class FakeDiscord(FakeServer):
         payload = request[CALL].json or {}
         if problems := check_message(payload):
             return invalid_form(problems)
+        if self._refused(payload):
+            return invalid_form({"embeds.0": "Refused by the test."})
         limited, headers = self._rate_limit(channel)
         if limited is not None:
             self.rate_limited.append(request[CALL])
@@ -742,8 +757,8 @@ class FakeDiscord(FakeServer):
         if message is None or message["channel_id"] != request.match_info["channel"]:
             return json_response({"message": "Unknown Message", "code": 10008}, 404)
         payload = request[CALL].json or {}
-        if problems := check_message(payload):
-            return invalid_form(problems)
+        if problems := check_message(payload) or self._refused(payload):
+            return invalid_form(problems or {"embeds.0": "Refused by the test."})
         for key in ("content", "embeds", "components"):
             if key in payload:
                 message[key] = payload[key] or ([] if key != "content" else "")

@@ -5,6 +5,12 @@ It checks what Slack checks where Herald could get it wrong: the bearer token
 Kit limits (`invalid_blocks`), unknown channels and messages, and, when asked,
 the one-message-a-second pace per channel (429 `ratelimited` with Retry-After).
 Like Slack, it answers HTTP 200 with `{"ok": false, "error": ...}` for errors.
+
+Tests can make it refuse: a channel with an error code (`channel_errors`:
+`not_in_channel`, `is_archived`...), a message whose blocks (or text too)
+contain a given string (`refuse`), or lose the answer to the next posts
+(`lose_answers`: the message is posted, the answer is a 502). Messages keep
+their `metadata`, which `conversations.history` and `.replies` return.
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ class FakeSlack(FakeServer):
         self.views: list[dict[str, Any]] = []
         self.ephemeral: list[dict[str, Any]] = []
         self.enforce_pace = False
+        self.channel_errors: dict[str, str] = {}
+        self.refusals: list[tuple[str, str, bool]] = []
+        self.lose_answers = 0
         self.ratelimit_next = 0
         self.ratelimited = 0
         self.acks: list[dict[str, Any]] = []
@@ -87,6 +96,18 @@ class FakeSlack(FakeServer):
         else:
             env["SLACK_SIGNING_SECRET"] = SIGNING_SECRET
         return env
+
+    def refuse(self, text: str, code: str = "invalid_blocks", *, plain_too: bool = False) -> None:
+        """Answer `code` to a post or edit whose blocks hold `text` (its text too with
+        `plain_too`)."""
+        self.refusals.append((text, code, plain_too))
+
+    def _refusal(self, args: dict[str, Any]) -> str | None:
+        rich = json.dumps([_decoded(args.get(k)) for k in ("blocks", "attachments")])
+        for text, code, plain_too in self.refusals:
+            if text in rich or (plain_too and text in str(args.get("text"))):
+                return code
+        return None
 
     def channel_messages(self, channel: str = CHANNEL_ID) -> list[dict[str, Any]]:
         return [m for (c, _), m in self.messages.items() if c == channel]
@@ -268,7 +289,9 @@ class FakeSlack(FakeServer):
         channel = args.get("channel")
         if channel not in self.channels:
             return _error("channel_not_found")
-        if problem := check_message(args):
+        if code := self.channel_errors.get(channel):
+            return _error(code)
+        if problem := check_message(args) or self._refusal(args):
             return _error(problem)
         now = time.monotonic()
         too_fast = self.enforce_pace and now - self._last_post.get(channel, -10) < 1.0
@@ -277,16 +300,23 @@ class FakeSlack(FakeServer):
             self.ratelimited += 1
             return json_response({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": "1"})
         self._last_post[channel] = now
-        ts = f"{1700000000 + next(self._ts)}.000100"
+        ts = f"{int(time.time())}.{next(self._ts):06d}"  # like Slack's: epoch seconds first
         message = {**_message_fields(args), "ts": ts, "thread_ts": args.get("thread_ts")}
+        if metadata := _decoded(args.get("metadata")):
+            message["metadata"] = metadata
         self.messages[channel, ts] = message
+        if self.lose_answers > 0:
+            self.lose_answers -= 1
+            return web.Response(status=502, text="upstream connect error")
         return _ok(channel=channel, ts=ts, message=message)
 
     async def _chat_update(self, args: dict[str, Any]) -> web.Response:
         key = (args.get("channel"), args.get("ts"))
         if key not in self.messages:
             return _error("message_not_found")
-        if problem := check_message(args):
+        if code := self.channel_errors.get(str(key[0])):
+            return _error(code)
+        if problem := check_message(args) or self._refusal(args):
             return _error(problem)
         self.messages[key].update(_message_fields(args), edited=True)
         return _ok(channel=key[0], ts=key[1])
@@ -310,6 +340,29 @@ class FakeSlack(FakeServer):
         view = {**view, "id": f"V{next(self._ts)}"}
         self.views.append(view)
         return _ok(view=view)
+
+    async def _conversations_history(self, args: dict[str, Any]) -> web.Response:
+        return self._history(args, lambda m: m.get("thread_ts") is None)
+
+    async def _conversations_replies(self, args: dict[str, Any]) -> web.Response:
+        parent = args.get("ts")
+        return self._history(args, lambda m: parent in (m["ts"], m.get("thread_ts")))
+
+    def _history(self, args: dict[str, Any], wanted: Any) -> web.Response:
+        """Newest first, from `oldest` on; metadata only with `include_all_metadata`."""
+        channel = args.get("channel")
+        if channel not in self.channels:
+            return _error("channel_not_found")
+        if code := self.channel_errors.get(channel):
+            return _error(code)
+        metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        oldest = float(args.get("oldest") or 0)
+        found = [
+            m if metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for (c, ts), m in self.messages.items()
+            if c == channel and float(ts) >= oldest and wanted(m)
+        ]
+        return _ok(messages=found[::-1], has_more=False)
 
     async def _conversations_open(self, args: dict[str, Any]) -> web.Response:
         user = args.get("users")
