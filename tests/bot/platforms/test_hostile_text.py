@@ -21,6 +21,7 @@ import pytest
 
 from bot.core import Core
 from bot.platforms import discord_outbound, slack_outbound
+from bot.text import escape
 from tests.announcing import bugherd, hacknplan, sample, settled, subscribe, userecho
 from tests.conftest import (
     StartHerald,
@@ -198,6 +199,14 @@ def _safe(url: str) -> bool:
     return bool(SAFE_URL.fullmatch(url)) and "evil.example" not in url
 
 
+def answers(chat: Chat) -> list[str]:
+    """Every answer to a command, as JSON text."""
+    if chat.platform == "slack":
+        return [json.dumps(r, ensure_ascii=False) for r in chat.slack.responses]
+    hooks = [c for c in chat.discord.calls if "/webhooks/" in c.path and c.json]
+    return [json.dumps(c.json, ensure_ascii=False) for c in hooks]
+
+
 # --- the paths ------------------------------------------------------------------
 
 
@@ -303,9 +312,15 @@ async def test_hostile_text_pings_no_one_and_disguises_no_link(
     monkeypatch.setattr(slack_outbound, "CHANNEL_MESSAGES", 100)  # cards, not digests
     monkeypatch.setattr(discord_outbound, "CHANNEL_MESSAGES", 100)
     chat.discord.channel_limit = None
+    unsearched = [400] * len(HOSTILE)  # BetaHub's search refuses: no "already here?" prompt
+    betahub.script_search(*unsearched)
     await report(chat, HOSTILE)  # confirmation cards
+    betahub.script_search(*unsearched)
     betahub.script(*[422] * len(HOSTILE))
     await report(chat, HOSTILE)  # text replies quoting what the user wrote
+    answered = answers(chat)
+    assert sum("Bug report received" in a for a in answered) == len(HOSTILE)
+    assert sum("what you wrote" in a for a in answered) == len(HOSTILE)
     await announce(chat.core)
 
     assert chat.problems() == []
@@ -319,6 +334,9 @@ async def test_hostile_text_pings_no_one_and_disguises_no_link(
     else:
         assert chat.discord.find("PATCH", "/messages/"), "cards were edited"
         assert chat.discord.threads, "threads got lines"
+        shown = "\n".join(chat.discord.text_of(m) for m in discord_messages(chat.discord))
+        for hostile in HOSTILE:
+            assert escape(hostile) in shown, f"{hostile!r} is shown, as text"
 
 
 async def test_hostile_text_in_digests(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
