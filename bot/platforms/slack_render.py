@@ -11,8 +11,8 @@ markup let through is Herald's own: links to a `safe_url`, bold, and a
 channel reference (`<#C123>` from `bot.text.channel_mention`, which links
 and never pings; `bot.text.escape` makes the same text from outside inert).
 A card's author and footer are plain text: escaped, with no markup. A
-card's colour is the bar of a legacy attachment
-wrapping its blocks, the one way Slack still shows colour.
+card's colour is the bar of a legacy attachment wrapping its blocks, the one
+way Slack still shows colour.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class _Budget:
 
 
 def _cut(text: str, limit: int) -> str:
-    """`truncate` for mrkdwn: a link cut in half is dropped, not left open."""
+    """`truncate` for Slack text: markup cut in half (a link) is dropped, not left open."""
     cut = truncate(text, limit)
     if len(cut) < len(text) and cut.rfind("<") > cut.rfind(">"):
         return cut[: cut.rfind("<")].rstrip() + ELLIPSIS
@@ -159,7 +159,7 @@ def reply_message(reply: Reply) -> dict[str, Any]:
         blocks.append(_section(budget.take(mrkdwn(reply.text), SECTION_LIMIT)))
     buttons = [b for b in (_button(b, i) for i, b in enumerate(reply.buttons)) if b]
     summary = reply.text or (reply.card.title if reply.card and reply.card.title else "")
-    message: dict[str, Any] = {"text": _fallback_text(summary)}
+    message: dict[str, Any] = {"text": _cut(fallback(summary), FALLBACK_LIMIT) or "Herald"}
     if reply.card:
         room = MAX_BLOCKS - len(blocks) - (1 if buttons else 0)
         card = card_blocks(reply.card, budget)[:room]
@@ -212,10 +212,6 @@ def _has_text(block: dict[str, Any]) -> bool:
     if block["type"] == "context":
         return bool(block["elements"])
     return True
-
-
-def _fallback_text(text: str) -> str:
-    return truncate(fallback(text), FALLBACK_LIMIT) or "Herald"
 
 
 def _url(url: str | None) -> str | None:

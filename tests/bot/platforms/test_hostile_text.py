@@ -1,9 +1,11 @@
 """Hostile text through every path to Slack and Discord: nothing pings, nothing disguises a link.
 
-Each string of `HOSTILE` goes, in one channel of its own, through a command
-reply, a confirmation card, announcement cards, an edited card ("Changed"),
-thread lines and digests. What the fake Slack API and the fake Discord REST
-received is then read as each platform would parse it.
+Each string of `HOSTILE` goes through a command reply, a confirmation card,
+announcement cards from three services, an edited card ("Changed"), thread
+lines and digests. Everything the fake Slack API and the fake Discord REST
+received is then read as each platform parses it: on Slack no `<...>` markup
+but Herald's own links (to safe URLs) and dates; on Discord no unescaped
+`[label](url)` to an unsafe target and no unescaped `<@`, `<#`, `<!`.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ HOSTILE = [
     "&lt;!channel&gt;",
     "javascript:alert(1)",
 ]
-ON = list(enumerate(HOSTILE))
+ON = list(enumerate(HOSTILE, start=1))
 PLATFORMS = ("slack", "discord")
 SAFE_URL = re.compile(r"https?://[^\s<>|()\[\]\"`\\{}^\x00-\x1f\x7f]+")
 # Slack markup Herald itself writes: a date in a card's footer, and links.
@@ -69,9 +71,9 @@ class Chat:
     """The platform under test and its fake, beside a running Herald."""
 
     platform: str
+    core: Core
     slack: FakeSlack
     discord: FakeDiscord
-    core: Core | None = None
 
     def problems(self) -> list[str]:
         if self.platform == "slack":
@@ -88,9 +90,9 @@ async def chat(
     betahub: FakeBetaHub,
 ) -> Chat:
     """Herald on one platform, its channel subscribed to three services."""
-    chat = Chat(request.param, slack, discord)
-    env = slack.env("http") if chat.platform == "slack" else discord_env(discord)
-    chat.core = await herald(
+    platform = request.param
+    env = slack.env("http") if platform == "slack" else discord_env(discord)
+    core = await herald(
         **env,
         **betahub_env(betahub),
         **hacknplan_env(),
@@ -98,10 +100,10 @@ async def chat(
         **userecho_webhook_env(),
         HERALD_SUBMISSION_LIMIT="100",
     )
-    channel = SLACK_CHANNEL if chat.platform == "slack" else DISCORD_CHANNEL
+    channel = SLACK_CHANNEL if platform == "slack" else DISCORD_CHANNEL
     for service in ("hacknplan", "bugherd", "userecho"):
-        await subscribe(chat.core, service, channel, platform=chat.platform)
-    return chat
+        await subscribe(core, service, channel, platform=platform)
+    return Chat(platform, core, slack, discord)
 
 
 # --- what each platform received --------------------------------------------
@@ -223,7 +225,6 @@ async def slack_command(core: Core, slack: FakeSlack, text: str) -> None:
 
 async def report(chat: Chat, titles: list[str]) -> None:
     """/report titled and described with each of `titles`, at once; waits for the answers."""
-    assert chat.core is not None
     if chat.platform == "slack":
         before = len(chat.slack.responses)
         lines = [f"description: {t} happens when I open the map title: {t}" for t in titles]
@@ -308,7 +309,6 @@ async def sent(core: Core, webhooks: Iterable[Awaitable[tuple[int, Any]]]) -> No
 async def test_hostile_text_pings_no_one_and_disguises_no_link(
     chat: Chat, betahub: FakeBetaHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert chat.core is not None
     monkeypatch.setattr(slack_outbound, "CHANNEL_MESSAGES", 100)  # cards, not digests
     monkeypatch.setattr(discord_outbound, "CHANNEL_MESSAGES", 100)
     chat.discord.channel_limit = None
@@ -341,7 +341,6 @@ async def test_hostile_text_pings_no_one_and_disguises_no_link(
 
 async def test_hostile_text_in_digests(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
     """One message a second in the channel, then a burst: it folds into digests."""
-    assert chat.core is not None
     monkeypatch.setattr(discord_outbound, "CHANNEL_MESSAGES", 1)
     monkeypatch.setattr(discord_outbound, "CHANNEL_WINDOW_SECONDS", 1.0)
     await sent(chat.core, [bugherd(chat.core, "task_create", task(3000, "calm"))])
