@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.models import Card, CardField, Colour
+from bot.text import escape_inline
 
 Attributes = dict[str, list[str]]
 
@@ -138,7 +139,7 @@ def enrich(event: Event, known: KnownItem | None, card_shows: Sequence[str] = ()
         return event
     attributes = {**known.attributes, **event.attributes}
     changes = [
-        f"{key.capitalize()}: {', '.join(known.attributes[key]) or '—'} → {', '.join(new) or '—'}"
+        f"{key.capitalize()}: {_listed(known.attributes[key])} → {_listed(new)}"
         for key, new in event.attributes.items()
         if key in known.attributes
         and key not in card_shows
@@ -159,6 +160,11 @@ def enrich(event: Event, known: KnownItem | None, card_shows: Sequence[str] = ()
         url=event.url or known.url,
         attributes=attributes,
     )
+
+
+def _listed(values: Sequence[str]) -> str:
+    """Attribute values (payload text) as escaped markdown for a card or a line."""
+    return escape_inline(", ".join(values)) or "—"
 
 
 def card_to_json(card: Card) -> dict[str, Any]:

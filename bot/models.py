@@ -112,7 +112,13 @@ class CardField:
 
 @dataclass(slots=True)
 class Card:
-    """A rich message: one renderer per platform turns it into an embed or blocks."""
+    """A rich message: one renderer per platform turns it into an embed or blocks.
+
+    Title, description and field text are Herald's markdown subset, outside
+    text in them escaped by `bot.text` where it entered; `author` and `footer`
+    are plain text, shown as they are. URLs may come from anywhere: each
+    renderer keeps only `bot.text.safe_url` ones.
+    """
 
     title: str | None = None
     url: str | None = None

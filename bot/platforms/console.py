@@ -40,8 +40,8 @@ from bot.models import (
 if TYPE_CHECKING:
     from bot.core import Core
 
-_UNESCAPE = re.compile(r"\\([\\*_`~|\[\]>#-])")
-_CHANNEL_MENTION = re.compile(r"<#([^>\s]+)>")
+_UNESCAPE = re.compile(r"\\([\\*_`~|\[\]<>#-])")
+_CHANNEL_MENTION = re.compile(r"(?<!\\)<#([^>\s]+)>")
 _BOLD = re.compile(r"(?<!\\)\*\*")
 TERMINAL_CAPACITY = 1000
 QUIT = frozenset({"/quit", "/exit", "quit", "exit"})
@@ -282,7 +282,7 @@ def _card(card: Card) -> str:
         lines.extend(f"  {line}" for line in _plain(card.description).splitlines())
     lines.extend(f"  {field.name}: {_plain(field.value)}" for field in card.fields)
     if card.footer:
-        lines.append(f"  {_plain(card.footer)}")
+        lines.append(f"  {card.footer}")
     return "\n".join(lines)
 
 

@@ -1,7 +1,9 @@
 """Neutral cards and replies rendered as Discord messages, within Discord's limits.
 
 Every limit is enforced by truncating with an ellipsis: a long work-item title
-or a huge build log never makes a post fail.
+or a huge build log never makes a post fail. Card text arrives as Herald's
+markdown with outside text already escaped (`bot.text.escape`); the author and
+footer are plain text, as Discord shows them. Every URL passes `safe_url`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import discord
 from bot.forms import action_id
 from bot.models import ActionButton, Card, LinkButton, Reply
 from bot.plain import reply_text
-from bot.text import truncate
+from bot.text import safe_url, truncate
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -68,9 +70,8 @@ def card_to_embed(card: Card) -> discord.Embed:
 
 
 def _url(url: str | None) -> str | None:
-    if not url or not url.startswith(("http://", "https://")) or len(url) > URL_LIMIT:
-        return None
-    return url
+    safe = safe_url(url)
+    return safe if safe and len(safe) <= URL_LIMIT else None
 
 
 def reply_kwargs(reply: Reply) -> dict[str, Any]:
@@ -108,6 +109,7 @@ def action_custom_id(button: ActionButton) -> str:
 def _button(button: LinkButton | ActionButton) -> discord.ui.Button[Any] | None:
     label = truncate(button.label, BUTTON_LABEL_LIMIT)
     if isinstance(button, LinkButton):
-        return discord.ui.Button(label=label, url=button.url) if _url(button.url) else None
+        url = _url(button.url)
+        return discord.ui.Button(label=label, url=url) if url else None
     style = discord.ButtonStyle.primary if button.primary else discord.ButtonStyle.secondary
     return discord.ui.Button(label=label, style=style, custom_id=action_custom_id(button))

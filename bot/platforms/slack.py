@@ -71,6 +71,7 @@ def menu_callback(spec: CommandSpec) -> str:
 
 
 _MARKUP = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+_MENTION = re.compile(r"<([!@#][^<>|]*)(?:\|([^<>]*))?>")
 
 
 def _typed(spec: CommandSpec, name: str, value: str) -> str:
@@ -79,12 +80,16 @@ def _typed(spec: CommandSpec, name: str, value: str) -> str:
     Slack sends `&`, `<` and `>` as entities and (with `should_escape`) turns
     mentions into `<#C123|name>`, `<@U123|name>` and `<https://…|label>`. A
     channel or role (user group) option keeps the id; other text gets back
-    what was typed.
+    what was typed, except that a mention typed out in full (`&lt;!channel&gt;`)
+    comes back as the readable `@channel`, never as live markup.
     """
     param = spec.param(name)
     if param is not None and param.kind in (OptionKind.CHANNEL, OptionKind.ROLE):
         return value
-    return _unescape(_MARKUP.sub(_readable, value))
+    typed = _unescape(_MARKUP.sub(_readable, value))
+    while (readable := _MENTION.sub(_readable, typed)) != typed:  # `<<!here>>` takes two
+        typed = readable
+    return typed
 
 
 def _readable(match: re.Match[str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.models import Card, Colour
-from bot.text import escape, link, truncate
+from bot.text import escape, link, safe_url, truncate
 from cogs.butterstack.models import (
     FAILED,
     PENDING,
@@ -197,7 +197,8 @@ def deployment_title(deployment: Deployment) -> str:
 def deployment_line(deployment: Deployment) -> str:
     icon, _ = deployment_look(deployment.status, deployment.is_open)
     title = deployment_title(deployment)
-    parts = [f"{icon} [{title}]({deployment.url})" if deployment.url else f"{icon} {title}"]
+    url = safe_url(deployment.url)
+    parts = [f"{icon} [{title}]({url})" if url else f"{icon} {title}"]
     parts.append(escape(deployment.status))
     if deployment.build_id:
         parts.append(f"build {escape(deployment.build_id)}")

@@ -111,7 +111,7 @@ class UserEchoEvents(Cog):
         card.add_field("Type", escape(text(topic, "type", "name") or ""))
         card.add_field("Category", escape(text(topic, "category", "name") or ""))
         card.add_field("Status", escape(status or ""))
-        card.add_field("Votes", text(topic, "vote_diff") or text(topic, "votes") or "")
+        card.add_field("Votes", escape(text(topic, "vote_diff") or text(topic, "votes") or ""))
         card.add_field("Tags", escape(", ".join(_tags(topic))))
         rating = text(topic, "satisfaction") or text(topic, "rating")
         if verb.startswith("satisfaction"):

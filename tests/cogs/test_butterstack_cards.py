@@ -7,8 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.models import Colour
-from cogs.butterstack.cards import build_card, human_duration, human_size, progress_bar
-from cogs.butterstack.models import Build
+from cogs.butterstack.cards import (
+    build_card,
+    deployment_line,
+    human_duration,
+    human_size,
+    progress_bar,
+)
+from cogs.butterstack.models import Build, Deployment
 
 NOW = datetime(2026, 12, 15, 15, 0, tzinfo=UTC)
 
@@ -67,3 +73,11 @@ def test_service_text_is_escaped_and_odd_payloads_do_not_break_the_card() -> Non
         "\\[win64\\](https://evil.example)"
     )
     assert card.colour is Colour.NEUTRAL
+
+
+def test_a_deployment_url_cannot_smuggle_a_second_link() -> None:
+    url = "https://deploy.example/d1)[free nitro](https://evil.example"
+    deployment = Deployment.parse({"id": "d1", "status": "live", "url": url})
+    line = deployment_line(deployment)
+    assert line.startswith("🚀 [Deployment d1](https://deploy.example/d1%29%5Bfree")
+    assert "](https://evil.example" not in line

@@ -424,7 +424,11 @@ def _error(code: str) -> web.Response:
 
 
 def _message_fields(args: dict[str, Any]) -> dict[str, Any]:
-    return {key: _decoded(args.get(key)) for key in ("text", "blocks", "attachments")}
+    """A message's text as sent (it may well start with `[`) and its decoded blocks."""
+    return {
+        "text": args.get("text"),
+        **{key: _decoded(args.get(key)) for key in ("blocks", "attachments")},
+    }
 
 
 def _decoded(value: Any) -> Any:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from bot.models import Card, CardField, Colour, LinkButton, Reply
 from bot.platforms.discord_render import card_to_embed, reply_kwargs
+from bot.text import escape
 from tests.fakes.discord import check_message
 
 
@@ -50,3 +51,15 @@ def test_reply_text_is_capped_and_mentions_are_off() -> None:
     assert kwargs["allowed_mentions"].to_dict() == {"parse": []}
     (button,) = kwargs["view"].children
     assert button.url == "https://e.com"
+
+
+def test_urls_are_made_safe_and_escaped_field_values_stay_escaped() -> None:
+    card = Card(title="T", url="https://x.example/a b)", image_url="https://i.example/<x>.png")
+    card.add_field("Tags", escape("[free nitro](https://evil.example)"))
+    payload = card_to_embed(card).to_dict()
+    assert payload["url"] == "https://x.example/a%20b%29"
+    assert payload["image"]["url"] == "https://i.example/%3Cx%3E.png"
+    assert payload["fields"][0]["value"] == "\\[free nitro\\](https://evil.example)"
+    kwargs = reply_kwargs(Reply(buttons=[LinkButton("Open", "https://e.com/a|b")]))
+    (button,) = kwargs["view"].children
+    assert button.url == "https://e.com/a%7Cb"

@@ -51,3 +51,33 @@ def test_empty_parts_are_left_out() -> None:
     assert block["text"]["text"] == "*Only a title*"
     assert message["text"] == "Only a title"
     assert message["blocks"] == []
+
+
+def test_the_notification_text_is_escaped_too() -> None:
+    """Slack parses the top-level `text` (what notifications show) for mentions."""
+    message = reply_message(Reply(card=Card(title=escape("<!channel> urgent & <@U1>"))))
+    assert message["text"] == "&lt;!channel&gt; urgent &amp; &lt;@U1&gt;"
+    line = reply_message(Reply(text=f"💬 **ada**: {escape('<!here> [x](https://e.x)')}"))
+    assert line["text"] == "💬 ada: &lt;!here&gt; [x](https://e.x)"
+
+
+def test_a_url_cannot_break_out_of_its_link() -> None:
+    card = Card(title="Task", url="https://x.example/a>|b<!channel>")
+    heading = reply_message(Reply(card=card))["attachments"][0]["blocks"][0]["text"]["text"]
+    assert heading == "*<https://x.example/a%3E%7Cb%3C!channel%3E|Task>*"
+    assert mrkdwn("[run](javascript:alert(1))") == "run)"
+    assert mrkdwn(link("run", "javascript:alert(1)")) == "run"
+
+
+def test_author_and_footer_are_plain_escaped_text() -> None:
+    card = Card(title="T", author="[free nitro](https://evil.example) <!here>", footer="<@U1>")
+    blocks = reply_message(Reply(card=card))["attachments"][0]["blocks"]
+    author, footer = blocks[1]["elements"][0]["text"], blocks[2]["elements"][0]["text"]
+    assert author == "[free nitro](https://evil.example) &lt;!here&gt;"
+    assert footer == "&lt;@U1&gt;"
+
+
+def test_a_link_cut_by_the_length_limit_is_dropped_not_left_open() -> None:
+    text = "x" * 2990 + link("label", "https://example.com/long/path")
+    section = reply_message(Reply(text=text))["blocks"][0]["text"]["text"]
+    assert section == "x" * 2990 + "…"
