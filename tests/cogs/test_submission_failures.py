@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import StartHerald, betahub_env, discord_env, fast_retries
+from tests.conftest import StartHerald, betahub_env, discord_env, fast_retries, unmarked
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import CHANNEL_ID, EPHEMERAL, USER_ID, FakeDiscord
 
@@ -128,7 +128,7 @@ async def test_the_worker_sends_after_the_outage_and_dms_the_link(
     await discord.wait_for("POST", "/messages")
 
     (created,) = betahub.created
-    assert created["issue[description]"] == BUG
+    assert unmarked(created["issue[description]"]) == BUG
     assert created["issue[source]"] == "discord"
     assert created["user[discord_id]"] == str(USER_ID)
     (dm,) = dms(discord)
