@@ -43,6 +43,7 @@ class FakeBetaHub(FakeServer):
         self._script: list[int | str] = []
         self._search_script: list[int | str] = []
         self._after_create: list[int | str] = []
+        self.create_delay = 0.0  # seconds each create takes, to widen races
         self.retry_after = "1"
         super().__init__()
 
@@ -141,6 +142,7 @@ class FakeBetaHub(FakeServer):
         async def create(request: web.Request) -> web.Response:
             if (answer := await self._scripted(self._script)) or (answer := self._refusal(request)):
                 return answer
+            await asyncio.sleep(self.create_delay)
             call = request[CALL]
             form = call.form
             description = (form.get(f"{kind}[description]") or "").strip()
