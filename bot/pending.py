@@ -15,10 +15,10 @@ ambiguously (a timeout, 502 or 504 after the request went out) the service may
 have created the item: the cog's `find` looks it up by that reference, and the
 submission is only sent again when it is not there.
 
-The per-user cooldown is a place reserved before any work starts (downloads,
-duplicate search), in one transaction, so concurrent commands cannot all slip
-through; a draft waiting for "Create anyway" holds its place, and a request
-the service refuses (4xx) gives it back.
+Each submission takes one of its user's places (`bot.cooldown`) before any
+work; a draft holds it, a refusal (4xx) gives it back. "Create anyway" and
+"Cancel" both act on a draft conditionally: one wins, the other is told the
+same outcome.
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +41,7 @@ from pydantic_settings import SettingsConfigDict
 
 from bot.backoff import backoff
 from bot.config import BaseHeraldSettings, load_settings
+from bot.cooldown import Cooldown
 from bot.dispatch import ECHO_LIMIT
 from bot.errors import DeliveryError, ServiceError, UserError
 from bot.files import FileData
@@ -180,41 +180,15 @@ class Submissions:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._ended: OrderedDict[int, str] = OrderedDict()
+        self.places = Cooldown(core, settings.submission_limit, settings.submission_window_seconds)
 
     @classmethod
     def settings_for(cls, core: Core) -> SubmissionSettings:
         return load_settings(SubmissionSettings, core.env_file)
 
-    # --- cooldown ----------------------------------------------------------
-
-    async def reserve(self, user: User, submission_id: int | None = None) -> tuple[int, bool]:
-        """Take one of the user's places (the one `submission_id` holds, if still in the
-        window), or refuse, with how long to wait. Returns the place and whether it is new."""
-        now = time.time()
-        window = self.settings.submission_window_seconds
-        limit = self.settings.submission_limit
-        store = self.core.store
-        slot = await store.reserve_slot(user.platform, user.id, now, window, limit, submission_id)
-        if slot is not None:
-            return slot
-        times = await store.slots_since(user.platform, user.id, now - window)
-        oldest = times[len(times) - limit] if len(times) >= limit else now - window
-        wait = max(1, math.ceil(oldest + window - now))
-        raise UserError(
-            f"You have sent {limit} submissions in the last {window:g} seconds;"
-            f" please try again in {wait} s."
-        )
-
-    @asynccontextmanager
-    async def cooldown(self, user: User) -> AsyncIterator[int]:
-        """Reserve a place before the work; a `UserError` inside (nothing was sent, or the
-        service refused it) gives it back."""
-        slot, _ = await self.reserve(user)
-        try:
-            yield slot
-        except UserError:
-            await self.core.store.release_slot(slot)
-            raise
+    def cooldown(self, user: User) -> AbstractAsyncContextManager[int]:
+        """Reserve the user's place before the work (see `bot.cooldown`)."""
+        return self.places.held(user)
 
     # --- submitting --------------------------------------------------------
 
@@ -231,17 +205,17 @@ class Submissions:
         """Keep a submission until the user confirms it (see `submit_draft`); it holds
         the user's place meanwhile."""
         draft_id = await self._store(ctx, outgoing, DRAFT)
-        await self.core.store.hold_slot(slot, draft_id)
+        await self.places.hold(slot, draft_id)
         return draft_id
 
     async def submit_draft(self, draft_id: int, user: User) -> Receipt | Saved:
         """Send a draft its author confirmed. Claiming it is conditional, like `discard_draft`,
         so of two racing presses exactly one wins and the other is told the same outcome."""
         await self._own_draft(draft_id, user)
-        slot, new = await self.reserve(user, draft_id)
+        slot, new = await self.places.reserve(user, draft_id)
         if not await self.core.store.claim_submission(draft_id, DRAFT):
             if new:
-                await self.core.store.release_slot(slot)
+                await self.places.release(slot)
             raise self.closed(draft_id)
         self._end(draft_id, SENT)
         return await self._first_try(draft_id, slot)
@@ -282,7 +256,7 @@ class Submissions:
         except ServiceError as error:
             if not error.retryable:
                 await self.core.store.delete_submission(submission_id)
-                await self.core.store.release_slot(slot)
+                await self.places.release(slot)
                 raise
             await self._reschedule(submission, error.message, error.retry_after)
             return Saved(submission_id, error.message)
