@@ -114,6 +114,21 @@ async def test_an_ambiguous_failure_with_nothing_created_is_sent_again_after_loo
     assert await no_pending_rows(tmp_path)
 
 
+async def test_a_lookup_the_service_refuses_does_not_hold_the_ticket_forever(
+    herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub, tmp_path: Path
+) -> None:
+    """When Herald cannot search at all (4xx), it sends again rather than keep it."""
+    betahub.script(504)
+    betahub.script_search(404)
+    await herald(**discord_env(discord), **betahub_env(betahub), **fast_retries())
+
+    assert (await run(discord, "ticket", description=HELP))["content"].startswith("💾")
+
+    await discord.wait_for("POST", "/messages")
+    assert len(betahub.created) == 1
+    assert await no_pending_rows(tmp_path)
+
+
 async def test_a_503_is_sent_again_at_once(
     herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub
 ) -> None:
