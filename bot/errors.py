@@ -16,7 +16,10 @@ class ServiceError(UserError):
 
     `retryable` is true for outages (5xx, 429, timeouts, network errors): the
     same request may succeed later. A 4xx is the service's verdict on the
-    request itself and is not retried.
+    request itself and is not retried. `ambiguous` means the request may
+    have taken effect although no answer said so (a timeout, 502 or 504 after
+    a POST reached the server): look for what it would have created before
+    sending it again.
     """
 
     def __init__(
@@ -27,12 +30,14 @@ class ServiceError(UserError):
         status: int | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        ambiguous: bool = False,
     ) -> None:
         super().__init__(message)
         self.service = service
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        self.ambiguous = ambiguous
 
 
 class StartError(Exception):

@@ -26,9 +26,12 @@ log = logging.getLogger(__name__)
 ErrorReader = Callable[[httpx.Response], str | None]
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Statuses that mean the request did not reach the application, so even a
-# POST can be sent again without risking a duplicate.
-NOT_PROCESSED = frozenset({429, 502, 503, 504})
+# Statuses that say the application did not act on the request, so even a
+# POST can be sent again without risking a duplicate. A 502 or 504 says only
+# that a proxy gave up waiting: the application may have acted.
+NOT_PROCESSED = frozenset({429, 503})
+# Transport failures before a byte of the request left: nothing reached the server.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # A quota's reset time is read from the server's clock and often rounded to the
 # second: wait this much longer so the first request after it is not early.
 RESET_MARGIN = 0.25
@@ -130,13 +133,16 @@ class ServiceClient:
             try:
                 response = await self._client.request(method, path.lstrip("/"), **kwargs)
             except httpx.TransportError as exc:
-                sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                sent = not isinstance(exc, NOT_SENT)
                 log.warning("%s %s %s failed: %s", self.label, method, shown, type(exc).__name__)
                 if attempt < self.max_attempts and (method in IDEMPOTENT or not sent):
                     await asyncio.sleep(self._backoff(attempt))
                     continue
                 raise ServiceError(
-                    self.label, f"{self.label} is not answering right now.", retryable=True
+                    self.label,
+                    f"{self.label} is not answering right now.",
+                    retryable=True,
+                    ambiguous=sent and method not in IDEMPOTENT,
                 ) from None
             log.debug(
                 "%s %s %s -> %s in %.0f ms",
@@ -151,7 +157,7 @@ class ServiceClient:
                 return response
             wait = self._retry_wait(method, response, attempt)
             if wait is None:
-                raise self._error(response)
+                raise self._error(response, ambiguous=method not in IDEMPOTENT)
             await asyncio.sleep(wait)
 
     async def json_object(self, path: str) -> dict[str, Any] | None:
@@ -186,7 +192,9 @@ class ServiceClient:
     def _backoff(self, attempt: int) -> float:
         return backoff(attempt, first=1.0, cap=self.max_wait)
 
-    def _error(self, response: httpx.Response) -> ServiceError:
+    def _error(self, response: httpx.Response, *, ambiguous: bool) -> ServiceError:
+        """The error for a refused request; `ambiguous` when it was not idempotent, so a
+        5xx other than 503 leaves open whether the service acted on it."""
         status = response.status_code
         reason = self._safe_reason(response)
         if status == 429:
@@ -197,6 +205,7 @@ class ServiceClient:
                 f"{self.label} is not answering right now (HTTP {status}).",
                 status=status,
                 retryable=True,
+                ambiguous=ambiguous and status not in NOT_PROCESSED,
             )
         if status in (401, 403):
             check = f" An admin should check {self._auth_hint}." if self._auth_hint else ""

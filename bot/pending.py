@@ -6,7 +6,19 @@ cannot lose it. When the service answers 5xx or 429, or does not answer, the
 submission stays saved and a background worker retries it with backoff, across
 restarts, then tells the user with the link: a private message, or a message
 in the channel it came from when private messages are closed. A 4xx is the
-service's verdict on the request and is not retried.
+service's verdict on the request and is not retried; a 401/403 (Herald's
+credentials, not the user's request) is retried for a day, the user told once.
+
+Every submission carries a short reference (`HRLD-…`) that its sender puts in
+the item's text (`Ref: HRLD-…` on its own last line). When an attempt ends
+ambiguously (a timeout, 502 or 504 after the request went out) the service may
+have created the item: the cog's `find` looks it up by that reference, and the
+submission is only sent again when it is not there.
+
+Each submission takes one of its user's places (`bot.cooldown`) before any
+work; a draft holds it, a refusal (4xx) gives it back. "Create anyway" and
+"Cancel" both act on a draft conditionally: one wins, the other is told the
+same outcome.
 """
 
 from __future__ import annotations
@@ -16,9 +28,11 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
+import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +41,7 @@ from pydantic_settings import SettingsConfigDict
 
 from bot.backoff import backoff
 from bot.config import BaseHeraldSettings, load_settings
+from bot.cooldown import Cooldown
 from bot.dispatch import ECHO_LIMIT
 from bot.errors import DeliveryError, ServiceError, UserError
 from bot.files import FileData
@@ -41,6 +56,12 @@ log = logging.getLogger(__name__)
 
 NOTICE_RETRY_SECONDS = 2.0
 DRAFT_LIFETIME_SECONDS = 24 * 3600
+# How long a submission the service refuses with 401/403 is kept and retried.
+REFUSED_LIFETIME_SECONDS = 24 * 3600
+REFERENCE_PREFIX = "HRLD-"
+# How a draft ended, remembered for a while so a second button press is told the same.
+SENT, CANCELLED = "sent", "cancelled"
+ENDED_KEPT = 1000
 
 
 class SubmissionSettings(BaseHeraldSettings):
@@ -85,7 +106,12 @@ class Outgoing:
 
 @dataclass(slots=True)
 class Submission:
-    """One stored submission, as a cog's sender sees it."""
+    """One stored submission, as a cog's sender sees it.
+
+    `reference` identifies it at the service: the sender ends the item's text
+    with `marked(...)` so that `find` can tell whether an ambiguous attempt
+    created it. `unsure` says an earlier attempt may have done so.
+    """
 
     id: int
     kind: str
@@ -97,9 +123,33 @@ class Submission:
     guild_id: str | None
     attempts: int
     files: list[FileData]
+    reference: str
+    unsure: bool = False
+
+    @property
+    def marker(self) -> str:
+        return f"Ref: {self.reference}"
+
+    def marked(self, text: str) -> str:
+        """`text` with the reference on its own last line."""
+        return f"{text}\n\n{self.marker}"
+
+
+class DraftCancelled(UserError):
+    """The draft was cancelled (perhaps by a press racing this one): nothing was sent."""
+
+    def __init__(self) -> None:
+        super().__init__("Not sent: it was cancelled.")
 
 
 Sender = Callable[[Submission], Awaitable[Receipt]]
+# Looks for the item an earlier ambiguous attempt may have created, by the
+# submission's reference: its receipt, or None when the service has no such item.
+Finder = Callable[[Submission], Awaitable[Receipt | None]]
+
+
+def new_reference() -> str:
+    return REFERENCE_PREFIX + secrets.token_hex(4).upper()
 
 
 class Submissions:
@@ -107,87 +157,106 @@ class Submissions:
 
     `service` keys the stored rows (`"betahub"`); `label` names the service to
     people (`"BetaHub"`); `send` performs one attempt and raises `ServiceError`
-    when the service does not take it.
+    when the service does not take it; `find` looks an item up by reference
+    (see `Finder`).
     """
 
     def __init__(
-        self, core: Core, service: str, label: str, send: Sender, settings: SubmissionSettings
+        self,
+        core: Core,
+        service: str,
+        label: str,
+        send: Sender,
+        settings: SubmissionSettings,
+        find: Finder,
     ) -> None:
         self.core = core
         self.service = service
         self.label = label
         self.send = send
+        self.find_created = find
         self.settings = settings
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._ended: OrderedDict[int, str] = OrderedDict()
+        self.places = Cooldown(core, settings.submission_limit, settings.submission_window_seconds)
 
     @classmethod
     def settings_for(cls, core: Core) -> SubmissionSettings:
         return load_settings(SubmissionSettings, core.env_file)
 
-    # --- cooldown ----------------------------------------------------------
-
-    async def check_cooldown(self, user: User) -> None:
-        """Refuse, with how long to wait, a user who has used up their submissions."""
-        now = time.time()
-        window = self.settings.submission_window_seconds
-        limit = self.settings.submission_limit
-        times = await self.core.store.submissions_since(user.platform, user.id, now - window)
-        if len(times) >= limit:
-            wait = max(1, math.ceil(times[len(times) - limit] + window - now))
-            raise UserError(
-                f"You have sent {limit} submissions in the last {window:g} seconds;"
-                f" please try again in {wait} s."
-            )
-
-    async def _record(self, user: User) -> None:
-        now = time.time()
-        keep_after = now - self.settings.submission_window_seconds
-        await self.core.store.log_submission(user.platform, user.id, now, keep_after)
+    def cooldown(self, user: User) -> AbstractAsyncContextManager[int]:
+        """Reserve the user's place before the work (see `bot.cooldown`)."""
+        return self.places.held(user)
 
     # --- submitting --------------------------------------------------------
 
-    async def submit(self, ctx: Invocation, outgoing: Outgoing) -> Receipt | Saved:
+    async def submit(self, ctx: Invocation, outgoing: Outgoing, slot: int) -> Receipt | Saved:
         """Store, then send: a `Receipt` when it went through, `Saved` when it will be retried.
 
-        Raises the service's `ServiceError` when it refused the request (4xx).
+        Raises the service's `ServiceError` when it refused the request (4xx),
+        after giving the user's place (`slot`, from `cooldown`) back.
         """
-        await self._record(ctx.user)
-        return await self._first_try(await self._store(ctx, outgoing, SENDING))
+        submission_id = await self._store(ctx, outgoing, SENDING)
+        return await self._first_try(submission_id, slot)
 
-    async def draft(self, ctx: Invocation, outgoing: Outgoing) -> int:
-        """Keep a submission until the user confirms it (see `submit_draft`)."""
-        return await self._store(ctx, outgoing, DRAFT)
+    async def draft(self, ctx: Invocation, outgoing: Outgoing, slot: int) -> int:
+        """Keep a submission until the user confirms it (see `submit_draft`); it holds
+        the user's place meanwhile."""
+        draft_id = await self._store(ctx, outgoing, DRAFT)
+        await self.places.hold(slot, draft_id)
+        return draft_id
 
     async def submit_draft(self, draft_id: int, user: User) -> Receipt | Saved:
-        """Send a draft its author confirmed; a second press finds it already gone."""
+        """Send a draft its author confirmed. Claiming it is conditional, like `discard_draft`,
+        so of two racing presses exactly one wins and the other is told the same outcome."""
         await self._own_draft(draft_id, user)
-        await self.check_cooldown(user)
+        slot, new = await self.places.reserve(user, draft_id)
         if not await self.core.store.claim_submission(draft_id, DRAFT):
-            raise UserError("This was already sent.")
-        await self._record(user)
-        return await self._first_try(draft_id)
+            if new:
+                await self.places.release(slot)
+            raise self.closed(draft_id)
+        self._end(draft_id, SENT)
+        return await self._first_try(draft_id, slot)
 
     async def discard_draft(self, draft_id: int, user: User) -> None:
+        """Cancel a draft, unless "Create anyway" claimed it first (then say so)."""
         await self._own_draft(draft_id, user)
-        await self.core.store.delete_submission(draft_id)
+        if not await self.core.store.discard_draft(draft_id):
+            raise self.closed(draft_id)
+        self._end(draft_id, CANCELLED)
+
+    def closed(self, draft_id: int) -> UserError:
+        """What to tell a press on a draft that is no longer waiting."""
+        ended = self._ended.get(draft_id)
+        if ended == CANCELLED:
+            return DraftCancelled()
+        if ended == SENT:
+            return UserError("This was already sent.")
+        return UserError("This was already sent, or has expired; please run the command again.")
+
+    def _end(self, draft_id: int, how: str) -> None:
+        self._ended[draft_id] = how
+        while len(self._ended) > ENDED_KEPT:
+            self._ended.popitem(last=False)
 
     async def _own_draft(self, draft_id: int, user: User) -> None:
         row = await self.core.store.get_submission(draft_id)
         if row is None or row["state"] != DRAFT or row["service"] != self.service:
-            raise UserError("This was already sent, or has expired; please run the command again.")
+            raise self.closed(draft_id)
         owner = json.loads(row["user"])
         if (owner["platform"], owner["id"]) != (user.platform, user.id):
             raise UserError("Only the person who wrote it can send it.")
 
-    async def _first_try(self, submission_id: int) -> Receipt | Saved:
+    async def _first_try(self, submission_id: int, slot: int) -> Receipt | Saved:
         submission = await self._load(submission_id)
         try:
-            receipt = await self.send(submission)
+            receipt = await self._attempt(submission)
         except ServiceError as error:
             if not error.retryable:
                 await self.core.store.delete_submission(submission_id)
+                await self.places.release(slot)
                 raise
             await self._reschedule(submission, error.message, error.retry_after)
             return Saved(submission_id, error.message)
@@ -197,6 +266,57 @@ class Submissions:
             return Saved(submission_id, f"{self.label} could not be reached.")
         await self.core.store.delete_submission(submission_id)
         return receipt
+
+    async def _attempt(self, submission: Submission) -> Receipt:
+        """One try: look for the item first when an earlier try may have created it,
+        send only when it is not there, and look again when this send is ambiguous."""
+        if submission.unsure and (found := await self._look(submission)) is not None:
+            return found
+        try:
+            return await self.send(submission)
+        except ServiceError as error:
+            if not error.ambiguous:
+                raise
+            log.warning(
+                "%s submission %d (%s): the outcome is unknown (%s); looking for it",
+                self.service,
+                submission.id,
+                submission.reference,
+                error.message,
+            )
+            submission.unsure = True
+            await self.core.store.update_submission(submission.id, unsure=1)
+            try:
+                found = await self._look(submission)
+            except ServiceError:
+                raise error from None
+            if found is None:
+                raise
+            return found
+
+    async def _look(self, submission: Submission) -> Receipt | None:
+        """The item an earlier try created, if any. A lookup the service refuses (4xx)
+        cannot tell: the submission is then sent again rather than held forever."""
+        try:
+            found = await self.find_created(submission)
+        except ServiceError as error:
+            if error.retryable:
+                raise
+            log.warning(
+                "%s refuses the lookup for %s (%s); sending it again",
+                self.label,
+                submission.reference,
+                error.message,
+            )
+            return None
+        if found is not None:
+            log.info(
+                "%s submission %d was created after all: %s",
+                self.service,
+                submission.id,
+                found.url,
+            )
+        return found
 
     def saved_reply(self, saved: Saved, summary: str) -> Reply:
         return Reply(
@@ -262,13 +382,12 @@ class Submissions:
             return
         submission = await self._load(row["id"])
         try:
-            receipt = await self.send(submission)
+            receipt = await self._attempt(submission)
         except ServiceError as error:
             if error.retryable:
                 await self._reschedule(submission, error.message, error.retry_after)
             elif error.status in (401, 403):
-                log.error("%s refuses Herald's credentials: %s", self.label, error.message)
-                await self._reschedule(submission, error.message, self.settings.retry_max_seconds)
+                await self._refused(submission, row, error)
             else:
                 await store.update_submission(
                     submission.id, state=DONE, last_error=error.message, next_attempt_at=0
@@ -281,6 +400,25 @@ class Submissions:
         refreshed = await store.get_submission(submission.id)
         if refreshed is not None:
             await self._tell(refreshed)
+
+    async def _refused(
+        self, submission: Submission, row: dict[str, Any], error: ServiceError
+    ) -> None:
+        """The service refuses Herald's credentials: an admin can fix that, so keep trying
+        for a day; tell the user once, at the first refusal; then give up."""
+        log.error("%s refuses Herald's credentials: %s", self.label, error.message)
+        now = time.time()
+        refused_at = row["refused_at"]
+        if refused_at is not None and now - refused_at >= REFUSED_LIFETIME_SECONDS:
+            log.warning(
+                "%s submission %d abandoned after a day of refusals", self.service, submission.id
+            )
+            await self.core.store.delete_submission(submission.id)
+            return
+        await self._reschedule(submission, error.message, self.settings.retry_max_seconds)
+        if refused_at is None:
+            await self.core.store.update_submission(submission.id, refused_at=now)
+            await self._tell_refused(row, error.message)
 
     async def _reschedule(self, submission: Submission, reason: str, wait: float | None) -> None:
         attempts = submission.attempts + 1
@@ -309,29 +447,62 @@ class Submissions:
     async def _tell(self, row: dict[str, Any]) -> None:
         """Tell the user how their saved submission ended: DM, else the original channel."""
         store = self.core.store
-        user = User(**json.loads(row["user"]))
-        platform = self.core.platform(user.platform)
-        if platform is None or platform.status() != "connected":
+        if not self._connected(row):
             await store.update_submission(
                 row["id"], next_attempt_at=time.time() + NOTICE_RETRY_SECONDS
             )
             return
+        failed = await self._reach(
+            row, lambda in_channel: self._notice(row, in_channel=in_channel), "submission"
+        )
+        if failed is not None:
+            await self._tell_later(row, failed)
+            return
+        await store.delete_submission(row["id"])
+
+    async def _tell_refused(self, row: dict[str, Any], reason: str) -> None:
+        """The one message about a refusal of Herald's credentials; best effort."""
+        if not self._connected(row):
+            log.warning("could not tell about refused submission %d: not connected", row["id"])
+            return
+        failed = await self._reach(
+            row,
+            lambda in_channel: self._refused_notice(row, reason, in_channel=in_channel),
+            "refused",
+        )
+        if failed is not None:
+            log.warning("could not tell about refused submission %d: %s", row["id"], failed)
+
+    def _connected(self, row: dict[str, Any]) -> bool:
+        platform = self.core.platform(json.loads(row["user"])["platform"])
+        return platform is not None and platform.status() == "connected"
+
+    async def _reach(
+        self, row: dict[str, Any], notice: Callable[[bool], Reply], key: str
+    ) -> DeliveryError | None:
+        """DM the user `notice(False)`, else post `notice(True)` in the original channel.
+
+        Returns the error when it is worth trying later, None when done (sent,
+        or impossible for good).
+        """
+        user = User(**json.loads(row["user"]))
+        platform = self.core.platform(user.platform)
+        if platform is None:
+            return None
         try:
-            await platform.direct(user.id, self._notice(row, in_channel=False))
+            await platform.direct(user.id, notice(False))
         except DeliveryError as closed:
             if not closed.permanent or not row["channel_id"]:
-                await self._tell_later(row, closed)
-                return
+                return closed
             try:
                 await platform.post(
                     Destination(user.platform, row["channel_id"]),
-                    self._notice(row, in_channel=True),
-                    key=f"submission:{row['id']}",
+                    notice(True),
+                    key=f"{key}:{row['id']}",
                 )
             except DeliveryError as failed:
                 if not failed.permanent:
-                    await self._tell_later(row, failed)
-                    return
+                    return failed
                 log.warning(
                     "could not tell %s:%s about submission %d: %s",
                     user.platform,
@@ -339,7 +510,7 @@ class Submissions:
                     row["id"],
                     failed,
                 )
-        await store.delete_submission(row["id"])
+        return None
 
     async def _tell_later(self, row: dict[str, Any], error: DeliveryError) -> None:
         attempts = row["attempts"] + 1
@@ -367,6 +538,19 @@ class Submissions:
         buttons = [LinkButton(f"Open in {self.label}", url)] if url else []
         return Reply(text=text, buttons=list(buttons))
 
+    def _refused_notice(self, row: dict[str, Any], reason: str, *, in_channel: bool) -> Reply:
+        user = User(**json.loads(row["user"]))
+        to = f"{escape(user.label)}, your" if in_channel else "Your"
+        text = (
+            f"⚠️ {to} saved {row['summary']} could not be sent yet: {reason}"
+            f"\nHerald keeps trying for a day and sends you the link if it goes through."
+        )
+        if not in_channel:
+            text += "\nHere is what you wrote, in case it does not:\n" + quote_block(
+                row["user_text"], ECHO_LIMIT
+            )
+        return Reply(text=text)
+
     # --- rows ----------------------------------------------------------------
 
     async def _store(self, ctx: Invocation, outgoing: Outgoing, state: str) -> int:
@@ -374,6 +558,7 @@ class Submissions:
             "service": self.service,
             "kind": outgoing.kind,
             "state": state,
+            "reference": new_reference(),
             "payload": json.dumps(outgoing.payload),
             "summary": outgoing.summary,
             "user_text": outgoing.user_text,
@@ -409,4 +594,6 @@ class Submissions:
             guild_id=row["guild_id"],
             attempts=row["attempts"],
             files=[FileData(*file) for file in files],
+            reference=row["reference"] or f"{REFERENCE_PREFIX}{row['id']}",
+            unsure=bool(row["unsure"]),
         )

@@ -20,6 +20,12 @@ Delivery troubles (migration 5): `channel_access` (channels Herald lost access
 to, since when, and whether the admin was told), and the database's random
 `instance_id` (a setting), which salts idempotency keys sent to platforms so
 two databases sharing a bot never mistake each other's messages for their own.
+
+Migration 6: each pending submission gets its `reference` (the marker that
+finds its item again), `unsure` (an attempt may have created it) and
+`refused_at` (the service first refused Herald's credentials); the cooldown
+log becomes `submission_slots`, places reserved before the work, which a
+draft holds and a refused request gives back.
 """
 
 from __future__ import annotations
@@ -198,6 +204,27 @@ MIGRATIONS: list[tuple[int, str]] = [
             WHERE state = 'dead';
         INSERT OR IGNORE INTO settings (scope, key, value)
             VALUES ('herald', 'instance_id', lower(hex(randomblob(8))));
+        """,
+    ),
+    (
+        6,
+        """
+        ALTER TABLE pending_submissions ADD COLUMN reference TEXT;
+        ALTER TABLE pending_submissions ADD COLUMN unsure INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE pending_submissions ADD COLUMN refused_at REAL;
+        CREATE TABLE submission_slots (
+            id            INTEGER PRIMARY KEY,
+            platform      TEXT NOT NULL,
+            user_id       TEXT NOT NULL,
+            at            REAL NOT NULL,
+            submission_id INTEGER
+        );
+        INSERT INTO submission_slots (platform, user_id, at)
+            SELECT platform, user_id, at FROM submission_log;
+        DROP TABLE submission_log;
+        CREATE INDEX submission_slots_user ON submission_slots (platform, user_id, at);
+        CREATE INDEX submission_slots_by_submission
+            ON submission_slots (submission_id) WHERE submission_id IS NOT NULL;
         """,
     ),
 ]
@@ -497,6 +524,15 @@ class Store:
         async with self.transaction() as db:
             await db.execute("DELETE FROM pending_submissions WHERE id = ?", (submission_id,))
 
+    async def discard_draft(self, submission_id: int) -> bool:
+        """Delete a submission only while it is a draft; False when it was claimed first."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM pending_submissions WHERE id = ? AND state = ?",
+                (submission_id, DRAFT),
+            )
+        return cursor.rowcount == 1
+
     async def due_submissions(
         self, service: str, state: str, now: float, limit: int = 20
     ) -> list[dict[str, Any]]:
@@ -518,10 +554,12 @@ class Store:
 
     async def recover_submissions(self, service: str) -> int:
         """At start: sends that were in flight when the process stopped are pending
-        again (nothing is lost), and every waiting submission is due now."""
+        again (nothing is lost) and unsure (the service may have taken them: look
+        before sending), and every waiting submission is due now."""
         async with self.transaction() as db:
             cursor = await db.execute(
-                "UPDATE pending_submissions SET state = ? WHERE service = ? AND state = ?",
+                "UPDATE pending_submissions SET state = ?, unsure = 1"
+                " WHERE service = ? AND state = ?",
                 (PENDING, service, SENDING),
             )
             await db.execute(
@@ -547,23 +585,64 @@ class Store:
         ) as cursor:
             return [dict(row) async for row in cursor]
 
-    # --- per-user submission log (cooldowns) -----------------------------------
+    # --- per-user submission slots (cooldowns) ---------------------------------
 
-    async def log_submission(
-        self, platform: str, user_id: str, at: float, keep_after: float
-    ) -> None:
-        """Record one submission by a user, forgetting entries older than `keep_after`."""
+    async def reserve_slot(
+        self,
+        platform: str,
+        user_id: str,
+        now: float,
+        window: float,
+        limit: int,
+        submission_id: int | None = None,
+    ) -> tuple[int, bool] | None:
+        """Take one of a user's `limit` places in the sliding `window`, in one transaction
+        (so concurrent commands cannot all see a free place), or None when all are taken.
+
+        With `submission_id`, a place that submission already holds in the window is
+        reused. Returns the place's id and whether it is new.
+        """
+        since = now - window
         async with self.transaction() as db:
-            await db.execute("DELETE FROM submission_log WHERE at < ?", (keep_after,))
+            await db.execute("DELETE FROM submission_slots WHERE at < ?", (since,))
+            if submission_id is not None:
+                async with db.execute(
+                    "SELECT id FROM submission_slots WHERE submission_id = ?", (submission_id,)
+                ) as cursor:
+                    held = await cursor.fetchone()
+                if held is not None:
+                    return int(held[0]), False
+            async with db.execute(
+                "SELECT COUNT(*) FROM submission_slots WHERE platform = ? AND user_id = ?",
+                (platform, user_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None and row[0] >= limit:
+                return None
+            cursor = await db.execute(
+                "INSERT INTO submission_slots (platform, user_id, at, submission_id)"
+                " VALUES (?, ?, ?, ?)",
+                (platform, user_id, now, submission_id),
+            )
+            return int(cursor.lastrowid or 0), True
+
+    async def hold_slot(self, slot_id: int, submission_id: int) -> None:
+        """Tie a place to the submission (a draft) it was taken for."""
+        async with self.transaction() as db:
             await db.execute(
-                "INSERT INTO submission_log (platform, user_id, at) VALUES (?, ?, ?)",
-                (platform, user_id, at),
+                "UPDATE submission_slots SET submission_id = ? WHERE id = ?",
+                (submission_id, slot_id),
             )
 
-    async def submissions_since(self, platform: str, user_id: str, since: float) -> list[float]:
-        """When a user submitted since `since`, oldest first."""
+    async def release_slot(self, slot_id: int) -> None:
+        """Give a place back (the service refused the request: nothing was created)."""
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM submission_slots WHERE id = ?", (slot_id,))
+
+    async def slots_since(self, platform: str, user_id: str, since: float) -> list[float]:
+        """When a user took their places since `since`, oldest first."""
         async with self._db.execute(
-            "SELECT at FROM submission_log WHERE platform = ? AND user_id = ? AND at >= ?"
+            "SELECT at FROM submission_slots WHERE platform = ? AND user_id = ? AND at >= ?"
             " ORDER BY at",
             (platform, user_id, since),
         ) as cursor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -192,6 +193,16 @@ def userecho_env(fake: FakeUserEcho) -> dict[str, str]:
         "USERECHO_FORUM_ID": str(userecho_fake.FORUM_ID),
         "USERECHO_TIMEOUT_SECONDS": "1",
     }
+
+
+REFERENCE_LINE = re.compile(r"\n\nRef: HRLD-[0-9A-F]{8}$")
+
+
+def unmarked(text: str) -> str:
+    """What Herald sent as an item's text, less the reference line every created item
+    ends with (it finds an item again after an ambiguous failure)."""
+    assert REFERENCE_LINE.search(text), f"no reference line at the end of {text!r}"
+    return REFERENCE_LINE.sub("", text)
 
 
 def fast_retries() -> dict[str, str]:

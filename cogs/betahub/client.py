@@ -70,6 +70,13 @@ class Release:
         }
 
 
+def _items(body: Any, collection: str) -> list[Any]:
+    """A search answer's results: a bare list, or `{<collection>: [...]}`."""
+    if isinstance(body, dict):
+        body = body.get(collection) or body.get("results") or []
+    return body if isinstance(body, list) else []
+
+
 def _text(value: Any) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
 
@@ -230,6 +237,27 @@ class BetaHubClient:
         body = await self._search(collection, {"query": query})
         return self._matches(body, collection)
 
+    async def find(self, kind: str, reference: str) -> Created | None:
+        """The item of `kind` whose description carries `reference`, if BetaHub has one.
+
+        Feature request and issue search is full-text and fuzzy (it may answer
+        with items sharing only part of the reference), so a hit counts only
+        when its description contains the reference. Ticket search matches the
+        text exactly but answers with ids and titles only, so a ticket hit counts
+        as it is.
+        """
+        collection = COLLECTIONS[kind]
+        body = await self._search(collection, {"query": reference})
+        for item in _items(body, collection):
+            if not isinstance(item, dict) or item.get("id") in (None, ""):
+                continue
+            text = item.get("description")
+            exact = kind == "ticket" and text is None
+            if exact or (isinstance(text, str) and reference in text):
+                item_id = str(item["id"])
+                return Created(item_id, item.get("url") or self._link(collection, item_id))
+        return None
+
     async def _search(self, collection: str, params: dict[str, str]) -> Any:
         response = await self.search_http.request(
             "GET", f"projects/{self.project_id}/{collection}/search.json", params=params
@@ -241,12 +269,8 @@ class BetaHubClient:
 
     def _matches(self, body: Any, collection: str) -> list[Match]:
         """Accept a list of titles, a list of objects, or `{<collection>: [...]}`."""
-        if isinstance(body, dict):
-            body = body.get(collection) or body.get("results") or []
-        if not isinstance(body, list):
-            return []
         found = []
-        for item in body:
+        for item in _items(body, collection):
             if isinstance(item, str) and item.strip():
                 found.append(Match(item.strip(), None))
             elif isinstance(item, dict) and isinstance(item.get("title"), str):

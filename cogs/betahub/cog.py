@@ -8,6 +8,7 @@ New releases are read by `ReleasePoller` and announced once each.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
@@ -28,7 +29,15 @@ from bot.models import (
     MessageRef,
     Reply,
 )
-from bot.pending import Outgoing, Receipt, Saved, Submission, Submissions, SubmissionSettings
+from bot.pending import (
+    DraftCancelled,
+    Outgoing,
+    Receipt,
+    Saved,
+    Submission,
+    Submissions,
+    SubmissionSettings,
+)
 from bot.ratelimit import RateLimiter
 from bot.text import escape, link, truncate
 from cogs.betahub.channels import ChannelRules, channel_label
@@ -98,7 +107,9 @@ class BetaHub(Cog):
             **options,
         )
         self.api = BetaHubClient(http, search, settings.project_id, settings.url)
-        self.submissions = Submissions(core, "betahub", "BetaHub", self._send, submissions)
+        self.submissions = Submissions(
+            core, "betahub", "BetaHub", self._send, submissions, find=self._find
+        )
         self.downloader = Downloader()
         self.rules = ChannelRules(core)
         interval = settings.releases_poll_seconds
@@ -143,9 +154,10 @@ class BetaHub(Cog):
             Option("A short title for your idea", max_length=100, autocomplete="similar_requests"),
         ] = None,
     ) -> Reply:
-        await self._admit(ctx, "suggest")
-        form = feature_request_form(description, title, ctx.user, ctx.message)
-        return await self._submit_or_ask(ctx, "feature_request", form, description, title)
+        await self.rules.check(ctx, "suggest")
+        async with self.submissions.cooldown(ctx.user) as slot:
+            form = feature_request_form(description, title, ctx.user, ctx.message)
+            return await self._submit_or_ask(ctx, slot, "feature_request", form, description, title)
 
     @command(
         "report",
@@ -175,9 +187,12 @@ class BetaHub(Cog):
             Option("A short title for the bug", max_length=100, autocomplete="similar_issues"),
         ] = None,
     ) -> Reply:
-        await self._admit(ctx, "report")
-        form = issue_form(description, steps, title, ctx.user, ctx.message)
-        return await self._submit_or_ask(ctx, "issue", form, description, title, steps=steps)
+        await self.rules.check(ctx, "report")
+        async with self.submissions.cooldown(ctx.user) as slot:
+            form = issue_form(description, steps, title, ctx.user, ctx.message)
+            return await self._submit_or_ask(
+                ctx, slot, "issue", form, description, title, steps=steps
+            )
 
     @command("ticket", "Ask the team for help (only you see the answer)", ephemeral=True)
     async def ticket(
@@ -202,17 +217,17 @@ class BetaHub(Cog):
             Option("Screenshots or logs (up to 3 files, 25 MB each)", max_items=MAX_ATTACHMENTS),
         ] = None,
     ) -> Reply:
-        await self.submissions.check_cooldown(ctx.user)
-        files = await self.downloader.fetch_all(attachment or [])
-        payload = {
-            "form": ticket_form(description, title, priority, ctx.user),
-            "heading": _heading(description, title),
-            "text": description,
-            "priority": priority or "low",
-            "files": [f"{f.filename} ({size_label(len(f.data))})" for f in files],
-        }
-        # A ticket is private: the saved-notice names no title in a channel.
-        return await self._create(ctx, "ticket", payload, "support ticket", files=files)
+        async with self.submissions.cooldown(ctx.user) as slot:
+            files = await self.downloader.fetch_all(attachment or [])
+            payload = {
+                "form": ticket_form(description, title, priority, ctx.user),
+                "heading": _heading(description, title),
+                "text": description,
+                "priority": priority or "low",
+                "files": [f"{f.filename} ({size_label(len(f.data))})" for f in files],
+            }
+            # A ticket is private: the saved-notice names no title in a channel.
+            return await self._create(ctx, slot, "ticket", payload, "support ticket", files=files)
 
     @command(
         "herald channels",
@@ -282,30 +297,37 @@ class BetaHub(Cog):
 
     @action("create")
     async def create_anyway(self, ctx: Invocation, argument: str) -> Reply:
-        """ "Create anyway" on the duplicate prompt: send the stored draft."""
-        draft = await self.submissions.find(_draft_id(argument))
-        if draft is None:
-            raise UserError("This was already sent, or has expired; please run the command again.")
-        submitted = self.submissions.submit_draft(draft.id, ctx.user)
-        outcome = await self._outcome_of(submitted, draft.user_text)
+        """ "Create anyway" on the duplicate prompt: send the stored draft.
+
+        A press that loses the race with "Cancel" answers as "Cancel" did, so
+        the user reads one outcome whichever answer arrives last.
+        """
+        draft_id = _draft_id(argument)
+        draft = await self.submissions.find(draft_id)
+        try:
+            if draft is None:
+                raise self.submissions.closed(draft_id)
+            submitted = self.submissions.submit_draft(draft.id, ctx.user)
+            outcome = await self._outcome_of(submitted, draft.user_text)
+        except DraftCancelled:
+            return _not_sent()
         if isinstance(outcome, Reply):
             return outcome
         return self._confirmation(draft.kind, draft.payload, outcome, draft.summary)
 
     @action("discard")
     async def discard(self, ctx: Invocation, argument: str) -> Reply:
-        await self.submissions.discard_draft(_draft_id(argument), ctx.user)
-        return Reply(text="Not sent. Thanks for checking the existing ones!", ephemeral=True)
+        """ "Cancel": delete the draft, unless "Create anyway" took it first."""
+        with contextlib.suppress(DraftCancelled):
+            await self.submissions.discard_draft(_draft_id(argument), ctx.user)
+        return _not_sent()
 
     # --- the flow ----------------------------------------------------------------
-
-    async def _admit(self, ctx: Invocation, name: str) -> None:
-        await self.rules.check(ctx, name)
-        await self.submissions.check_cooldown(ctx.user)
 
     async def _submit_or_ask(
         self,
         ctx: Invocation,
+        slot: int,
         kind: str,
         form: dict[str, str],
         description: str,
@@ -324,8 +346,9 @@ class BetaHub(Cog):
         summary = f"{NOUNS[kind]} **{escape(heading)}**"
         matches = await self._duplicates(kind, title or heading)
         if not matches:
-            return await self._create(ctx, kind, payload, summary)
-        draft_id = await self.submissions.draft(ctx, Outgoing(kind, payload, summary, description))
+            return await self._create(ctx, slot, kind, payload, summary)
+        outgoing = Outgoing(kind, payload, summary, description)
+        draft_id = await self.submissions.draft(ctx, outgoing, slot)
         return _duplicate_prompt(kind, matches, draft_id)
 
     async def _duplicates(self, kind: str, query: str) -> list[Match]:
@@ -340,6 +363,7 @@ class BetaHub(Cog):
     async def _create(
         self,
         ctx: Invocation,
+        slot: int,
         kind: str,
         payload: dict[str, Any],
         summary: str,
@@ -347,7 +371,7 @@ class BetaHub(Cog):
         files: list[FileData] | None = None,
     ) -> Reply:
         outgoing = Outgoing(kind, payload, summary, payload["text"], files or [])
-        submitted = self.submissions.submit(ctx, outgoing)
+        submitted = self.submissions.submit(ctx, outgoing, slot)
         outcome = await self._outcome_of(submitted, payload["text"])
         if isinstance(outcome, Reply):
             return outcome
@@ -378,10 +402,19 @@ class BetaHub(Cog):
         )
 
     async def _send(self, submission: Submission) -> Receipt:
-        created = await self.api.create(
-            submission.kind, submission.payload["form"], submission.files
-        )
+        form = dict(submission.payload["form"])
+        field = f"{submission.kind}[description]"
+        form[field] = submission.marked(form[field])
+        created = await self.api.create(submission.kind, form, submission.files)
         return Receipt(created.id, created.url)
+
+    async def _find(self, submission: Submission) -> Receipt | None:
+        found = await self.api.find(submission.kind, submission.reference)
+        return Receipt(found.id, found.url) if found else None
+
+
+def _not_sent() -> Reply:
+    return Reply(text="Not sent. Thanks for checking the existing ones!", ephemeral=True)
 
 
 def _heading(description: str, title: str | None) -> str:

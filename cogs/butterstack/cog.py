@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from bot.cog import Cog
 from bot.commands import Choice, CommandSpec, Option, command
-from bot.errors import UserError
+from bot.errors import ServiceError, UserError
 from bot.models import Invocation, LinkButton, Reply, Role
 from bot.ratelimit import RateLimiter
 from bot.text import escape
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 BURST = 5
 BUILD_ROLE = "butterstack.build-role"
 MAX_CHOICES = 25  # Discord's limit on an option's choices
+_MAYBE_STARTED = (
+    "⚠️ {reason} The build may or may not have started. Check /build list before starting it again."
+)
 
 Project = Annotated[str | None, Option("ButterStack project (default: the first)", max_length=100)]
 Limit = Annotated[int, Option("How many to show", min_value=1, max_value=25)]
@@ -167,7 +170,15 @@ class ButterStack(Cog):
     ) -> Reply:
         await self._may_trigger(ctx)
         chosen = self._project(project)
-        build = await self.api.trigger(chosen, platform, configuration, changelist or "latest")
+        try:
+            build = await self.api.trigger(chosen, platform, configuration, changelist or "latest")
+        except ServiceError as error:
+            if not error.ambiguous:
+                raise
+            # Never sent again by itself: a second build costs real machine time.
+            log.warning("ButterStack build trigger in %s: outcome unknown", chosen)
+            self.poller.poke(chosen)
+            return Reply(text=_MAYBE_STARTED.format(reason=error.message), ephemeral=True)
         log.info(
             "%s:%s started ButterStack build %s (%s %s) in %s",
             ctx.platform,

@@ -76,7 +76,25 @@ class UserEchoClient:
 
     async def create_topic(self, body: dict[str, Any]) -> Topic:
         data = await self._data("POST", f"forums/{self.forum_id}/topics.json", json=body)
-        data = data if isinstance(data, dict) else {}
+        return self._topic(data if isinstance(data, dict) else {})
+
+    async def find_topic(self, reference: str) -> Topic | None:
+        """The forum's topic whose description carries `reference`, if there is one.
+
+        The search is full-text and may answer with topics sharing only part
+        of the query, so a hit counts only when its description contains the
+        reference (as text: UserEcho may have turned the description into HTML).
+        """
+        data = await self._data(
+            "GET", f"forums/{self.forum_id}/topics/search.json", params={"query": reference}
+        )
+        for item in data if isinstance(data, list) else []:
+            text = item.get("description") if isinstance(item, dict) else None
+            if isinstance(text, str) and reference in text and item.get("id") is not None:
+                return self._topic(item)
+        return None
+
+    def _topic(self, data: dict[str, Any]) -> Topic:
         topic_id = str(data.get("id", ""))
         url = data.get("url") or data.get("public_url")
         if not url and topic_id:

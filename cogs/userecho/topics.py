@@ -125,7 +125,9 @@ class Topics(Cog):
         )
         self.api = UserEchoClient(http, settings.forum_id, site)
         self.catalog = Catalog(UserEchoClient(quick, settings.forum_id, site))
-        self.submissions = Submissions(core, "userecho", "UserEcho", self._send, submissions)
+        self.submissions = Submissions(
+            core, "userecho", "UserEcho", self._send, submissions, find=self._find
+        )
         self._members: dict[str, str | None] = {}
 
     async def load(self) -> None:
@@ -158,24 +160,24 @@ class Topics(Cog):
             str | None, Option("Where it belongs on the forum", autocomplete="categories")
         ] = None,
     ) -> Reply:
-        await self.submissions.check_cooldown(ctx.user)
-        chosen_type = pick(kind, await self.catalog.get("types"), "topic type")
-        chosen_category = pick(category, await self.catalog.get("categories"), "category")
-        payload = {
-            "title": title,
-            "description": description,
-            "kind": chosen_type.id if chosen_type else kind,
-            "kind_name": chosen_type.name if chosen_type else kind,
-            "category": chosen_category.id if chosen_category else category,
-            "category_name": chosen_category.name if chosen_category else category,
-        }
-        summary = f"topic **{escape(title)}**"
-        try:
-            outcome = await self.submissions.submit(
-                ctx, Outgoing("topic", payload, summary, description)
-            )
-        except ServiceError as error:
-            return echo_reply(error.message, description)
+        async with self.submissions.cooldown(ctx.user) as slot:
+            chosen_type = pick(kind, await self.catalog.get("types"), "topic type")
+            chosen_category = pick(category, await self.catalog.get("categories"), "category")
+            payload = {
+                "title": title,
+                "description": description,
+                "kind": chosen_type.id if chosen_type else kind,
+                "kind_name": chosen_type.name if chosen_type else kind,
+                "category": chosen_category.id if chosen_category else category,
+                "category_name": chosen_category.name if chosen_category else category,
+            }
+            summary = f"topic **{escape(title)}**"
+            try:
+                outcome = await self.submissions.submit(
+                    ctx, Outgoing("topic", payload, summary, description), slot
+                )
+            except ServiceError as error:
+                return echo_reply(error.message, description)
         if isinstance(outcome, Saved):
             return self.submissions.saved_reply(outcome, summary)
         return _confirmation(payload, outcome)
@@ -200,8 +202,13 @@ class Topics(Cog):
             body["user_id"] = _number(member)
         else:
             body["description"] = f"{payload['description']}\n\n— {_signature(submission.user)}"
+        body["description"] = submission.marked(body["description"])
         topic = await self.api.create_topic(body)
         return Receipt(topic.id, topic.url)
+
+    async def _find(self, submission: Submission) -> Receipt | None:
+        topic = await self.api.find_topic(submission.reference)
+        return Receipt(topic.id, topic.url) if topic else None
 
     async def _type_id(self, kind: str | None) -> int | str:
         """The type to post with: the chosen one, else the forum's first (fetched now)."""

@@ -94,24 +94,46 @@ async def test_ratelimit_reset_header_is_honoured_on_429(
     assert time.time() >= reset - 0.05
 
 
-async def test_a_post_that_failed_with_500_is_not_repeated(
-    server: Scripted, client: ServiceClient
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_post_that_may_have_been_processed_is_not_repeated_and_says_so(
+    server: Scripted, client: ServiceClient, status: int
 ) -> None:
-    server.answers = [(500, {})]
+    server.answers = [(status, {})]
     with pytest.raises(ServiceError) as error:
         await client.request("POST", "items.json", data={"a": "1"})
     assert error.value.retryable
-    assert error.value.status == 500
+    assert error.value.ambiguous, "the caller must look before sending it again"
+    assert error.value.status == status
     assert len(server.calls) == 1, "the first POST may have been processed"
 
 
 async def test_a_post_that_did_not_reach_the_app_is_retried(
     server: Scripted, client: ServiceClient
 ) -> None:
-    server.answers = [(503, {}), (502, {})]
+    server.answers = [(503, {}), (429, {"Retry-After": "0"})]
     response = await client.request("POST", "items.json", data={"a": "1"})
     assert response.status_code == 200
     assert len(server.calls) == 3
+
+
+async def test_a_post_refused_with_503_every_time_is_not_ambiguous(
+    server: Scripted, client: ServiceClient
+) -> None:
+    server.answers = [(503, {})] * 3
+    with pytest.raises(ServiceError) as error:
+        await client.request("POST", "items.json", data={"a": "1"})
+    assert error.value.retryable
+    assert not error.value.ambiguous, "a 503 says the service did not act"
+    assert len(server.calls) == 3
+
+
+async def test_a_get_that_failed_is_never_ambiguous(
+    server: Scripted, client: ServiceClient
+) -> None:
+    server.answers = [(504, {})] * 3
+    with pytest.raises(ServiceError) as error:
+        await client.request("GET", "items.json")
+    assert not error.value.ambiguous
 
 
 async def test_gets_are_retried_on_5xx_until_attempts_run_out(
@@ -131,6 +153,8 @@ async def test_a_hanging_service_times_out_with_a_clear_message(
         await client.request("POST", "items.json", data={"a": "1"})
     assert error.value.message == "Tracker is not answering right now."
     assert error.value.retryable
+    assert error.value.ambiguous, "a read timeout leaves open whether the POST was processed"
+    assert len(server.calls) <= 1, "it is not sent again"
 
 
 async def test_connection_refused_is_retried_and_then_retryable() -> None:
@@ -141,6 +165,7 @@ async def test_connection_refused_is_retried_and_then_retryable() -> None:
     finally:
         await service.close()
     assert error.value.retryable
+    assert not error.value.ambiguous, "a refused connection never reached the server"
 
 
 async def test_rejected_credentials_name_the_setting(

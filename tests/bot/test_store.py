@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import store as store_module
 from bot.store import MIGRATIONS, PolledItem, Store
 
 
@@ -25,6 +26,45 @@ async def test_migrations_apply_once_and_survive_reopening(tmp_path: Path) -> No
     assert await reopened.ping()
     await reopened.close()
     assert (tmp_path / "nested" / "herald.db-wal").exists() or path.exists()
+
+
+async def test_a_migration_merged_later_with_a_lower_number_is_still_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Branches take numbers up front and merge in any order: 6 may run before 5 exists."""
+    path = tmp_path / "h.db"
+    store = await Store.open(path)
+    await store.close()
+    later = (0, "CREATE TABLE merged_later (x INTEGER)")
+    monkeypatch.setattr(store_module, "MIGRATIONS", [later, *MIGRATIONS])
+
+    reopened = await Store.open(path)
+    async with reopened.transaction() as db:
+        await db.execute("INSERT INTO merged_later (x) VALUES (1)")
+        async with db.execute("SELECT version FROM schema_migrations") as cursor:
+            versions = sorted([row[0] async for row in cursor])
+    await reopened.close()
+    assert versions == sorted([0, *(v for v, _ in MIGRATIONS)])
+
+
+async def test_migration_6_keeps_the_cooldown_log_as_reserved_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "h.db"
+    monkeypatch.setattr(store_module, "MIGRATIONS", [m for m in MIGRATIONS if m[0] < 6])
+    old = await Store.open(path)
+    async with old.transaction() as db:
+        await db.execute(
+            "INSERT INTO submission_log (platform, user_id, at) VALUES ('discord', '1', 100.0)"
+        )
+    await old.close()
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+
+    store = await Store.open(path)
+    assert await store.slots_since("discord", "1", 0) == [100.0]
+    assert await store.reserve_slot("discord", "1", 101.0, 60.0, 2) == (2, True)
+    assert await store.reserve_slot("discord", "1", 102.0, 60.0, 2) is None
+    await store.close()
 
 
 async def test_wal_mode_and_overwrite(tmp_path: Path) -> None:

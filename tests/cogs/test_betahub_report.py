@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import StartHerald, betahub_env, discord_env
+from tests.conftest import StartHerald, betahub_env, discord_env, unmarked
 from tests.fakes.betahub import PROJECT_ID, FakeBetaHub
 from tests.fakes.discord import ADMIN, CHANNEL_ID, EPHEMERAL, USER_ID, FakeDiscord
 
@@ -33,8 +33,9 @@ async def test_report_creates_a_bug_with_source_discord_and_answers_publicly(
 
     (call,) = betahub.find("POST", "/issues.json")
     assert call.path == f"/projects/{PROJECT_ID}/issues.json"
-    assert dict(call.form) == {
-        "issue[description]": BUG,
+    form = dict(call.form)
+    assert unmarked(form.pop("issue[description]")) == BUG
+    assert form == {
         "issue[unformatted_steps_to_reproduce]": STEPS,
         "issue[title]": "Map crash",
         "issue[source]": "discord",
@@ -64,7 +65,8 @@ async def test_user_text_is_escaped_and_mentions_are_disabled(
     bot: FakeDiscord, betahub: FakeBetaHub
 ) -> None:
     answer = await report(bot, description="@everyone the **boss** fight _never_ ends")
-    assert betahub.created[0]["issue[description]"] == "@everyone the **boss** fight _never_ ends"
+    sent = unmarked(betahub.created[0]["issue[description]"])
+    assert sent == "@everyone the **boss** fight _never_ ends"
     embed = answer["embeds"][0]
     assert embed["description"] == "@everyone the \\*\\*boss\\*\\* fight \\_never\\_ ends"
     assert answer["allowed_mentions"] == {"parse": []}
@@ -110,7 +112,7 @@ async def test_close_matches_are_shown_before_creating_and_create_anyway_creates
     card = await bot.answer_to(press)
 
     (created,) = betahub.created_in("issues")
-    assert created["issue[description]"] == BUG
+    assert unmarked(created["issue[description]"]) == BUG
     assert card["embeds"][0]["title"] == "Bug report received: Crash opening map"
     assert not card.get("flags", 0) & EPHEMERAL, "the card created anyway is public"
     (edited,) = await bot.wait_for("PATCH", press["token"])
@@ -137,7 +139,7 @@ async def test_cancel_discards_the_draft(bot: FakeDiscord, betahub: FakeBetaHub)
 
     late = bot.button_press(prompt, "Create anyway")
     await bot.interact(late)
-    assert "already sent, or has expired" in (await bot.answer_to(late))["content"]
+    assert (await bot.answer_to(late))["content"] == answer["content"], "one outcome, told alike"
     assert betahub.created == []
 
 
@@ -225,7 +227,7 @@ async def test_report_as_bug_menu_prefills_the_message_and_replies_to_it(
     (posted,) = await bot.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
 
     link = f"https://discord.com/channels/222222222222222222/{CHANNEL_ID}/{message['id']}"
-    sent = betahub.created[0]["issue[description]"]
+    sent = unmarked(betahub.created[0]["issue[description]"])
     assert sent.startswith(message["content"])
     assert sent.endswith(f"From a message by Grace: {link}")
     assert str(posted.json["message_reference"]["message_id"]) == message["id"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import StartHerald, betahub_env, discord_env, fast_retries
+from tests.conftest import StartHerald, betahub_env, discord_env, fast_retries, unmarked
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import CHANNEL_ID, EPHEMERAL, USER_ID, FakeDiscord
 
@@ -128,7 +128,7 @@ async def test_the_worker_sends_after_the_outage_and_dms_the_link(
     await discord.wait_for("POST", "/messages")
 
     (created,) = betahub.created
-    assert created["issue[description]"] == BUG
+    assert unmarked(created["issue[description]"]) == BUG
     assert created["issue[source]"] == "discord"
     assert created["user[discord_id]"] == str(USER_ID)
     (dm,) = dms(discord)
@@ -240,3 +240,35 @@ async def test_cooldown_is_configurable(
     await herald(**discord_env(discord), **betahub_env(betahub), HERALD_SUBMISSION_LIMIT="1")
     assert (await report(discord, description=BUG))["embeds"]
     assert "1 submissions" in (await report(discord, description=BUG))["content"]
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_refused_credentials_on_retry_tell_the_user_once_and_stop_after_a_day(
+    herald: StartHerald,
+    discord: FakeDiscord,
+    betahub: FakeBetaHub,
+    tmp_path: Path,
+    status: int,
+) -> None:
+    betahub.script(503, 503, 503, *[status] * 200)  # saved, then refused on every retry
+    await herald(**discord_env(discord), **betahub_env(betahub), **fast_retries())
+    answer = await report(discord, description=BUG, title="Map crash")
+    assert answer["content"].startswith("💾")
+
+    refusals = len(betahub.find("POST", "/issues.json")) + 3
+    await betahub.wait_for("POST", "/issues.json", count=refusals)
+    (dm,) = dms(discord)
+    assert dm["content"].startswith("⚠️ Your saved bug report **Map crash** could not be sent yet:")
+    assert "Herald keeps trying for a day" in dm["content"]
+    assert dm["content"].endswith(f"> {BUG}"), "their text comes with it"
+    (row,) = pending_rows(tmp_path)
+    assert row["refused_at"] is not None
+
+    with sqlite3.connect(tmp_path / "herald.db") as db:  # a day has passed
+        db.execute("UPDATE pending_submissions SET refused_at = refused_at - 86401")
+    assert await no_pending_rows(tmp_path), "abandoned after a day of refusals"
+    sent = len(betahub.find("POST", "/issues.json"))
+    await asyncio.sleep(0.7)
+    assert len(betahub.find("POST", "/issues.json")) == sent, "no retry after giving up"
+    assert len(dms(discord)) == 1, "told once"
+    assert betahub.created == []

@@ -26,7 +26,12 @@ class FakeBetaHub(FakeServer):
     `script(...)` queues answers for the next create (POST) requests, and
     `script_search(...)` for the next searches: a status code to fail with, or
     `"hang"` to never answer. Normal service resumes after the queue.
+    `script_after_create(...)` queues answers given *after* the item was
+    created (a proxy's 502/504, or `"hang"` past the client's timeout): the
+    item exists, the client just does not learn it.
     `seed(collection, title)` adds an existing item for searches to find.
+    Ticket search, like BetaHub's, matches the query as a substring of title
+    or description (ILIKE) and answers with ids and titles only.
     """
 
     def __init__(self) -> None:
@@ -37,6 +42,8 @@ class FakeBetaHub(FakeServer):
         self._ids = itertools.count(1)
         self._script: list[int | str] = []
         self._search_script: list[int | str] = []
+        self._after_create: list[int | str] = []
+        self.create_delay = 0.0  # seconds each create takes, to widen races
         self.retry_after = "1"
         super().__init__()
 
@@ -45,6 +52,9 @@ class FakeBetaHub(FakeServer):
 
     def script_search(self, *answers: int | str) -> None:
         self._search_script.extend(answers)
+
+    def script_after_create(self, *answers: int | str) -> None:
+        self._after_create.extend(answers)
 
     def add_release(
         self, label: str, summary: str | None = None, description: str | None = None
@@ -85,6 +95,7 @@ class FakeBetaHub(FakeServer):
             router.add_get(
                 f"/projects/{{pid}}/{collection}/search.json", self._searcher(collection)
             )
+        router.add_get("/projects/{pid}/tickets/search.json", self._search_tickets)
         router.add_get("/projects/{pid}/releases.json", self._releases)
 
     async def _scripted(self, queue: list[int | str]) -> web.Response | None:
@@ -131,6 +142,7 @@ class FakeBetaHub(FakeServer):
         async def create(request: web.Request) -> web.Response:
             if (answer := await self._scripted(self._script)) or (answer := self._refusal(request)):
                 return answer
+            await asyncio.sleep(self.create_delay)
             call = request[CALL]
             form = call.form
             description = (form.get(f"{kind}[description]") or "").strip()
@@ -158,6 +170,8 @@ class FakeBetaHub(FakeServer):
             self.items[collection].append(
                 {"id": str(number), "title": title, "description": description, "url": url}
             )
+            if answer := await self._scripted(self._after_create):
+                return answer
             if kind == "ticket":
                 # Tickets answer with the ticket itself, which carries no URL.
                 return json_response(
@@ -201,6 +215,21 @@ class FakeBetaHub(FakeServer):
             )
 
         return search
+
+    async def _search_tickets(self, request: web.Request) -> web.Response:
+        if (answer := await self._scripted(self._search_script)) or (
+            answer := self._refusal(request)
+        ):
+            return answer
+        query = request.query.get("query", "").strip().lower()
+        if not query:
+            return json_response({"error": "param is missing: query", "status": 400}, 400)
+        found = [
+            {"id": item["id"], "title": item["title"]}
+            for item in self.items["tickets"]
+            if query in f"{item['title']}\n{item['description']}".lower()
+        ]
+        return json_response(found[:10])
 
     async def _releases(self, request: web.Request) -> web.Response:
         if answer := self._refusal(request):

@@ -14,6 +14,7 @@ no request was left (or was a 429), before that answer's reset, is recorded in
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import time
@@ -89,6 +90,7 @@ class FakeButterStack(FakeServer):
         self._quotas: dict[str, Quota] = {}
         self._ids = itertools.count(1001)
         self._failures: list[int] = []
+        self._after_trigger: list[int | str] = []
         super().__init__()
         self.app.middlewares.append(self._guard)
 
@@ -222,6 +224,11 @@ class FakeButterStack(FakeServer):
     def fail_next(self, *statuses: int) -> None:
         """Answer the next requests with these server errors (counted against the quota)."""
         self._failures.extend(statuses)
+
+    def fail_after_trigger(self, *answers: int | str) -> None:
+        """Start the next builds, then answer with these statuses (a proxy's 502/504) or
+        `"hang"` past the client's timeout: the build runs, the client does not learn it."""
+        self._after_trigger.extend(answers)
 
     def exhaust(self, key: str = TOKEN) -> None:
         """Spend the rest of this window's quota, as another client of the same key would."""
@@ -360,6 +367,11 @@ class FakeButterStack(FakeServer):
             configuration=configuration,
             changelist=changelist,
         )
+        if self._after_trigger:
+            answer = self._after_trigger.pop(0)
+            if answer == "hang":
+                await asyncio.sleep(3600)
+            return error(int(answer), "bad_gateway", "Upstream timed out")
         return json_response(build, 201)
 
     async def _list_deployments(self, request: web.Request) -> web.Response:

@@ -34,7 +34,10 @@ class FakeUserEcho(FakeServer):
 
     `script(...)` queues answers for the next topic creations: a status code,
     `"hang"`, or `"error-200"` (a refusal with HTTP 200, as UserEcho sometimes
-    answers). `sso_users` maps SSO guids to user ids.
+    answers). `script_after_create(...)` queues answers given after the topic
+    was created (a 502/504, or `"hang"`): it exists, the client does not learn
+    it. Topic search matches every query word (case-insensitively) in a
+    topic's header or description. `sso_users` maps SSO guids to user ids.
     """
 
     def __init__(self) -> None:
@@ -51,6 +54,7 @@ class FakeUserEcho(FakeServer):
         self.known_users: dict[int, dict[str, Any]] = {78: {"id": 78, "name": "Sam"}}
         self._ids = itertools.count(101)
         self._script: list[int | str] = []
+        self._after_create: list[int | str] = []
         self.retry_after = "1"
         super().__init__()
 
@@ -61,11 +65,15 @@ class FakeUserEcho(FakeServer):
     def script(self, *answers: int | str) -> None:
         self._script.extend(answers)
 
+    def script_after_create(self, *answers: int | str) -> None:
+        self._after_create.extend(answers)
+
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/api/v2/forums/{forum}/types.json", self._types)
         router.add_get("/api/v2/forums/{forum}/categories.json", self._categories)
         router.add_get("/api/v2/users/sso/{guid}.json", self._sso_user)
         router.add_post("/api/v2/forums/{forum}/topics.json", self._create_topic)
+        router.add_get("/api/v2/forums/{forum}/topics/search.json", self._search_topics)
         router.add_get("/api/v2/topics/{topic}.json", self._topic)
         router.add_get("/api/v2/users/{user}.json", self._user)
 
@@ -103,10 +111,11 @@ class FakeUserEcho(FakeServer):
             return error("User not found", 404)
         return success({"id": user_id, "name": "Forum member"})
 
-    async def _scripted(self) -> web.Response | None:
-        if not self._script:
+    async def _scripted(self, queue: list[int | str] | None = None) -> web.Response | None:
+        queue = self._script if queue is None else queue
+        if not queue:
             return None
-        answer = self._script.pop(0)
+        answer = queue.pop(0)
         if answer == "hang":
             await asyncio.sleep(3600)
         if answer == "error-200":
@@ -140,13 +149,28 @@ class FakeUserEcho(FakeServer):
             return error("user_id: unknown user", 400)
         topic_id = next(self._ids)
         self.topics.append(body)
-        return success(
-            {
-                "id": topic_id,
-                "header": body["header"],
-                "forum_id": FORUM_ID,
-                "type": next(t for t in TYPES if t["id"] == body["type"]),
-                "author_id": body.get("user_id", 1),
-            },
-            201,
-        )
+        topic = {
+            "id": topic_id,
+            "header": body["header"],
+            "description": f"<p>{body.get('description', '')}</p>",
+            "forum_id": FORUM_ID,
+            "type": next(t for t in TYPES if t["id"] == body["type"]),
+            "author_id": body.get("user_id", 1),
+        }
+        self.known_topics[topic_id] = topic
+        if answer := await self._scripted(self._after_create):
+            return answer
+        return success(topic, 201)
+
+    async def _search_topics(self, request: web.Request) -> web.Response:
+        if refused := self._refusal(request):
+            return refused
+        words = request.query.get("query", "").lower().split()
+        if not words:
+            return error("query: This field is required.", 400)
+        found = [
+            topic
+            for topic in self.known_topics.values()
+            if all(w in f"{topic['header']} {topic.get('description', '')}".lower() for w in words)
+        ]
+        return success(found)

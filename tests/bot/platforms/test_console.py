@@ -6,7 +6,7 @@ import asyncio
 import getpass
 from pathlib import Path
 
-from tests.conftest import betahub_env, spawn_bot
+from tests.conftest import betahub_env, spawn_bot, unmarked
 from tests.fakes.betahub import FakeBetaHub
 
 
@@ -30,7 +30,7 @@ async def test_suggest_piped_into_the_console_reaches_betahub(
     assert "https://app.betahub.io/projects/pr-5287510306/feature_requests/1" in out
     (created,) = betahub.created
     assert created["feature_request[title]"] == "Photo mode"
-    assert created["feature_request[description]"] == (
+    assert unmarked(created["feature_request[description]"]) == (
         f"Add a photo mode with a free camera\n\n— sent from Console by {getpass.getuser()}"
     )
     assert not any(key.startswith("user[discord") for key in created)

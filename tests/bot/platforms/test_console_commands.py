@@ -11,7 +11,7 @@ import pytest
 
 from bot.core import Core
 from bot.platforms.console import ConsolePlatform
-from tests.conftest import StartHerald, betahub_env, discord_env
+from tests.conftest import StartHerald, betahub_env, discord_env, unmarked
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import FakeDiscord
 
@@ -38,7 +38,8 @@ async def test_report_from_the_console_is_sourced_and_signed(
 
     (created,) = betahub.created
     assert created["issue[source]"] == "console"
-    assert created["issue[description]"] == f"{BUG}\n\n— sent from Console by {getpass.getuser()}"
+    signed = f"{BUG}\n\n— sent from Console by {getpass.getuser()}"
+    assert unmarked(created["issue[description]"]) == signed
     assert created["issue[unformatted_steps_to_reproduce]"] == "1. open map"
     assert "user[discord_id]" not in created
     assert "Bug report received: The game crashes" in printed

@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import DeliveryError
 from bot.models import Card, Colour, Destination, Reply
-from tests.conftest import StartHerald, betahub_env, discord_env
+from tests.conftest import StartHerald, betahub_env, discord_env, unmarked
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import (
@@ -50,7 +50,7 @@ async def test_signed_slash_command_acks_and_answers_in_channel(
     assert "Suggestion received" in card["blocks"][0]["text"]["text"]
     (created,) = betahub.created
     assert (
-        created["feature_request[description]"]
+        unmarked(created["feature_request[description]"])
         == f"{IDEA}\n\n— sent from Slack (herald-studio) by Ada"
     )
     assert "user[discord_id]" not in created

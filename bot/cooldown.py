@@ -1,0 +1,64 @@
+"""The per-user submission limit: places reserved before the work, given back when refused.
+
+A command takes one of its user's places (`HERALD_SUBMISSION_LIMIT` per
+`HERALD_SUBMISSION_WINDOW_SECONDS`) before it downloads, searches or loads
+anything, counting and taking in one transaction: ten commands at once
+cannot all see a free place. A draft waiting for "Create anyway" holds the
+place it was taken with; a request the service refuses gives it back.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from bot.errors import UserError
+from bot.models import User
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+
+class Cooldown:
+    def __init__(self, core: Core, limit: int, window: float) -> None:
+        self.core = core
+        self.limit = limit
+        self.window = window
+
+    async def reserve(self, user: User, submission_id: int | None = None) -> tuple[int, bool]:
+        """Take one of the user's places (the one `submission_id` holds, if still in the
+        window), or refuse, with how long to wait. Returns the place and whether it is new."""
+        now = time.time()
+        store = self.core.store
+        place = await store.reserve_slot(
+            user.platform, user.id, now, self.window, self.limit, submission_id
+        )
+        if place is not None:
+            return place
+        times = await store.slots_since(user.platform, user.id, now - self.window)
+        oldest = times[len(times) - self.limit] if len(times) >= self.limit else now - self.window
+        wait = max(1, math.ceil(oldest + self.window - now))
+        raise UserError(
+            f"You have sent {self.limit} submissions in the last {self.window:g} seconds;"
+            f" please try again in {wait} s."
+        )
+
+    async def hold(self, place: int, submission_id: int) -> None:
+        await self.core.store.hold_slot(place, submission_id)
+
+    async def release(self, place: int) -> None:
+        await self.core.store.release_slot(place)
+
+    @asynccontextmanager
+    async def held(self, user: User) -> AsyncIterator[int]:
+        """A place for the work inside; a `UserError` there (nothing was sent, or the
+        service refused it) gives it back."""
+        place, _ = await self.reserve(user)
+        try:
+            yield place
+        except UserError:
+            await self.release(place)
+            raise
