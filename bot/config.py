@@ -119,6 +119,7 @@ class Settings(BaseHeraldSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     database_url: str = "sqlite:///data/herald.db"
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    enrich_budget_seconds: float = Field(default=2.0, gt=0, le=60)
 
     @field_validator("slack_bot_token")
     @classmethod
