@@ -7,6 +7,7 @@ per project.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.budget import within_budget
 from bot.errors import ServiceError
 from bot.http import ServiceClient
 from cogs.butterstack.models import Build, Changelist, Deployment, items
@@ -136,6 +138,7 @@ class Changelists:
         self.api = api
         self.size = size
         self._known: OrderedDict[str, Changelist | float] = OrderedDict()
+        self._reading: dict[str, asyncio.Task[Changelist | None]] = {}
 
     def peek(self, number: str) -> Changelist | None:
         """The cached changelist, without asking ButterStack."""
@@ -172,3 +175,16 @@ class Changelists:
         except ServiceError as error:
             log.info("ButterStack changelist %s not read: %s", number, error.message)
             return None
+
+    def read_ahead(self, number: str) -> None:
+        """Start reading a changelist a card will want, unless known or under way already."""
+        if self.cached(number) or number in self._reading:
+            return
+        task = asyncio.create_task(self.find(number), name=f"changelist {number}")
+        self._reading[number] = task
+        task.add_done_callback(lambda _: self._reading.pop(number, None))
+
+    async def for_card(self, number: str) -> Changelist | None:
+        """The changelist if known, or if its reading answers within the open look-up budget."""
+        reading = self._reading.get(number)
+        return await within_budget(reading) if reading is not None else self.peek(number)

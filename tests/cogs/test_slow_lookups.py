@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.core import Core
-from tests.announcing import bugherd, hacknplan, sample, subscribe
+from tests.announcing import bugherd, fields, hacknplan, sample, subscribe
+from tests.cogs.test_butterstack_announcements import md, readings
+from tests.cogs.test_butterstack_announcements import start as start_butterstack
 from tests.conftest import StartHerald, bugherd_env, discord_env, hacknplan_env
+from tests.fakes.butterstack import FakeButterStack
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
 from tests.fakes.hacknplan import API_KEY, FakeHacknPlan
 
@@ -104,3 +108,25 @@ async def test_the_late_answer_edits_the_posted_card_with_the_title(
     known = await core.store.known_item("hacknplan:128:workitem:42")
     assert known is not None
     assert known.title == "#42 Double jump feels floaty"
+
+
+async def test_a_build_card_gets_its_changelist_when_the_slow_read_answers(
+    herald: StartHerald, tmp_path: Path, discord: FakeDiscord, butterstack: FakeButterStack
+):
+    butterstack.add_changelist(12345, "john.doe", "Updated character model textures")
+    butterstack.changelists_answering.clear()
+    await start_butterstack(herald, tmp_path, discord, butterstack, ENRICH_BUDGET_SECONDS="0.2")
+    await readings(butterstack)
+    build = butterstack.add_build()
+    await discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+    (posted,) = discord.channel_messages(CHANNEL_ID)
+    assert fields(posted["embeds"][0])["Changelist"] == "12345", "the number the build carries"
+
+    butterstack.changelists_answering.set()
+    await discord.wait_for("PATCH", f"/channels/{CHANNEL_ID}/messages/{posted['id']}")
+    (card,) = discord.channel_messages(CHANNEL_ID)
+    assert fields(card["embeds"][0])["Changelist"] == (
+        "12345 by john.doe\nUpdated character model textures"
+    )
+    title = f"⏳ Build {md(build['id'])} pending"
+    assert card["embeds"][0]["title"] == posted["embeds"][0]["title"] == title

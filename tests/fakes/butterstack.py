@@ -14,6 +14,7 @@ no request was left (or was a 429), before that answer's reset, is recorded in
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import time
@@ -89,8 +90,15 @@ class FakeButterStack(FakeServer):
         self._quotas: dict[str, Quota] = {}
         self._ids = itertools.count(1001)
         self._failures: list[int] = []
+        self.changelists_answering = asyncio.Event()
+        """Cleared, changelist reads hang until it is set again."""
+        self.changelists_answering.set()
         super().__init__()
         self.app.middlewares.append(self._guard)
+
+    async def stop(self) -> None:
+        self.changelists_answering.set()
+        await super().stop()
 
     @property
     def url(self) -> str:
@@ -381,6 +389,7 @@ class FakeButterStack(FakeServer):
         return page if isinstance(page, web.Response) else json_response({"changelists": page})
 
     async def _changelist(self, request: web.Request) -> web.Response:
+        await self.changelists_answering.wait()
         identifier = request.match_info["id"]
         number = identifier.removeprefix("cl_")
         found = self.changelists.get(int(number)) if number.isdigit() else None
