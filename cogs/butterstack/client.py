@@ -19,7 +19,7 @@ import httpx
 from bot.budget import within_budget
 from bot.errors import ServiceError
 from bot.http import ServiceClient
-from cogs.butterstack.models import Build, Changelist, Deployment, items
+from cogs.butterstack.models import Build, Changelist, Deployment, items, newest_first
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,16 @@ class ButterStackClient:
     async def builds(
         self, project_id: str, *, status: str | None = None, limit: int = 20, offset: int = 0
     ) -> list[Build]:
-        """A project's builds, newest first."""
+        """A project's builds, newest created first (whatever order ButterStack sends)."""
         body = await self._get(
             f"projects/{_segment(project_id)}/builds",
             status=status,
             limit=min(limit, MAX_PAGE),
             offset=offset or None,
         )
-        return [Build.parse({"project_id": project_id, **b}) for b in items(body, "builds")]
+        return newest_first(
+            Build.parse({"project_id": project_id, **b}) for b in items(body, "builds")
+        )
 
     async def build(self, build_id: str) -> Build:
         body = await self._get(f"builds/{_segment(build_id)}")
@@ -75,15 +77,15 @@ class ButterStackClient:
     async def deployments(
         self, project_id: str, *, limit: int = 20, offset: int = 0
     ) -> list[Deployment]:
-        """A project's deployments, newest first."""
+        """A project's deployments, newest created first (whatever order ButterStack sends)."""
         body = await self._get(
             f"projects/{_segment(project_id)}/deployments",
             limit=min(limit, MAX_PAGE),
             offset=offset or None,
         )
-        return [
+        return newest_first(
             Deployment.parse({"project_id": project_id, **d}) for d in items(body, "deployments")
-        ]
+        )
 
     async def deployment(self, deployment_id: str) -> Deployment:
         body = await self._get(f"deployments/{_segment(deployment_id)}")

@@ -56,6 +56,7 @@ from cogs.butterstack.models import (
     Build,
     Changelist,
     Deployment,
+    newest_first,
 )
 
 log = logging.getLogger(__name__)
@@ -397,7 +398,7 @@ class Poller:
                     feed.name,
                     pages * PAGE,
                 )
-        return list(listed.values()), known
+        return newest_first(listed.values()), known
 
     async def _trim(self) -> None:
         self._trimmed = self.clock()
