@@ -46,6 +46,12 @@ def budget(seconds: float) -> Iterator[Budget]:
         _current.reset(token)
 
 
+def remaining() -> float | None:
+    """Seconds left in the open budget; None when no budget is open."""
+    current = _current.get()
+    return current.remaining() if current is not None else None
+
+
 async def within_budget(look_up: asyncio.Future[V], *, patience: bool = True) -> V | None:
     """`look_up`'s answer, or None when it is not there before the open budget is spent.
 

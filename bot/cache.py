@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from bot.budget import within_budget
+from bot.budget import remaining, within_budget
 from bot.errors import ServiceError
 from bot.http import ServiceClient
 from bot.ratelimit import RateLimiter
@@ -33,10 +33,10 @@ class Lookups(Generic[V]):
     """Cached look-ups by key, each loaded once at a time and bounded by the open `Budget`.
 
     A load runs in its own task, so a caller that stops waiting (its budget is
-    spent) leaves it running to fill the cache. While a load is overdue (some
-    caller gave up on it), the service is taken to be slow: callers of other
-    keys do not wait either, so a hanging API costs one budget, not one per
-    delivery.
+    spent) leaves it running to fill the cache. While a load is overdue (a
+    caller waited for it and gave up), the service is taken to be slow:
+    callers of other keys do not wait either, so a hanging API costs one
+    budget per request timeout, not one per delivery.
     """
 
     def __init__(self, ttl: float = 600.0, miss_ttl: float = 60.0, size: int = 2000) -> None:
@@ -56,9 +56,11 @@ class Lookups(Generic[V]):
         if task is None:
             task = asyncio.create_task(self._load(key, load), name=f"look-up {key}")
             self._loading[key] = task
-        answer = await within_budget(task, patience=not self._overdue)
-        if not task.done():
-            self._overdue.add(key)
+        left = remaining()
+        patient = not self._overdue
+        answer = await within_budget(task, patience=patient)
+        if patient and left and not task.done():
+            self._overdue.add(key)  # waited and gave up: the service is slow right now
         return answer
 
     async def _load(self, key: str, load: Callable[[], Awaitable[V | None]]) -> V | None:
