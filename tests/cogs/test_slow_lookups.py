@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
 
 from bot.core import Core
-from tests.announcing import bugherd, fields, hacknplan, sample, subscribe
+from tests.announcing import bugherd, fields, hacknplan, sample, subscribe, userecho
 from tests.cogs.test_butterstack_announcements import md, readings
 from tests.cogs.test_butterstack_announcements import start as start_butterstack
-from tests.conftest import StartHerald, bugherd_env, discord_env, hacknplan_env
+from tests.conftest import (
+    StartHerald,
+    bugherd_env,
+    discord_env,
+    hacknplan_env,
+    userecho_webhook_env,
+)
 from tests.fakes.butterstack import FakeButterStack
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
 from tests.fakes.hacknplan import API_KEY, FakeHacknPlan
+from tests.fakes.userecho import TOKEN, FakeUserEcho
 
 OTHER_CHANNEL = CHANNEL_ID + 1
 
@@ -130,3 +141,52 @@ async def test_a_build_card_gets_its_changelist_when_the_slow_read_answers(
     )
     title = f"⏳ Build {md(build['id'])} pending"
     assert card["embeds"][0]["title"] == posted["embeds"][0]["title"] == title
+
+
+class SlowUserEcho(FakeUserEcho):
+    """UserEcho whose user look-ups wait until `users_answering` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users_answering = asyncio.Event()
+        self.app.middlewares.append(self._slow_users)
+
+    async def stop(self) -> None:
+        self.users_answering.set()
+        await super().stop()
+
+    @web.middleware
+    async def _slow_users(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith("/api/v2/users/"):
+            await self.users_answering.wait()
+        return await handler(request)
+
+
+@pytest.fixture
+async def slow_userecho() -> AsyncIterator[SlowUserEcho]:
+    async with SlowUserEcho() as fake:
+        yield fake
+
+
+async def test_a_topic_card_gets_its_author_when_the_slow_user_look_up_answers(
+    herald: StartHerald, discord: FakeDiscord, slow_userecho: SlowUserEcho
+):
+    core = await herald(
+        **discord_env(discord),
+        **userecho_webhook_env(USERECHO_URL=slow_userecho.api_url, USERECHO_TOKEN=TOKEN),
+        ENRICH_BUDGET_SECONDS="0.2",
+    )
+    await subscribe(core, "userecho")
+    body = sample("userecho", "topic.created")
+    del body["data"]["author"]
+    body["data"]["author_id"] = 78
+    assert (await userecho(core, body))[0] == 200
+    await discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+    (posted,) = discord.channel_messages(CHANNEL_ID)
+    assert "author" not in posted["embeds"][0]
+
+    slow_userecho.users_answering.set()
+    await discord.wait_for("PATCH", f"/channels/{CHANNEL_ID}/messages/{posted['id']}")
+    (card,) = discord.channel_messages(CHANNEL_ID)
+    assert card["embeds"][0]["author"]["name"] == "Sam"
+    assert card["embeds"][0]["title"] == posted["embeds"][0]["title"] == "Add a photo mode"
