@@ -2,11 +2,9 @@
 
 Every delivery, from a webhook receiver or a poller, enters through
 `submit`: it is committed to the inbox under its delivery key (a repeat is
-recognised and dropped) before anyone is told it was accepted. The router
-then reads new inbox rows in order, asks the service's `Source` for the
-neutral `Event`, completes it from what is known about its item, matches it
-against the active subscriptions and queues one outbox row per channel, all
-in one transaction. The delivery worker (`bot.delivery`) drains the outbox.
+recognised and dropped) before anyone is told it was accepted. Each source's
+router (`bot.routing`) then turns its new inbox rows into outbox rows, and
+the delivery worker (`bot.delivery`) drains the outbox.
 
 A crash at any point loses nothing: an inbox row not yet routed is routed
 again at start-up, and the outbox's unique (delivery, channel) key makes that
@@ -22,18 +20,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bot.delivery import DeliveryWorker
-from bot.events import Event, KnownItem, Source, enrich
-from bot.filters import Filter
-from bot.store import (
-    INBOX_FAILED,
-    INBOX_IGNORED,
-    INBOX_NEW,
-    INBOX_ROUTED,
-    Delivery,
-    Route,
-    Subscription,
-    Verdict,
-)
+from bot.events import KnownItem, Source
+from bot.routing import SourceRouter, known_before
+from bot.store import INBOX_IGNORED, INBOX_NEW
 from bot.webhooks import (
     STATUS,
     Authenticator,
@@ -48,10 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROUTE_BATCH = 100
 RETENTION_SECONDS = 30 * 24 * 3600
 PRUNE_EVERY_SECONDS = 3600.0
-RETRY_SECONDS = 1.0
 
 
 class Announcements:
@@ -59,14 +46,19 @@ class Announcements:
         self.core = core
         self.sources: dict[str, Source] = {}
         self.worker = DeliveryWorker(core)
-        self._new = asyncio.Event()
-        self._router: asyncio.Task[None] | None = None
-        self._batch_items: dict[str, KnownItem] = {}
+        self._routers: dict[str, SourceRouter] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
 
     def add_source(self, source: Source) -> None:
         if source.name in self.sources:
             raise RuntimeError(f"event source {source.name} is registered twice")
         self.sources[source.name] = source
+        if (router := self._routers.get(source.name)) is not None:
+            router.source = source  # it was failing the deliveries no cog served
+            router.wake()
+        elif self._started:
+            self._start_router(source.name)
 
     def add_webhook(
         self,
@@ -109,102 +101,58 @@ class Announcements:
         if not formatted:
             log.info("%s %s: stored, but Herald does not announce this kind", source, kind)
             return Outcome.IGNORED
-        self._new.set()
+        if (router := self._routers.get(source)) is not None:
+            router.wake()
         return Outcome.QUEUED
 
     async def known_item(self, item: str) -> KnownItem | None:
         """What earlier events said about `item` (its title, link and attributes)."""
-        if item in self._batch_items:
-            return self._batch_items[item]
-        return await self.core.store.known_item(item)
+        return await known_before(item, self.core.store.known_item)
 
     async def start(self) -> None:
-        self._router = self.core.spawn(self._route_forever(), name="router")
+        """One router per source, and one for deliveries of sources no cog serves now."""
+        self._started = True
+        for name in dict.fromkeys([*self.sources, *await self.core.store.unrouted_sources()]):
+            self._start_router(name)
+        self._tasks.append(self.core.spawn(self._prune_forever(), name="inbox pruning"))
         self.worker.start()
+
+    def _start_router(self, name: str) -> None:
+        router = SourceRouter(
+            name,
+            self.sources.get(name),
+            lambda: self.core.store,
+            self.known_item,
+            self.worker.wake,
+            self.core.settings.enrich_budget_seconds,
+        )
+        self._routers[name] = router
+        self._tasks.append(self.core.spawn(router.run(), name=f"router {name}"))
 
     async def drain(self, grace: float) -> None:
         """Stop routing (what is not routed yet is routed after a restart), and give
         deliveries under way up to `grace` seconds to finish."""
-        await self._stop_router()
+        await self._stop_routing()
         await self.worker.drain(grace)
 
     async def close(self) -> None:
         await self.worker.close()
-        await self._stop_router()
+        await self._stop_routing()
 
-    async def _stop_router(self) -> None:
-        if self._router is not None:
-            self._router.cancel()
-            await asyncio.gather(self._router, return_exceptions=True)
+    async def _stop_routing(self) -> None:
+        for router in self._routers.values():
+            router.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _route_forever(self) -> None:
-        pruned = 0.0
+    async def _prune_forever(self) -> None:
         while True:
-            self._new.clear()
             try:
-                deliveries = await self.core.store.new_deliveries(ROUTE_BATCH)
-                if deliveries:
-                    await self._route_batch(deliveries)
-                    continue
-            except Exception:
-                log.exception("routing failed; trying again shortly")
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
                 dead_days = self.core.settings.dead_delivery_retention_days
                 await self.core.store.prune(
                     time.time() - RETENTION_SECONDS, time.time() - dead_days * 86400
                 )
-                pruned = time.monotonic()
-            await self._new.wait()
-
-    async def _route_batch(self, deliveries: list[Delivery]) -> None:
-        """Route deliveries in order and record them all in one transaction.
-
-        Items routed earlier in the batch are visible to later deliveries
-        (through `known_item`) before they reach the database.
-        """
-        self._batch_items = {}
-        subscriptions: dict[str, list[Subscription]] = {}
-        verdicts = []
-        for delivery in deliveries:
-            if delivery.source not in subscriptions:
-                subscriptions[delivery.source] = await self.core.store.active_subscriptions(
-                    delivery.source
-                )
-            verdicts.append(await self._route(delivery, subscriptions[delivery.source]))
-        await self.core.store.record_routing(verdicts)
-        self._batch_items = {}
-        if any(v.routes for v in verdicts):
-            self.worker.wake()
-
-    async def _route(self, delivery: Delivery, subscriptions: list[Subscription]) -> Verdict:
-        source = self.sources.get(delivery.source)
-        try:
-            if source is None:
-                raise LookupError(f"no cog handles {delivery.source} events now")
-            event = await source.normalise(delivery.kind, json.loads(delivery.payload))
-        except Exception as error:
-            log.exception(
-                "%s %s #%d could not be read", delivery.source, delivery.kind, delivery.id
-            )
-            return Verdict(delivery.id, INBOX_FAILED, f"{type(error).__name__}: {error}")
-        if event is None:
-            return Verdict(delivery.id, INBOX_IGNORED, "not announced")
-        if event.item:
-            event = enrich(event, await self.known_item(event.item), source.card_shows)
-            self._batch_items[event.item] = KnownItem(event.title, event.url, event.attributes)
-        routes = tuple(_routes(event, subscriptions))
-        known = (event.item, self._batch_items[event.item]) if event.item else None
-        note = f"{len(routes)} channel(s)"
-        return Verdict(delivery.id, INBOX_ROUTED, note, event.to_json(), routes, known)
-
-
-def _routes(event: Event, subscriptions: list[Subscription]) -> list[Route]:
-    """One route per channel whose subscriptions match, however many of them do."""
-    routes: dict[tuple[str, str], Route] = {}
-    for sub in subscriptions:
-        lane = (sub.platform, sub.channel_id)
-        if lane not in routes and Filter.from_json(sub.filter).matches(event):
-            routes[lane] = Route(sub.platform, sub.channel_id, sub.id)
-    return list(routes.values())
+            except Exception:
+                log.exception("pruning old deliveries failed; trying again later")
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from bot.budget import remaining, within_budget
 from bot.errors import ServiceError
 from bot.http import ServiceClient
 from bot.ratelimit import RateLimiter
@@ -29,34 +30,48 @@ V = TypeVar("V")
 
 
 class Lookups(Generic[V]):
+    """Cached look-ups by key, each loaded once at a time and bounded by the open `Budget`.
+
+    A load runs in its own task, so a caller that stops waiting (its budget is
+    spent) leaves it running to fill the cache. While a load is overdue (a
+    caller waited for it and gave up), the service is taken to be slow:
+    callers of other keys do not wait either, so a hanging API costs one
+    budget per request timeout, not one per delivery.
+    """
+
     def __init__(self, ttl: float = 600.0, miss_ttl: float = 60.0, size: int = 2000) -> None:
         self.ttl = ttl
         self.miss_ttl = miss_ttl
         self.size = size
         self._entries: OrderedDict[str, tuple[float, V | None]] = OrderedDict()
-        self._loading: dict[str, asyncio.Future[V | None]] = {}
+        self._loading: dict[str, asyncio.Task[V | None]] = {}
+        self._overdue: set[str] = set()
 
     async def get(self, key: str, load: Callable[[], Awaitable[V | None]]) -> V | None:
         entry = self._entries.get(key)
         if entry is not None and entry[0] > time.monotonic():
             self._entries.move_to_end(key)
             return entry[1]
-        if key in self._loading:
-            return await asyncio.shield(self._loading[key])
-        future: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.create_task(self._load(key, load), name=f"look-up {key}")
+            self._loading[key] = task
+        left = remaining()
+        patient = not self._overdue
+        answer = await within_budget(task, patience=patient)
+        if patient and left and not task.done():
+            self._overdue.add(key)  # waited and gave up: the service is slow right now
+        return answer
+
+    async def _load(self, key: str, load: Callable[[], Awaitable[V | None]]) -> V | None:
         try:
             value = await load()
         except ServiceError as error:
             log.info("look-up %s failed: %s", key, error.message)
             value = None
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved here, so a future nobody awaited logs nothing
-            raise
         finally:
             self._loading.pop(key, None)
-        future.set_result(value)
+            self._overdue.discard(key)
         self._remember(key, value)
         return value
 

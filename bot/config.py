@@ -134,6 +134,7 @@ class Settings(BaseHeraldSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     database_url: str = "sqlite:///data/herald.db"
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    enrich_budget_seconds: float = Field(default=2.0, gt=0, le=60)
 
     delivery_max_age_hours: float = Field(default=24.0, gt=0)
     delivery_max_attempts: int = Field(default=50, ge=1)

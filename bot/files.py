@@ -2,16 +2,18 @@
 
 The declared size is checked before anything is downloaded, and the real size
 while streaming (a declared size can lie), so a file over the cap is refused
-with a reason the user can act on and never fills memory. `file://` URLs are
-the console's local files.
+with a reason the user can act on and never fills memory. A redirect is
+followed only to the platforms' file hosts, so a link cannot make Herald
+fetch from anywhere else (an internal address, say). `file://` URLs are the
+console's local files, and read only for the console.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
@@ -21,6 +23,9 @@ from bot.text import escape
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 CHUNK = 64 * 1024
+CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net", "files.slack.com"})
+"""Where Discord and Slack serve attachments: the only hosts a redirect may lead to."""
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +42,15 @@ def size_label(size: int) -> str:
 
 
 class Downloader:
-    def __init__(self, max_bytes: int = MAX_FILE_BYTES, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        max_bytes: int = MAX_FILE_BYTES,
+        timeout: float = 30.0,
+        cdn_hosts: Iterable[str] = CDN_HOSTS,
+    ) -> None:
         self.max_bytes = max_bytes
-        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        self.cdn_hosts = frozenset(h.lower() for h in cdn_hosts)
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -52,10 +63,16 @@ class Downloader:
         return [await self.fetch(attachment) for attachment in attachments]
 
     async def fetch(self, attachment: Attachment) -> FileData:
-        if attachment.url.startswith("file:"):
+        scheme = urlsplit(attachment.url).scheme.lower()
+        if scheme == "file" and attachment.local:
             data = self._read_local(attachment)
-        else:
+        elif scheme in ("http", "https"):
             data = await self._download(attachment)
+        else:
+            raise UserError(
+                f"Cannot fetch {escape(attachment.filename)} from where it is; please attach"
+                " it again."
+            )
         return FileData(attachment.filename, attachment.content_type, data)
 
     def _read_local(self, attachment: Attachment) -> bytes:
@@ -72,23 +89,42 @@ class Downloader:
 
     async def _download(self, attachment: Attachment) -> bytes:
         name = escape(attachment.filename)
+        url = attachment.url
         try:
-            async with self._client.stream("GET", attachment.url) as response:
-                if response.status_code != 200:
-                    raise UserError(
-                        f"Could not fetch {name} (HTTP {response.status_code}); please attach it"
-                        " again."
-                    )
-                chunks, received = [], 0
-                async for chunk in response.aiter_bytes(CHUNK):
-                    received += len(chunk)
-                    if received > self.max_bytes:
-                        raise self._too_big(name, self.max_bytes, at_least=True)
-                    chunks.append(chunk)
+            for _ in range(MAX_REDIRECTS + 1):
+                async with self._client.stream("GET", url) as response:
+                    if not response.is_redirect:
+                        return await self._read(name, response)
+                    url = self._redirect(name, url, response.headers.get("Location", ""))
         except httpx.HTTPError as error:
             raise UserError(
                 f"Could not fetch {name} ({type(error).__name__}); please attach it again."
             ) from None
+        raise UserError(f"Could not fetch {name} (too many redirects); please attach it again.")
+
+    def _redirect(self, name: str, url: str, location: str) -> str:
+        """Where a redirect leads, when that is a platform's file host; else a refusal."""
+        target = urljoin(url, location)
+        parts = urlsplit(target)
+        scheme_ok = parts.scheme == "https" or parts.scheme == urlsplit(url).scheme == "http"
+        if not (scheme_ok and (parts.hostname or "").lower() in self.cdn_hosts):
+            raise UserError(
+                f"Could not fetch {name}: it was moved somewhere Herald does not fetch from;"
+                " please attach it again."
+            )
+        return target
+
+    async def _read(self, name: str, response: httpx.Response) -> bytes:
+        if response.status_code != 200:
+            raise UserError(
+                f"Could not fetch {name} (HTTP {response.status_code}); please attach it again."
+            )
+        chunks, received = [], 0
+        async for chunk in response.aiter_bytes(CHUNK):
+            received += len(chunk)
+            if received > self.max_bytes:
+                raise self._too_big(name, self.max_bytes, at_least=True)
+            chunks.append(chunk)
         return b"".join(chunks)
 
     def _too_big(self, name: str, size: int, *, at_least: bool = False) -> UserError:

@@ -2,44 +2,103 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import re
 import sys
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 MASK = "********"
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+QUIET = (
+    "httpx",
+    "httpcore",
+    "discord.gateway",
+    "discord.http",
+    "aiohttp.access",
+    "slack_sdk",
+    "slack_bolt",
+)
+"""Libraries that log request details (and so credentials) below WARNING."""
+
+# Runs that may be base64 (standard or URL-safe, padded or not), such as a Basic
+# auth header's `dXNlcjpzZWNyZXQ=`: decoded, they may hide a secret.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 
 
 class RedactSecrets(logging.Filter):
     """Replaces known secret values wherever they appear in a log line.
 
     A second line of defence: code should not log secrets in the first place,
-    but an exception message or a library's debug output might carry one.
+    but an exception message or a library's debug output might carry one,
+    as it is, percent-encoded (in a URL or form) or in base64 (a Basic auth
+    header, where it may be the user or the password). A filter must never
+    fail the logging call: whatever goes wrong, the record is still logged.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._secrets: set[str] = set()
+        self._forms: list[str] = []
 
     def add(self, secrets: Iterable[str]) -> None:
         self._secrets.update(s for s in secrets if len(s) >= 4)
+        forms = {form for s in self._secrets for form in _encodings(s)}
+        self._forms = sorted(forms, key=len, reverse=True)  # longest first: no partial masks
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return text
+        for form in self._forms:
+            text = text.replace(form, MASK)
+        return _BASE64_RUN.sub(self._masked_if_hiding, text)
+
+    def _masked_if_hiding(self, match: re.Match[str]) -> str:
+        decoded = _decoded(match.group())
+        hides = decoded is not None and any(s in decoded for s in self._secrets)
+        return MASK if hides else match.group()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
-        message = record.getMessage()
+        try:
+            self._redact_record(record)
+        except Exception:  # a log line must never fail its caller
+            record.msg, record.args = "(a log line that could not be checked for secrets)", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+    def _redact_record(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # the caller's arguments do not fit its format
+            message = f"{record.msg} (arguments that did not fit: {record.args!r})"
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.msg = self.redact(message)
         record.args = None
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
-        return True
+
+
+def _encodings(secret: str) -> set[str]:
+    """The forms a secret takes in URLs, forms and headers (besides Basic auth pairs)."""
+    raw = secret.encode()
+    escaped = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    lower = {_PERCENT_ESCAPE.sub(lambda m: m.group().lower(), e) for e in escaped}
+    coded = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    return {secret, *escaped, *lower, *coded, *(c.rstrip("=") for c in coded)}
+
+
+def _decoded(run: str) -> str | None:
+    """`run` decoded from base64 (either alphabet), or None when it is not base64 text."""
+    padded = run.rstrip("=") + "=" * (-len(run.rstrip("=")) % 4)
+    try:
+        data = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data.decode("utf-8", errors="ignore")
 
 
 redactor = RedactSecrets()
@@ -53,5 +112,5 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "discord.gateway", "discord.http", "aiohttp.access"):
+    for noisy in QUIET:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -49,12 +49,17 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file the user attached; `url` is where the platform serves it."""
+    """A file the user attached; `url` is where the platform serves it.
+
+    `local` marks a file on this machine (a `file:` URL), which only the
+    console, run by whoever runs Herald, may name.
+    """
 
     filename: str
     url: str
     size: int
     content_type: str | None = None
+    local: bool = False
 
 
 @dataclass(frozen=True, slots=True)

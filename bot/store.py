@@ -775,16 +775,29 @@ class Store:
             inserted = {key: delivery_id for delivery_id, key in await cursor.fetchall()}
         return [inserted.pop(row[2], None) for row in rows]
 
-    async def new_deliveries(self, limit: int = 100) -> list[Delivery]:
+    async def new_deliveries(self, limit: int = 100, source: str | None = None) -> list[Delivery]:
+        """The oldest deliveries not routed yet, of one source or of all."""
+        where, args = (
+            ("state = ? AND source = ?", (INBOX_NEW, source))
+            if source
+            else ("state = ?", (INBOX_NEW,))
+        )
         async with (
             self._lock,
             self._db.execute(
-                "SELECT id, source, kind, payload FROM inbox WHERE state = ? ORDER BY id LIMIT ?",
-                (INBOX_NEW, limit),
+                f"SELECT id, source, kind, payload FROM inbox WHERE {where} ORDER BY id LIMIT ?",  # noqa: S608 - placeholders only
+                (*args, limit),
             ) as cursor,
         ):
             rows = await cursor.fetchall()
         return [Delivery(r["id"], r["source"], r["kind"], r["payload"]) for r in rows]
+
+    async def unrouted_sources(self) -> list[str]:
+        """Sources with deliveries not routed yet."""
+        async with self._db.execute(
+            "SELECT DISTINCT source FROM inbox WHERE state = ?", (INBOX_NEW,)
+        ) as cursor:
+            return [r[0] for r in await cursor.fetchall()]
 
     async def known_item(self, item: str) -> KnownItem | None:
         async with self._db.execute(
@@ -828,6 +841,83 @@ class Store:
                 items,
             )
             await db.executemany("UPDATE inbox SET state = ?, note = ? WHERE id = ?", closed)
+
+    async def amend_routing(
+        self,
+        delivery: Delivery,
+        event: dict[str, Any],
+        edit: dict[str, Any],
+        routes: Sequence[Route],
+        known: tuple[str, KnownItem] | None,
+    ) -> int:
+        """A routed delivery's card came out better late: give the channels the better one.
+
+        Rows not sent yet take `event` in place. Where the card is posted or
+        being posted, `edit` (a `CARD` event about the same item) is queued
+        under an inbox row of its own, so the delivery worker edits the card.
+        Channels that got the delivery in a digest, or not at all, are left
+        alone. The number of channels amended.
+        """
+        now = time.time()
+        item = event.get("item")
+        wanted = {(r.platform, r.channel_id): r for r in routes}
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT id, platform, channel_id, state, batch, batch_kind FROM outbox"
+                " WHERE inbox_id = ?",
+                (delivery.id,),
+            ) as cursor:
+                rows = [r for r in await cursor.fetchall() if (r[1], r[2]) in wanted]
+            waiting = [r["id"] for r in rows if r["state"] == "pending" and r["batch"] is None]
+            await db.executemany(
+                "UPDATE outbox SET event = ? WHERE id = ?", [(_dump(event), i) for i in waiting]
+            )
+            to_edit = [
+                r
+                for r in rows
+                if item and r["id"] not in waiting and await _card_shown(db, r, item)
+            ]
+            if to_edit:
+                async with db.execute(
+                    "INSERT INTO inbox (source, kind, delivery_key, payload, received_at, state,"
+                    " note) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (delivery_key) DO NOTHING"
+                    " RETURNING id",
+                    (
+                        delivery.source,
+                        delivery.kind,
+                        f"late:{delivery.id}",
+                        delivery.payload,
+                        now,
+                        INBOX_ROUTED,
+                        f"the card of #{delivery.id}, completed",
+                    ),
+                ) as cursor:
+                    added = await cursor.fetchone()
+                to_edit = to_edit if added else []
+                await db.executemany(
+                    "INSERT OR IGNORE INTO outbox (inbox_id, platform, channel_id,"
+                    " subscription_id, item, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            added[0],
+                            r["platform"],
+                            r["channel_id"],
+                            wanted[(r["platform"], r["channel_id"])].subscription_id,
+                            item,
+                            _dump(edit),
+                            now,
+                        )
+                        for r in to_edit
+                    ],
+                )
+            if known is not None:
+                key, about = known
+                await db.execute(
+                    "UPDATE items SET title = ?, url = ?, attributes = ?, updated_at = ?"
+                    " WHERE item = ?",
+                    (about.title, about.url, _dump(about.attributes), now, key),
+                )
+        return len(waiting) + len(to_edit)
 
     # --- outbox ---------------------------------------------------------------
 
@@ -1212,6 +1302,17 @@ class Store:
                 (source, feed, *keep_states, source, feed, *keep_states, keep),
             )
             return cursor.rowcount
+
+
+async def _card_shown(db: aiosqlite.Connection, row: aiosqlite.Row, item: str) -> bool:
+    """Whether the outbox row `row` put (or is putting) `item`'s card in its channel."""
+    if row["batch_kind"] != "card" or row["state"] not in ("pending", "done"):
+        return False
+    async with db.execute(
+        "SELECT 1 FROM posts WHERE platform = ? AND channel_id = ? AND item = ?",
+        (row["platform"], row["channel_id"], item),
+    ) as cursor:
+        return await cursor.fetchone() is not None
 
 
 async def _insert_post(db: aiosqlite.Connection, post: Post) -> None:

@@ -269,7 +269,7 @@ def _local_file(name: str) -> Attachment:
     path = Path(name).expanduser()
     if not path.is_file():
         raise UserError(f"There is no file {name}.")
-    return Attachment(path.name, path.resolve().as_uri(), path.stat().st_size)
+    return Attachment(path.name, path.resolve().as_uri(), path.stat().st_size, local=True)
 
 
 def _card(card: Card) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,10 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    async_default_handlers,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cmdline import parse
@@ -48,6 +52,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 PROFILE_CACHE_SECONDS = 300.0
+PROFILE_CACHE_SIZE = 1000
+"""Profiles kept at most: the least recently used go first."""
 MENU_PREFIX = "herald:menu:"
 DONE = "✅ Done."
 
@@ -123,7 +129,11 @@ class SlackPlatform(ForwardsOutbound):
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_url + "/",
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+            # slack-sdk's own connection-error handler, plus waiting out a 429.
+            retry_handlers=[
+                *async_default_handlers(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            ],
         )
         self.outbound = SlackOutbound(self.client, salt=core.instance_id)
         secret = settings.slack_signing_secret
@@ -145,7 +155,8 @@ class SlackPlatform(ForwardsOutbound):
             core.server.add_route("POST", EVENTS_PATH, self._on_http)
         self._socket: AsyncSocketModeHandler | None = None
         self._state = "connecting"
-        self._profiles: dict[str, tuple[Profile, float]] = {}
+        self._profiles: OrderedDict[str, tuple[Profile, float]] = OrderedDict()
+        self.profile_cache_size = PROFILE_CACHE_SIZE
         self._groups: tuple[dict[str, set[str]], float] | None = None
         self.bot_user_id: str | None = None
 
@@ -361,6 +372,7 @@ class SlackPlatform(ForwardsOutbound):
         """Name, e-mail and whether a workspace admin or owner, from `users.info` (cached)."""
         cached = self._profiles.get(user_id)
         if cached and cached[1] > time.monotonic():
+            self._profiles.move_to_end(user_id)
             return cached[0]
         profile = Profile()
         try:
@@ -376,4 +388,7 @@ class SlackPlatform(ForwardsOutbound):
             reason = error.response.get("error")
             log.warning("Slack: cannot look up %s: %s", user_id, reason)
         self._profiles[user_id] = (profile, time.monotonic() + PROFILE_CACHE_SECONDS)
+        self._profiles.move_to_end(user_id)
+        while len(self._profiles) > self.profile_cache_size:
+            self._profiles.popitem(last=False)
         return profile

@@ -7,6 +7,7 @@ per project.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -15,9 +16,10 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.budget import within_budget
 from bot.errors import ServiceError
 from bot.http import ServiceClient
-from cogs.butterstack.models import Build, Changelist, Deployment, items
+from cogs.butterstack.models import Build, Changelist, Deployment, items, newest_first
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +59,16 @@ class ButterStackClient:
     async def builds(
         self, project_id: str, *, status: str | None = None, limit: int = 20, offset: int = 0
     ) -> list[Build]:
-        """A project's builds, newest first."""
+        """A project's builds, newest created first (whatever order ButterStack sends)."""
         body = await self._get(
             f"projects/{_segment(project_id)}/builds",
             status=status,
             limit=min(limit, MAX_PAGE),
             offset=offset or None,
         )
-        return [Build.parse({"project_id": project_id, **b}) for b in items(body, "builds")]
+        return newest_first(
+            Build.parse({"project_id": project_id, **b}) for b in items(body, "builds")
+        )
 
     async def build(self, build_id: str) -> Build:
         body = await self._get(f"builds/{_segment(build_id)}")
@@ -73,15 +77,15 @@ class ButterStackClient:
     async def deployments(
         self, project_id: str, *, limit: int = 20, offset: int = 0
     ) -> list[Deployment]:
-        """A project's deployments, newest first."""
+        """A project's deployments, newest created first (whatever order ButterStack sends)."""
         body = await self._get(
             f"projects/{_segment(project_id)}/deployments",
             limit=min(limit, MAX_PAGE),
             offset=offset or None,
         )
-        return [
+        return newest_first(
             Deployment.parse({"project_id": project_id, **d}) for d in items(body, "deployments")
-        ]
+        )
 
     async def deployment(self, deployment_id: str) -> Deployment:
         body = await self._get(f"deployments/{_segment(deployment_id)}")
@@ -136,6 +140,7 @@ class Changelists:
         self.api = api
         self.size = size
         self._known: OrderedDict[str, Changelist | float] = OrderedDict()
+        self._reading: dict[str, asyncio.Task[Changelist | None]] = {}
 
     def peek(self, number: str) -> Changelist | None:
         """The cached changelist, without asking ButterStack."""
@@ -172,3 +177,16 @@ class Changelists:
         except ServiceError as error:
             log.info("ButterStack changelist %s not read: %s", number, error.message)
             return None
+
+    def read_ahead(self, number: str) -> None:
+        """Start reading a changelist a card will want, unless known or under way already."""
+        if self.cached(number) or number in self._reading:
+            return
+        task = asyncio.create_task(self.find(number), name=f"changelist {number}")
+        self._reading[number] = task
+        task.add_done_callback(lambda _: self._reading.pop(number, None))
+
+    async def for_card(self, number: str) -> Changelist | None:
+        """The changelist if known, or if its reading answers within the open look-up budget."""
+        reading = self._reading.get(number)
+        return await within_budget(reading) if reading is not None else self.peek(number)

@@ -79,7 +79,7 @@ class ButterStack(Cog):
             changelists=self.changelists,
             durations=self.durations,
         )
-        core.announcements.add_source(source(self.projects))
+        core.announcements.add_source(source(self.projects, self.changelists))
 
     async def load(self) -> None:
         self.run_in_background(self.core, self.poller.run(), "butterstack-poller")

@@ -2,9 +2,9 @@
 
 The poller submits what it saw of a build or deployment to the announcements
 pipeline: the item as ButterStack spells it, and beside a build what its card
-needs that ButterStack's build does not carry (its changelist, the platform's
-typical duration, the moment it was seen). `normalise` turns that into the
-card and event when the router reaches it. An item key names a build or
+needs that ButterStack's build does not carry (its changelist when known, the
+platform's typical duration, the moment it was seen). The `Normaliser` turns
+that into the card and event when the router reaches it. An item key names a build or
 deployment across all its events, so every event about it edits one card.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.events import Attributes, Event, Source
 from bot.models import Card
@@ -25,6 +25,9 @@ from cogs.butterstack.cards import (
     deployment_title,
 )
 from cogs.butterstack.models import Build, Changelist, Deployment, when
+
+if TYPE_CHECKING:
+    from cogs.butterstack.client import Changelists
 
 SOURCE = "butterstack"
 LABEL = "ButterStack"
@@ -130,26 +133,38 @@ def _parsed(payload: dict[str, Any], key: str, parse: Callable[[dict[str, Any]],
     return parse(value) if isinstance(value, dict) else None
 
 
-async def normalise(kind: str, payload: dict[str, Any]) -> Event | None:
-    """The event for what the poller submitted; None for a payload it did not write."""
-    build = _parsed(payload, "build", Build.parse)
-    if kind.startswith("deployment."):
-        deployment = _parsed(payload, "deployment", Deployment.parse)
-        return deployment_event(deployment, build) if deployment else None
-    if build is None:
-        return None
-    card = build_card(
-        build,
-        now=when(payload.get("seen_at")) or datetime.now(UTC),
-        changelist=_parsed(payload, "changelist", Changelist.parse),
-        typical=payload.get("typical_seconds"),
-    )
-    return build_event(build, card)
+class Normaliser:
+    """Turns what the poller submitted into the event; None for a payload it did not write.
+
+    A build's changelist is on the card when the poller knew it, or when its
+    reading (started by the poller) answers within the look-up budget.
+    """
+
+    def __init__(self, changelists: Changelists | None = None) -> None:
+        self.changelists = changelists
+
+    async def __call__(self, kind: str, payload: dict[str, Any]) -> Event | None:
+        build = _parsed(payload, "build", Build.parse)
+        if kind.startswith("deployment."):
+            deployment = _parsed(payload, "deployment", Deployment.parse)
+            return deployment_event(deployment, build) if deployment else None
+        if build is None:
+            return None
+        changelist = _parsed(payload, "changelist", Changelist.parse)
+        if changelist is None and build.changelist and self.changelists is not None:
+            changelist = await self.changelists.for_card(build.changelist)
+        card = build_card(
+            build,
+            now=when(payload.get("seen_at")) or datetime.now(UTC),
+            changelist=changelist,
+            typical=payload.get("typical_seconds"),
+        )
+        return build_event(build, card)
 
 
-def source(projects: Sequence[str]) -> Source:
+def source(projects: Sequence[str], changelists: Changelists | None = None) -> Source:
     hint = (
         "Nothing to set up in ButterStack: Herald reads the builds and deployments of"
         f" {', '.join(projects)} itself."
     )
-    return Source(SOURCE, LABEL, KINDS, ATTRIBUTES, normalise, hint, CARD_SHOWS)
+    return Source(SOURCE, LABEL, KINDS, ATTRIBUTES, Normaliser(changelists), hint, CARD_SHOWS)

@@ -8,10 +8,10 @@ array or an object holding one (`{"builds": [...]}`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 PENDING, RUNNING, SUCCESS, FAILED = "pending", "running", "success", "failed"
 OPEN_BUILD = (PENDING, RUNNING)
@@ -93,6 +93,7 @@ class Build:
     duration_seconds: float | None
     artifacts: tuple[Artifact, ...]
     url: str | None
+    created_at: datetime | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Build:
@@ -118,6 +119,7 @@ class Build:
             duration_seconds=number(data.get("duration_seconds")),
             artifacts=artifacts,
             url=text(data, "url", "web_url", "html_url"),
+            created_at=when(data.get("created_at")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -137,6 +139,7 @@ class Build:
                 {"name": a.name, "size_bytes": a.size_bytes, "url": a.url} for a in self.artifacts
             ],
             "url": self.url,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 
     @property
@@ -163,6 +166,7 @@ class Deployment:
     branch: str | None
     deployed_at: datetime | None
     url: str | None
+    created_at: datetime | None = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> Deployment:
@@ -175,6 +179,7 @@ class Deployment:
             branch=text(data, "branch"),
             deployed_at=when(data.get("deployed_at") or data.get("created_at")),
             url=text(data, "url", "web_url"),
+            created_at=when(data.get("created_at")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -188,11 +193,28 @@ class Deployment:
             "branch": self.branch,
             "deployed_at": self.deployed_at.isoformat() if self.deployed_at else None,
             "url": self.url,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_DEPLOYMENT
+
+
+Listed = TypeVar("Listed", Build, Deployment)
+
+
+def newest_first(items: Iterable[Listed]) -> list[Listed]:
+    """Newest created first. ButterStack does not document the order of its lists, so
+    Herald sorts them; those without a readable creation time follow, in the order given
+    (taken as older: an item wrongly seen as newest would hide everything after it)."""
+    listed = list(items)
+    dated = sorted(
+        (i for i in listed if i.created_at is not None),
+        key=lambda i: i.created_at or datetime.min.replace(tzinfo=UTC),
+        reverse=True,
+    )
+    return dated + [i for i in listed if i.created_at is None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ from cogs.butterstack.models import (
     Build,
     Changelist,
     Deployment,
+    newest_first,
 )
 
 log = logging.getLogger(__name__)
@@ -186,20 +187,21 @@ class BuildTracker:
         return await self.durations.typical(build.project_id, build.platform)
 
     async def submission(self, build: Build) -> Submission:
-        changelist = await self._changelist(build.changelist) if build.changelist else None
+        changelist = self._changelist(build.changelist) if build.changelist else None
         typical = await self.typical(build) if build.status == RUNNING else None
         payload = build_payload(
             build, seen_at=datetime.now(UTC), changelist=changelist, typical=typical
         )
         return f"build.{build.status}", payload, build_item(build.id)
 
-    async def _changelist(self, number: str) -> Changelist | None:
-        """The build's changelist for its card: best effort, within this reading's budget
-        and only while the quota can spare it."""
-        if self.changelists.cached(number) or self.fetches_left <= 0 or not self.may_fetch():
-            return self.changelists.peek(number)
-        self.fetches_left -= 1
-        return await self.changelists.find(number)
+    def _changelist(self, number: str) -> Changelist | None:
+        """The build's changelist if known. Otherwise it is read in the background, within
+        this reading's allowance and only while the quota can spare it: the card waits
+        for it (within the look-up budget) when the event is routed, not the poller."""
+        if not self.changelists.cached(number) and self.fetches_left > 0 and self.may_fetch():
+            self.fetches_left -= 1
+            self.changelists.read_ahead(number)
+        return self.changelists.peek(number)
 
     def data(self, build: Build, signature: str) -> dict[str, Any]:
         return {"signature": signature, "build": build.to_json()}
@@ -396,7 +398,7 @@ class Poller:
                     feed.name,
                     pages * PAGE,
                 )
-        return list(listed.values()), known
+        return newest_first(listed.values()), known
 
     async def _trim(self) -> None:
         self._trimmed = self.clock()

@@ -91,8 +91,17 @@ class FakeButterStack(FakeServer):
         self._ids = itertools.count(1001)
         self._failures: list[int] = []
         self._after_trigger: list[int | str] = []
+        self.newest_first = True
+        """False: lists come oldest first (ButterStack documents no order)."""
+        self.changelists_answering = asyncio.Event()
+        """Cleared, changelist reads hang until it is set again."""
+        self.changelists_answering.set()
         super().__init__()
         self.app.middlewares.append(self._guard)
+
+    async def stop(self) -> None:
+        self.changelists_answering.set()
+        await super().stop()
 
     @property
     def url(self) -> str:
@@ -306,7 +315,8 @@ class FakeButterStack(FakeServer):
         return None
 
     def _page(self, request: web.Request, entries: list[dict[str, Any]]) -> Any:
-        """Newest first, `limit` (1-100, default 20) from `offset`; or an error answer."""
+        """Newest first (unless told otherwise), `limit` (1-100, default 20) from `offset`;
+        or an error answer."""
         try:
             limit = int(request.query.get("limit", "20"))
             offset = int(request.query.get("offset", "0"))
@@ -314,7 +324,8 @@ class FakeButterStack(FakeServer):
             return error(400, "bad_request", "limit and offset must be integers")
         if not 1 <= limit <= 100 or offset < 0:
             return error(400, "bad_request", "limit must be between 1 and 100")
-        return list(reversed(entries))[offset : offset + limit]
+        ordered = list(reversed(entries)) if self.newest_first else list(entries)
+        return ordered[offset : offset + limit]
 
     async def _projects(self, request: web.Request) -> web.Response:
         return json_response({"projects": [{"id": p, "name": p} for p in self.projects]})
@@ -393,6 +404,7 @@ class FakeButterStack(FakeServer):
         return page if isinstance(page, web.Response) else json_response({"changelists": page})
 
     async def _changelist(self, request: web.Request) -> web.Response:
+        await self.changelists_answering.wait()
         identifier = request.match_info["id"]
         number = identifier.removeprefix("cl_")
         found = self.changelists.get(int(number)) if number.isdigit() else None

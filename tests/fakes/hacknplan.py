@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from tests.fakes.server import FakeServer, json_response
@@ -24,7 +26,16 @@ class FakeHacknPlan(FakeServer):
             }
         }
         self.projects = {128: {"id": 128, "name": "Skyward", "workspaceId": 1}}
+        self.answering = asyncio.Event()
+        """Cleared, every request hangs until it is set again (an API that stopped answering)."""
+        self.answering.set()
+        self.held = 0
+        """Requests that have waited for `answering`."""
         super().__init__()
+
+    async def stop(self) -> None:
+        self.answering.set()
+        await super().stop()
 
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/v0/projects/{project}", self._project)
@@ -34,19 +45,22 @@ class FakeHacknPlan(FakeServer):
     def url(self) -> str:
         return f"{super().url}/v0"
 
-    def _refusal(self, request: web.Request) -> web.Response | None:
+    async def _refusal(self, request: web.Request) -> web.Response | None:
+        if not self.answering.is_set():
+            self.held += 1
+            await self.answering.wait()
         if request.headers.get("Authorization") != f"ApiKey {API_KEY}":
             return web.Response(status=401)
         return None
 
     async def _project(self, request: web.Request) -> web.Response:
-        if refused := self._refusal(request):
+        if refused := await self._refusal(request):
             return refused
         project = self.projects.get(int(request.match_info["project"]))
         return json_response(project) if project else web.Response(status=404)
 
     async def _work_item(self, request: web.Request) -> web.Response:
-        if refused := self._refusal(request):
+        if refused := await self._refusal(request):
             return refused
         key = (int(request.match_info["project"]), int(request.match_info["item"]))
         item = self.work_items.get(key)
