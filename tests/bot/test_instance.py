@@ -1,0 +1,69 @@
+"""One Herald per SQLite database: a second `python -m bot` refuses; a crash frees it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from tests.conftest import spawn_bot
+
+SECONDS = 20
+
+
+async def started(tmp_path: Path) -> asyncio.subprocess.Process:
+    """A `python -m bot` on tmp_path's database, once it says it is ready."""
+    process = await spawn_bot(tmp_path)
+    assert process.stderr is not None
+    log = b""
+    while b"Herald is ready" not in log:
+        line = await asyncio.wait_for(process.stderr.readline(), SECONDS)
+        assert line, f"Herald exited early: {log.decode()}"
+        log += line
+    return process
+
+
+async def finished(process: asyncio.subprocess.Process) -> tuple[int | None, str]:
+    """Its exit code and stderr; killed if it has not exited within SECONDS."""
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), SECONDS)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    return process.returncode, stderr.decode()
+
+
+async def test_a_second_herald_on_the_same_database_exits_2_and_a_crash_frees_it(
+    tmp_path: Path,
+) -> None:
+    first = await started(tmp_path)
+    try:
+        code, stderr = await finished(await spawn_bot(tmp_path))
+        assert code == 2
+        assert stderr == (
+            f"herald: cannot start: another Herald (pid {first.pid}) is already running"
+            f" on {tmp_path / 'herald.db'}; stop it first, or give this one its own"
+            " DATABASE_URL\n"
+        )
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+
+    after_crash = await started(tmp_path)
+    after_crash.send_signal(signal.SIGTERM)
+    code, stderr = await finished(after_crash)
+    assert code == 0, stderr
+
+
+async def test_another_database_is_another_instance(tmp_path: Path) -> None:
+    first = await started(tmp_path)
+    try:
+        elsewhere = tmp_path / "other"
+        elsewhere.mkdir()
+        second = await started(elsewhere)
+        second.send_signal(signal.SIGTERM)
+        assert (await finished(second))[0] == 0
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await finished(first)
