@@ -11,7 +11,6 @@ two processes lock two different files of the same name).
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -29,11 +28,16 @@ def hold_instance_lock(database: Path) -> BinaryIO | None:
     Raises `StartError` naming the process that holds it already. An in-memory
     database needs no lock (None).
     """
+    import fcntl  # POSIX only, as running Herald is (signal handlers); `check` needs none
+
     if str(database) == ":memory:":
         return None
     path = lock_path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+b")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+b")
+    except OSError as error:
+        raise StartError(f"cannot create the lock file {path}: {error}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

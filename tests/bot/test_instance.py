@@ -6,7 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from tests.conftest import spawn_bot
+from tests.conftest import run_bot, spawn_bot
 
 SECONDS = 20
 
@@ -67,3 +67,13 @@ async def test_another_database_is_another_instance(tmp_path: Path) -> None:
     finally:
         first.send_signal(signal.SIGTERM)
         await finished(first)
+
+
+def test_a_lock_that_cannot_be_made_is_one_line_too(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the database's folder should be")
+    result = run_bot(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'taken' / 'herald.db'}")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"herald: cannot start: cannot create the lock file {tmp_path}/taken/herald.db.lock:"
+        f" [Errno 17] File exists: '{tmp_path}/taken'\n"
+    )
