@@ -10,7 +10,10 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
+from bot.__main__ import main
+from bot.backup import BackupError, backup
 from bot.core import Core
 from tests.announcing import sample
 from tests.conftest import (
@@ -94,9 +97,7 @@ async def test_a_backup_taken_while_webhooks_pour_in_holds_every_row_committed_b
     assert not list((tmp_path / "copies").glob(".*partial"))
 
 
-async def test_a_backup_never_writes_over_the_database_nor_makes_one(
-    herald: StartHerald, tmp_path: Path
-) -> None:
+def test_a_backup_never_makes_a_database(tmp_path: Path) -> None:
     missing = run_bot(tmp_path, "backup", str(tmp_path / "copy.db"))
     assert missing.returncode == 1
     assert missing.stderr == (
@@ -104,11 +105,16 @@ async def test_a_backup_never_writes_over_the_database_nor_makes_one(
         " (check DATABASE_URL)\n"
     )
     assert not database_file(tmp_path).exists()
+    with pytest.raises(SystemExit) as usage:
+        main(["backup"])
+    assert usage.value.code == 2
 
+
+async def test_a_backup_never_writes_over_the_live_database(
+    herald: StartHerald, tmp_path: Path
+) -> None:
     await herald()
-    for live in ("herald.db", "herald.db-wal"):
-        refused = run_bot(tmp_path, "backup", str(tmp_path / live))
-        assert refused.returncode == 1
-        assert "is one of the live database's files" in refused.stderr
-
-    assert run_bot(tmp_path, "backup").returncode == 2
+    database = database_file(tmp_path)
+    for live in ("herald.db", "herald.db-wal", "herald.db.lock", "copies/../herald.db"):
+        with pytest.raises(BackupError, match="is one of the live database's files"):
+            backup(database, tmp_path / live)

@@ -6,7 +6,11 @@ import asyncio
 import signal
 from pathlib import Path
 
-from tests.conftest import run_bot, spawn_bot
+import pytest
+
+from bot.errors import StartError
+from bot.instance import hold_instance_lock
+from tests.conftest import spawn_bot
 
 SECONDS = 20
 
@@ -56,24 +60,20 @@ async def test_a_second_herald_on_the_same_database_exits_2_and_a_crash_frees_it
     assert code == 0, stderr
 
 
-async def test_another_database_is_another_instance(tmp_path: Path) -> None:
-    first = await started(tmp_path)
-    try:
-        elsewhere = tmp_path / "other"
-        elsewhere.mkdir()
-        second = await started(elsewhere)
-        second.send_signal(signal.SIGTERM)
-        assert (await finished(second))[0] == 0
-    finally:
-        first.send_signal(signal.SIGTERM)
-        await finished(first)
-
-
-def test_a_lock_that_cannot_be_made_is_one_line_too(tmp_path: Path) -> None:
+def test_a_lock_that_cannot_be_made_is_a_start_error(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file where the database's folder should be")
-    result = run_bot(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'taken' / 'herald.db'}")
-    assert result.returncode == 2
-    assert result.stderr == (
-        f"herald: cannot start: cannot create the lock file {tmp_path}/taken/herald.db.lock:"
-        f" [Errno 17] File exists: '{tmp_path}/taken'\n"
+    with pytest.raises(StartError) as refused:
+        hold_instance_lock(tmp_path / "taken" / "herald.db")
+    assert str(refused.value) == (
+        f"cannot create the lock file {tmp_path}/taken/herald.db.lock:"
+        f" [Errno 17] File exists: '{tmp_path}/taken'"
     )
+
+
+def test_the_lock_is_per_database(tmp_path: Path) -> None:
+    first = hold_instance_lock(tmp_path / "one.db")
+    second = hold_instance_lock(tmp_path / "two.db")
+    assert first is not None
+    assert second is not None
+    first.close()
+    second.close()
