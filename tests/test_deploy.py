@@ -35,6 +35,10 @@ METRICS = {
     "herald_platform_connected",
     "herald_info",
 }
+# The labels issue 10 gives the metrics (bounded sets: never a user, channel or item),
+# with Prometheus's own: `le` on histogram buckets, `instance` and `job` on every series.
+LABELS = {"service", "platform", "source", "outcome", "kind", "status_class", "command"}
+LABELS |= {"version", "le", "instance", "job"}
 HISTOGRAMS = {name for name in METRICS if name.endswith("_seconds") and "oldest" not in name}
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 DURATION = re.compile(r"^\d+[smhd]$")
@@ -46,6 +50,15 @@ def load(path: str) -> Any:
 
 def metric_names(text: str) -> set[str]:
     return set(re.findall(r"\bherald_[a-z_]+\b", text))
+
+
+def labels(text: str) -> set[str]:
+    """Label names used in PromQL (`by (...)`, `{name="..."}`) and templates (`{{name}}`)."""
+    used = set(re.findall(r"\{\{\s*(?:\$labels\.)?([a-z_]+)\s*\}\}", text))
+    for group in re.findall(r"\bby \(([^)]*)\)", text):
+        used |= {name.strip() for name in group.split(",")}
+    used |= set(re.findall(r"[{,]\s*([a-z_]+)\s*=~?\s*\"", text))
+    return used
 
 
 def exported(name: str) -> bool:
@@ -72,6 +85,13 @@ def test_every_metric_named_in_deploy_is_one_herald_exports() -> None:
             used |= metric_names(path.read_text())
     assert used, "deploy/ names no metric"
     assert {name for name in used if not exported(name)} == set()
+
+
+def test_deploy_groups_by_the_issues_labels_only() -> None:
+    alerts = (DEPLOY / "prometheus" / "alerts.yml").read_text()
+    dashboard = (DEPLOY / "grafana" / "dashboards" / "herald.json").read_text()
+    assert {"platform", "service", "source", "le"} <= labels(alerts) | labels(dashboard)
+    assert labels(alerts) | labels(dashboard) <= LABELS
 
 
 def test_the_alert_rules_are_well_formed() -> None:
