@@ -1,4 +1,5 @@
 # Herald in a container: docker build -t herald . && docker run --env-file .env -p 8080:8080 -v herald-data:/data herald
+# (or deploy/compose.yml, which also offers Prometheus and Grafana)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,10 +14,13 @@ RUN useradd --create-home --uid 10001 herald \
     && mkdir /data && chown herald:herald /data
 
 WORKDIR /app
+# Every dependency exactly as locked, hashes checked; then Herald itself, adding nothing.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
-RUN pip install .
+RUN pip install --no-deps .
 
 USER herald
 VOLUME ["/data"]

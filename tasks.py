@@ -6,8 +6,11 @@
                                    lint, then run every test (args go to pytest)
     python3 tasks.py bench NAME    run a benchmark and print its figures:
                                    ingest, end_to_end, burst, crash, butterstack, chaos (or all)
+    python3 tasks.py lock          rewrite requirements.lock and requirements-dev.lock from
+                                   pyproject.toml (after changing a dependency there)
 
-Both install from pyproject.toml into .venv and reinstall only when it changed.
+They install into .venv exactly what the lock files pin, hashes checked, then
+Herald itself, and reinstall only when pyproject.toml or a lock file changed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+# Every transitive dependency, pinned with its hashes: the runtime set, and the runtime
+# set plus the test tools (the `dev` extra).
+LOCKS = {"": "requirements.lock", "dev": "requirements-dev.lock"}
 
 
 def ensure_environment(extras: str) -> None:
@@ -32,29 +38,19 @@ def ensure_environment(extras: str) -> None:
     if not PYTHON.exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    inputs = ["pyproject.toml", *LOCKS.values()]
+    digest = hashlib.sha256(b"".join((ROOT / name).read_bytes() for name in inputs)).hexdigest()
+    digest = digest[:16]
     done = {
         p.name.removeprefix(f".installed-{digest}-") for p in VENV.glob(f".installed-{digest}-*")
     }
     # The dev install includes the plain one: running after testing needs nothing new.
     if extras in done or (not extras and "dev" in done):
         return
-    target = f".[{extras}]" if extras else "."
-    print(f"installing {target} into .venv ...", flush=True)
-    subprocess.run(
-        [
-            str(PYTHON),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--editable",
-            target,
-        ],
-        cwd=ROOT,
-        check=True,
-    )
+    print(f"installing {LOCKS[extras]} and Herald into .venv ...", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--require-hashes", "-r", LOCKS[extras]], cwd=ROOT, check=True)
+    subprocess.run([*pip, "--no-deps", "--editable", "."], cwd=ROOT, check=True)
     for old in VENV.glob(".installed-*"):
         if not old.name.startswith(f".installed-{digest}-"):
             old.unlink()
@@ -89,8 +85,22 @@ def bench(args: list[str]) -> int:
     return 0
 
 
+def lock(args: list[str]) -> int:
+    """Resolve pyproject.toml's dependencies afresh (for Python 3.11, every platform)."""
+    ensure_environment("dev")
+    for extras, output in LOCKS.items():
+        command = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--quiet"]
+        command += ["--universal", "--python-version", "3.11", "--generate-hashes"]
+        command += ["--custom-compile-command", "python3 tasks.py lock", "-o", output]
+        if extras:
+            command += ["--extra", extras]
+        if subprocess.call([*command, *args], cwd=ROOT) != 0:
+            return 1
+    return 0
+
+
 def main() -> int:
-    tasks = {"run": run, "test": test, "bench": bench}
+    tasks = {"run": run, "test": test, "bench": bench, "lock": lock}
     if len(sys.argv) < 2 or sys.argv[1] not in tasks:
         print(__doc__)
         return 2

@@ -1,5 +1,5 @@
 """`python -m bot`: run Herald; `check` validates the settings; `slack-manifest` prints
-the Slack app manifest for the loaded commands."""
+the Slack app manifest for the loaded commands; `backup PATH` copies the database, live."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
+from bot.backup import BackupError, backup
 from bot.config import NotConfigured, Settings, SettingsError, load_settings
 from bot.core import Core
 from bot.errors import StartError
+from bot.instance import hold_instance_lock
 from bot.logs import setup_logging
 
 log = logging.getLogger("herald")
@@ -53,24 +56,46 @@ async def _slack_manifest(settings: Settings, url: str | None) -> int:
     return 0
 
 
+def _backup(database: Path, target: Path) -> int:
+    try:
+        size = backup(database, target)
+    except BackupError as error:
+        print(f"herald: cannot back up: {error}", file=sys.stderr)
+        return 1
+    print(f"backed up {database} to {target} ({size:,} bytes)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="herald", description=__doc__)
     parser.add_argument(
         "action",
         nargs="?",
         default="run",
-        choices=("run", "check", "slack-manifest"),
+        choices=("run", "check", "slack-manifest", "backup"),
         help="default: run",
     )
+    parser.add_argument("path", nargs="?", type=Path, help="backup: the file to write")
     parser.add_argument("--url", help="slack-manifest: Herald's public URL, for HTTP mode")
     args = parser.parse_args(argv)
+    if (args.action == "backup") != (args.path is not None):
+        parser.error("a PATH goes with `backup`, and only with it")
     try:
         settings = load_settings(Settings)
         setup_logging(settings.log_level)
-        settings.database_path()
+        database = settings.database_path()
+        if args.action == "backup":
+            return _backup(database, args.path)
         if args.action == "slack-manifest":
             return asyncio.run(_slack_manifest(settings, args.url))
-        return asyncio.run(_check(settings) if args.action == "check" else _run(settings))
+        if args.action == "check":
+            return asyncio.run(_check(settings))
+        lock = hold_instance_lock(database)  # held until the process ends
+        try:
+            return asyncio.run(_run(settings))
+        finally:
+            if lock is not None:
+                lock.close()
     except (SettingsError, StartError, NotConfigured) as error:
         print(f"herald: cannot start: {error}", file=sys.stderr)
         return 2
