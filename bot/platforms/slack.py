@@ -22,10 +22,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncRateLimitErrorRetryHandler,
-    async_default_handlers,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cmdline import parse
@@ -44,6 +41,7 @@ from bot.platforms.slack_forms import (
 )
 from bot.platforms.slack_outbound import SlackOutbound
 from bot.platforms.slack_render import LINK_ACTION, reply_message
+from bot.platforms.slack_retry import connection_retry_handlers
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -129,9 +127,10 @@ class SlackPlatform(ForwardsOutbound):
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_url + "/",
-            # slack-sdk's own connection-error handler, plus waiting out a 429.
+            # slack-sdk's own connection-error handler (made safe for posts, see
+            # slack_retry), plus waiting out a 429.
             retry_handlers=[
-                *async_default_handlers(),
+                *connection_retry_handlers(),
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             ],
         )

@@ -71,6 +71,9 @@ class FakeSlack(FakeServer):
         self.channel_errors: dict[str, str] = {}
         self.refusals: list[tuple[str, str, bool]] = []
         self.lose_answers = 0
+        # Web API method -> how many of its next calls are carried out and then
+        # have their connection dropped without an answer.
+        self.drop_after: dict[str, int] = {}
         self.ratelimit_next = 0
         self.ratelimited = 0
         self.acks: list[dict[str, Any]] = []
@@ -270,7 +273,11 @@ class FakeSlack(FakeServer):
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method")
-        return await handler(args)
+        response = await handler(args)
+        if self.drop_after.get(method, 0) > 0 and request.transport is not None:
+            self.drop_after[method] -= 1
+            request.transport.close()
+        return response
 
     async def _auth_test(self, _: dict[str, Any]) -> web.Response:
         return _ok(

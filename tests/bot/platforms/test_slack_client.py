@@ -2,52 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
-import pytest
-from aiohttp import web
-
 from bot.models import Destination, Reply
 from tests.conftest import StartHerald
 from tests.fakes.slack import CHANNEL_ID, FakeSlack
 
 
-class DroppingSlack(FakeSlack):
-    """Slack whose next `drops` Web API calls lose their connection before any answer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.drops = 0
-        self.app.middlewares.append(self._drop)
-
-    @web.middleware
-    async def _drop(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if self.drops > 0 and request.path.startswith("/api/chat."):
-            self.drops -= 1
-            if request.transport is not None:
-                request.transport.close()
-            return web.Response(status=500)
-        return await handler(request)
-
-
-@pytest.fixture
-async def dropping() -> AsyncIterator[DroppingSlack]:
-    async with DroppingSlack() as fake:
-        yield fake
-
-
 async def test_a_connection_dropped_by_slack_is_retried(
-    herald: StartHerald, dropping: DroppingSlack
+    herald: StartHerald, slack: FakeSlack
 ) -> None:
-    core = await herald(**dropping.env("http"))
-    dropping.drops = 1
-    posted = await core.platform("slack").post(
+    core = await herald(**slack.env("http"))
+    platform = core.platform("slack")
+    posted = await platform.post(
         Destination("slack", CHANNEL_ID), Reply(text="through a flaky network"), key="k1"
     )
-    assert posted.message_id
-    assert len(dropping.find("POST", "/api/chat.postMessage")) == 2
-    assert [m["text"] for m in dropping.channel_messages()] == ["through a flaky network"]
+    slack.drop_after["chat.update"] = 1
+    await platform.edit(posted, Reply(text="edited through a flaky network"))
+    assert len(slack.find("POST", "/api/chat.update")) == 2, "the edit was sent again"
+    assert [m["text"] for m in slack.channel_messages()] == ["edited through a flaky network"]
 
 
 def users_info_calls(slack: FakeSlack, user: str) -> int:

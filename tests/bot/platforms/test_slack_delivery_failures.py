@@ -110,6 +110,17 @@ async def test_a_lost_answer_is_looked_up_in_the_history_not_posted_twice(
     assert len(slack.find("GET", "/api/conversations.history")) == 1, "only after a lost answer"
 
 
+async def test_a_post_whose_connection_dropped_is_looked_up_not_sent_twice(
+    core: Core, slack: FakeSlack
+):
+    slack.drop_after["chat.postMessage"] = 1  # Slack posts it; the answer never comes
+    await milestone(core)
+    await settled(core)
+    assert len(posts_with(slack, "Milestone: Alpha")) == 1
+    assert len(slack.find("POST", "/api/chat.postMessage")) == 1, "slack-sdk did not repeat it"
+    assert slack.find("GET", "/api/conversations.history"), "Herald looked for its key instead"
+
+
 async def test_lost_access_keeps_rows_tells_the_admin_once_and_resumes(
     monkeypatch: pytest.MonkeyPatch, core: Core, slack: FakeSlack
 ):
