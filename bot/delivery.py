@@ -42,7 +42,6 @@ dead, so no message holds its channel for ever.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -57,6 +56,7 @@ from bot.events import Event, Mode
 from bot.models import Destination, Posted, Reply
 from bot.store import OutboxRow, Post
 from bot.text import channel_mention, escape
+from bot.waiting import wait_set
 
 if TYPE_CHECKING:
     from bot.core import Core, Platform
@@ -164,8 +164,7 @@ class DeliveryWorker:
             except Exception:
                 log.exception("the delivery dispatcher failed; trying again shortly")
                 wait = IDLE_SECONDS
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(wait, 0.01))
+            await wait_set(self._wake, max(wait, 0.01))
 
     async def _start_due_lanes(self) -> float:
         """Start a task for every channel with rows due; seconds until the next is due."""

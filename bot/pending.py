@@ -24,7 +24,6 @@ same outcome.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -48,6 +47,7 @@ from bot.files import FileData
 from bot.models import Destination, Invocation, LinkButton, Reply, User
 from bot.store import DONE, DRAFT, PENDING, SENDING
 from bot.text import escape, quote_block
+from bot.waiting import wait_set
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -359,8 +359,7 @@ class Submissions:
                 break
             due = await store.next_submission_at(self.service, (PENDING, DONE))
             delay = 300.0 if due is None else min(300.0, max(0.0, due - time.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await wait_set(self._wake, delay)
 
     async def _drain(self) -> None:
         store = self.core.store

@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.waiting import wait_set
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -132,9 +134,7 @@ class HttpServer:
         self._draining = True
         if self._in_flight:
             log.info("waiting for %d request(s) under way", self._in_flight)
-            try:
-                await asyncio.wait_for(self._idle.wait(), grace)
-            except TimeoutError:
+            if not await wait_set(self._idle, grace):
                 log.warning("%d request(s) still under way at shutdown", self._in_flight)
 
     async def stop(self) -> None:

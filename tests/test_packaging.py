@@ -112,7 +112,7 @@ def test_a_wheel_from_a_clean_archive_installs_and_runs_in_a_fresh_venv(tmp_path
     checked = subprocess.run(
         [fresh / "bin" / "herald", "check"],
         cwd=workdir,
-        env={**env, "HACKNPLAN_WEBHOOK_SECRET": "x"},
+        env={**env, "HACKNPLAN_WEBHOOK_SECRET": "x" * 16},
         capture_output=True,
         text=True,
         timeout=60,

@@ -190,7 +190,14 @@ class SlackPlatform(ForwardsOutbound):
             await self._socket.close_async()
 
     async def _on_http(self, request: web.Request) -> web.Response:
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (RecursionError, ValueError):
+            # bolt parses the body before it checks the signature: a body it cannot
+            # parse (malformed, or nested deep enough to exhaust the stack) is refused.
+            log.warning("Slack event refused (400, unreadable body) from %s", request.remote)
+            return web.json_response({"error": "the body is not readable"}, status=400)
+        bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     async def _on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:

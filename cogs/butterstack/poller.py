@@ -24,7 +24,6 @@ announcing it, except what is still pending or running.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -37,6 +36,7 @@ from bot.errors import ServiceError
 from bot.polling import Problems, Submit
 from bot.ratelimit import RateLimiter
 from bot.store import PolledItem, Store
+from bot.waiting import wait_set
 from cogs.butterstack.cards import progress_step
 from cogs.butterstack.client import MAX_PAGE, ButterStackClient, Changelists
 from cogs.butterstack.durations import TypicalDurations
@@ -306,9 +306,7 @@ class Poller:
             feed = max(self.feeds, key=lambda f: self.lateness(f, now))
             if feed.due > now:
                 self._poked.clear()
-                with contextlib.suppress(TimeoutError):
-                    wait = min(f.due for f in self.feeds) - now
-                    await asyncio.wait_for(self._poked.wait(), wait)
+                await wait_set(self._poked, min(f.due for f in self.feeds) - now)
                 continue
             await self.read(feed)
             if self.clock() - self._trimmed > TRIM_EVERY:

@@ -8,8 +8,10 @@ import hashlib
 import hmac
 import json
 import time
+import urllib.parse
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.config import Settings
@@ -183,6 +185,28 @@ async def test_json_nested_deeper_than_64_levels_gets_400(
     assert answer[0] == status, answer
     if status == 400:
         assert answer[1] == {"error": "the JSON is nested deeper than 64 levels"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload=" + urllib.parse.quote("[" * 100_000 + "]" * 100_000),
+        "payload=" + urllib.parse.quote("{not json"),
+    ],
+    ids=["nested-100000", "malformed"],
+)
+async def test_an_unreadable_slack_body_gets_400_not_500(
+    herald: StartHerald, slack: FakeSlack, body: str
+):
+    core = await herald(**slack.env("http"))
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"http://127.0.0.1:{core.server.port}/slack/events",
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded", **sign(body)},
+        )
+    assert response.status_code == 400
+    assert response.json() == {"error": "the body is not readable"}
 
 
 def _with_extra(body: dict[str, Any], depth: int) -> bytes:

@@ -1,0 +1,22 @@
+"""Waiting with a time limit, without losing a cancellation.
+
+On Python 3.11, `asyncio.wait_for` swallows a cancellation that arrives just
+as the awaited thing completes: the task goes on as if never cancelled, and a
+shutdown that cancels a worker loop and waits for it hangs forever. The
+`asyncio.timeout` context manager has no such race, so every timed wait in a
+loop that shutdown cancels goes through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def wait_set(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until `event` is set or `seconds` pass; whether it was set."""
+    try:
+        async with asyncio.timeout(max(seconds, 0.0)):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
