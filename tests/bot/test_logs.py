@@ -125,21 +125,6 @@ def levels() -> dict[str, int]:
     return {name: lg.level for name, lg in loggers if isinstance(lg, logging.Logger)}
 
 
-def test_setup_caps_the_chatty_libraries_slack_sdk_included() -> None:
-    root = logging.getLogger()
-    handlers, level, before = root.handlers[:], root.level, levels()
-    try:
-        setup_logging("DEBUG")
-        for name in ("slack_sdk", "slack_sdk.web.async_base_client", "slack_bolt", "httpx"):
-            assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name
-    finally:
-        logging.captureWarnings(False)
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name in levels():
-            logging.getLogger(name).setLevel(before.get(name, logging.NOTSET))
-
-
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], io.StringIO]]:
     """`setup_logging` at DEBUG in a given format, writing to a captured stderr; undone after."""
@@ -161,6 +146,15 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], io.St
         root.setLevel(level)
         for name in levels():
             logging.getLogger(name).setLevel(before.get(name, logging.NOTSET))
+
+
+def test_setup_caps_the_chatty_libraries_slack_sdk_included(
+    installed: Callable[[str], io.StringIO],
+) -> None:
+    installed("text")
+    capped = ("slack_sdk", "slack_sdk.web.async_base_client", "slack_bolt", "httpx", "aiosqlite")
+    for name in capped:
+        assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name
 
 
 def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
