@@ -129,12 +129,15 @@ class HttpServer:
         Raises `Refused`. aiohttp keeps the body, so a later `request.read()`
         or `request.text()` returns it at once.
         """
+        # asyncio.timeout rather than wait_for: no task per request on the hot path.
         try:
-            await asyncio.wait_for(self._reads.acquire(), READ_SLOT_WAIT_SECONDS)
+            async with asyncio.timeout(READ_SLOT_WAIT_SECONDS):
+                await self._reads.acquire()
         except TimeoutError:
             raise Refused(503, "too many requests at once", RETRY_AFTER_SECONDS) from None
         try:
-            return await asyncio.wait_for(request.read(), self.read_timeout)
+            async with asyncio.timeout(self.read_timeout):
+                return await request.read()
         except TimeoutError:
             raise Refused(408, f"the body did not arrive within {self.read_timeout:g} s") from None
         except web.HTTPRequestEntityTooLarge:

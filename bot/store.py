@@ -817,7 +817,8 @@ class Store:
         fully queued; the outbox's unique key makes routing again harmless.
         """
         now = time.time()
-        rows, items, closed = [], [], []
+        rows: list[tuple[object, ...]] = []
+        items, closed = [], []
         for verdict in verdicts:
             event = _dump(verdict.event) if verdict.event is not None else None
             item = verdict.event.get("item") if verdict.event is not None else None
@@ -910,6 +911,7 @@ class Store:
                             now,
                         )
                         for r in to_edit
+                        if added
                     ],
                 )
             if known is not None:

@@ -386,7 +386,7 @@ class SlackPlatform(ForwardsOutbound):
             members: dict[str, set[str]] = {}
             try:
                 listed = await self.client.usergroups_list(include_users=True)
-                for group in listed.get("usergroups", []):
+                for group in listed.get("usergroups") or []:
                     for member in group.get("users", []):
                         members.setdefault(member, set()).add(group["id"])
             except SlackApiError as error:
