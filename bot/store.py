@@ -440,8 +440,10 @@ class Store:
         return int(row[0] or 0) if row else 0
 
     async def ping(self) -> bool:
+        """Whether the database answers a read of its own file (`SELECT 1` reads
+        nothing, so it would miss a file that was overwritten or truncated)."""
         try:
-            async with self._db.execute("SELECT 1") as cursor:
+            async with self._db.execute("PRAGMA schema_version") as cursor:
                 return (await cursor.fetchone()) is not None
         except (aiosqlite.Error, ValueError):
             return False

@@ -128,6 +128,10 @@ class DiscordPlatform(ForwardsOutbound):
         self.outbound = DiscordOutbound(self.bot, salt=core.instance_id)
         self.bot.tree.error(self._on_tree_error)
         self.bot.add_listener(self._on_interaction, "on_interaction")
+        self.bot.add_listener(self._on_gateway_up, "on_connect")
+        self.bot.add_listener(self._on_gateway_up, "on_resumed")
+        self.bot.add_listener(self._on_gateway_down, "on_disconnect")
+        self._gateway_up = False
         self._connection: asyncio.Task[None] | None = None
         # Values a modal cannot carry (files given with the slash command, the
         # message's author), by form token; a form submitted after a restart
@@ -168,9 +172,23 @@ class DiscordPlatform(ForwardsOutbound):
         self.core.stop(exit_code=1)
 
     def status(self) -> str:
+        """`connected` while the gateway is; discord.py's `is_ready()` stays true after a
+        drop (it reconnects and resumes by itself), so its events are followed too."""
         if self.bot.is_closed():
             return "closed"
-        return "connected" if self.bot.is_ready() else "connecting"
+        if not self.bot.is_ready():
+            return "connecting"
+        return "connected" if self._gateway_up else "disconnected"
+
+    async def _on_gateway_up(self) -> None:
+        if not self._gateway_up and self.bot.is_ready():
+            log.info("Discord: gateway connected again")
+        self._gateway_up = True
+
+    async def _on_gateway_down(self) -> None:
+        if self._gateway_up:
+            log.warning("Discord: gateway disconnected; reconnecting")
+        self._gateway_up = False
 
     async def close(self) -> None:
         await self.bot.close()
