@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from bot.cog import Cog, find_action
 from bot.commands import CommandSpec
 from bot.errors import UserError
+from bot.logcontext import bound
 from bot.models import Invocation, Reply
 from bot.text import quote_block
 
@@ -32,7 +33,8 @@ async def execute(spec: CommandSpec, ctx: Invocation) -> Reply:
     """Run `spec`'s handler with `ctx.options`, mapping every failure to a reply."""
     if spec.admin and not ctx.is_admin:
         return error_reply(ADMIN_ONLY.format(name=spec.name))
-    return await _guarded(f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options))
+    with bound(command=spec.name, platform=ctx.platform):
+        return await _guarded(f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options))
 
 
 async def execute_action(
@@ -43,7 +45,8 @@ async def execute_action(
     if handler is None:
         log.info("button for unknown action %s pressed by %s:%s", ref, ctx.platform, ctx.user.id)
         return error_reply(UNKNOWN_ACTION)
-    return await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
+    with bound(command=ref, platform=ctx.platform):  # a known action's name: bounded
+        return await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
 
 
 async def _guarded(what: str, ctx: Invocation, call: Callable[[], Awaitable[Reply]]) -> Reply:

@@ -44,6 +44,7 @@ from bot.cooldown import Cooldown
 from bot.dispatch import ECHO_LIMIT
 from bot.errors import DeliveryError, ServiceError, UserError
 from bot.files import FileData
+from bot.logcontext import bound
 from bot.models import Destination, Invocation, LinkButton, Reply, User
 from bot.store import DONE, DRAFT, PENDING, SENDING
 from bot.text import escape, quote_block
@@ -328,7 +329,8 @@ class Submissions:
     # --- the retry worker --------------------------------------------------
 
     def start(self) -> None:
-        self._task = self.core.spawn(self._run(), name=f"{self.service}-submissions")
+        with bound(service=self.service):  # the task keeps the context it started in
+            self._task = self.core.spawn(self._run(), name=f"{self.service}-submissions")
 
     async def stop(self, grace: float) -> None:
         """Let an attempt in flight finish (so it is recorded once), then stop."""

@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Protocol
 
 from aiohttp import web
 
+from bot.logcontext import bound
 from bot.server import MAX_BODY_BYTES, Refused, RouteHandler
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,10 @@ def webhook_handler(receiver: WebhookReceiver, accept: Accept, read_body: ReadBo
     status = {**STATUS, Outcome.IGNORED: receiver.ignored_status}
 
     async def handle(request: web.Request) -> web.Response:
+        with bound(source=receiver.source):
+            return await receive(request)
+
+    async def receive(request: web.Request) -> web.Response:
         auth = receiver.auth
         if not auth.reads_body and not auth.verify(request, b""):
             return _refuse(receiver, request, 401, "missing or wrong secret")
