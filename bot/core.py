@@ -25,6 +25,7 @@ from bot.config import (
     Settings,
     load_settings,
 )
+from bot.followups import Followups
 from bot.health import platform_problems, store_problem
 from bot.http import ServiceClient
 from bot.logs import redactor
@@ -104,6 +105,7 @@ class Core:
             max_reads=settings.webhook_max_concurrent_reads,
         )
         self.announcements = Announcements(self)
+        self.followups = Followups(self)
         self._store: Store | None = None
         self.instance_id = ""  # this database's random id, salting keys sent to platforms
         self._clients: list[ServiceClient] = []
@@ -172,6 +174,8 @@ class Core:
                 log.info(
                     "cog %s not loaded: set %s to enable it", info.name, ", ".join(missing.missing)
                 )
+        if self.followups.readers:  # some cog creates items whose status it can read
+            await self.add_cog(self.followups)
         log.info("cogs loaded: %s", ", ".join(sorted(self.cogs)) or "none")
 
     async def start(self) -> None:

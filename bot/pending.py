@@ -78,10 +78,13 @@ class SubmissionSettings(BaseHeraldSettings):
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What the service answered: the new item's id and link."""
+    """What the service answered: the new item's id and link; its title when the
+    sender knows it. `followup` is the item's row in `bot.followups`, once remembered."""
 
     id: str
     url: str | None
+    title: str | None = None
+    followup: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +269,29 @@ class Submissions:
             await self._reschedule(submission, "unexpected error", None)
             return Saved(submission_id, f"{self.label} could not be reached.")
         await self.core.store.delete_submission(submission_id)
-        return receipt
+        return await self._remembered(submission, receipt)
+
+    async def _remembered(self, submission: Submission, receipt: Receipt) -> Receipt:
+        """The receipt, with the item remembered for its status follow-ups."""
+        try:
+            followup = await self.core.followups.created(
+                self.service,
+                submission.kind,
+                receipt.id,
+                receipt.url,
+                receipt.title
+                or (submission.user_text.strip().splitlines() or [submission.kind])[0][:100],
+                submission.user,
+            )
+        except Exception:
+            log.exception("%s submission %d: could not remember it", self.service, submission.id)
+            return receipt
+        return dataclasses.replace(receipt, followup=followup)
+
+    def confirmed(self, reply: Reply, receipt: Receipt) -> Reply:
+        """The public confirmation `reply`, set to remember where it is posted so that a
+        status change edits it in place."""
+        return self.core.followups.track_card(reply, receipt.followup)
 
     async def _attempt(self, submission: Submission) -> Receipt:
         """One try: look for the item first when an earlier try may have created it,
@@ -395,6 +420,7 @@ class Submissions:
                 )
             return
         log.info("%s submission %d went through: %s", self.service, submission.id, receipt.url)
+        await self._remembered(submission, receipt)
         await store.update_submission(
             submission.id, state=DONE, result_url=receipt.url or "", next_attempt_at=0
         )

@@ -50,6 +50,7 @@ from cogs.betahub.client import (
     read_error,
     ticket_form,
 )
+from cogs.betahub.followups import status_reader
 from cogs.betahub.releases import ReleasePoller, release_source
 from cogs.betahub.settings import BetaHubSettings
 from cogs.betahub.similar import close_matches
@@ -118,11 +119,17 @@ class BetaHub(Cog):
             self.api, lambda: core.store, core.announcements.submit, interval
         )
         core.announcements.add_source(release_source(settings.project_id, interval))
+        self.followups = status_reader(self.api, settings.followup_poll_seconds)
+        core.followups.register(self.followups)
 
     async def load(self) -> None:
         self.submissions.start()
         if self.settings.releases_poll_seconds > 0:
             self.run_in_background(self.core, self.releases.run(), "betahub-releases")
+        if self.settings.followup_poll_seconds > 0:
+            self.run_in_background(
+                self.core, self.core.followups.poll(self.followups), "betahub-followups"
+            )
 
     async def unload(self) -> None:
         await super().unload()
@@ -397,23 +404,24 @@ class BetaHub(Cog):
         if outcome.url:
             buttons.append(LinkButton("View on BetaHub", outcome.url))
         message = payload.get("message")
-        return Reply(
+        reply = Reply(
             card=card,
             buttons=buttons,
             ephemeral=kind == "ticket",
             in_reply_to=MessageRef(**message) if message else None,
         )
+        return self.submissions.confirmed(reply, outcome)
 
     async def _send(self, submission: Submission) -> Receipt:
         form = dict(submission.payload["form"])
         field = f"{submission.kind}[description]"
         form[field] = submission.marked(form[field])
         created = await self.api.create(submission.kind, form, submission.files)
-        return Receipt(created.id, created.url)
+        return Receipt(created.id, created.url, submission.payload["heading"])
 
     async def _find(self, submission: Submission) -> Receipt | None:
         found = await self.api.find(submission.kind, submission.reference)
-        return Receipt(found.id, found.url) if found else None
+        return Receipt(found.id, found.url, submission.payload["heading"]) if found else None
 
 
 def _not_sent() -> Reply:

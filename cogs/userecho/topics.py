@@ -25,6 +25,7 @@ from bot.pending import Outgoing, Receipt, Saved, Submission, Submissions, Submi
 from bot.ratelimit import RateLimiter
 from bot.text import escape, truncate
 from cogs.userecho.client import Named, UserEchoClient, read_error, site_of
+from cogs.userecho.followups import topic_status_reader
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -45,6 +46,7 @@ class TopicSettings(ServiceSettings):
     token: SecretStr
     forum_id: int = Field(ge=1)
     sso_guid_format: str | None = None
+    followup_poll_seconds: float = Field(default=600.0, ge=0, le=86400)
 
     @field_validator("sso_guid_format")
     @classmethod
@@ -129,12 +131,19 @@ class Topics(Cog):
             core, "userecho", "UserEcho", self._send, submissions, find=self._find
         )
         self._members: dict[str, str | None] = {}
+        self.followups = topic_status_reader(self.api, settings.followup_poll_seconds)
+        core.followups.register(self.followups)
 
     async def load(self) -> None:
         self.submissions.start()
         self.core.spawn(self.catalog.warm(), name="userecho-catalog")
+        if self.settings.followup_poll_seconds > 0:
+            self.run_in_background(
+                self.core, self.core.followups.poll(self.followups), "userecho-followups"
+            )
 
     async def unload(self) -> None:
+        await super().unload()
         await self.submissions.stop(grace=self.settings.timeout_seconds + 2)
 
     @command("topic", "Start a topic on the community forum")
@@ -180,7 +189,7 @@ class Topics(Cog):
                 return echo_reply(error.message, description)
         if isinstance(outcome, Saved):
             return self.submissions.saved_reply(outcome, summary)
-        return _confirmation(payload, outcome)
+        return self.submissions.confirmed(_confirmation(payload, outcome), outcome)
 
     async def types(self, ctx: Invocation, current: str) -> list[Choice]:
         return _choices(await self.catalog.get("types"), current)
@@ -204,11 +213,11 @@ class Topics(Cog):
             body["description"] = f"{payload['description']}\n\n— {_signature(submission.user)}"
         body["description"] = submission.marked(body["description"])
         topic = await self.api.create_topic(body)
-        return Receipt(topic.id, topic.url)
+        return Receipt(topic.id, topic.url, payload["title"])
 
     async def _find(self, submission: Submission) -> Receipt | None:
         topic = await self.api.find_topic(submission.reference)
-        return Receipt(topic.id, topic.url) if topic else None
+        return Receipt(topic.id, topic.url, submission.payload["title"]) if topic else None
 
     async def _type_id(self, kind: str | None) -> int | str:
         """The type to post with: the chosen one, else the forum's first (fetched now)."""
