@@ -111,8 +111,11 @@ class UserEchoEvents(Cog):
         )
         status = text(topic, "status", "name")
         if verb != "deleted" and (word := topic_status(topic)) and number != "?":
-            # A topic Herald created for someone: they hear of its new status.
-            await self.core.followups.observe(SOURCE, "topic", number, word)
+            # A topic Herald created for someone: they hear of its new status (in the
+            # background: a slow chat platform must not hold up the announcements).
+            self.core.spawn(
+                self.core.followups.observe(SOURCE, "topic", number, word), "userecho-followup"
+            )
         card.add_field("Type", escape(text(topic, "type", "name") or ""))
         card.add_field("Category", escape(text(topic, "category", "name") or ""))
         card.add_field("Status", escape(status or ""))

@@ -11,7 +11,15 @@ import pytest
 
 from bot.core import Core
 from bot.models import Colour
-from tests.conftest import StartHerald, betahub_env, discord_env, userecho_env
+from tests.announcing import sample
+from tests.announcing import userecho as send_webhook
+from tests.conftest import (
+    StartHerald,
+    betahub_env,
+    discord_env,
+    userecho_env,
+    userecho_webhook_env,
+)
 from tests.fakes.betahub import PROJECT_ID, FakeBetaHub
 from tests.fakes.discord import CHANNEL_ID, EPHEMERAL, USER_ID, FakeDiscord
 from tests.fakes.userecho import FakeUserEcho
@@ -58,15 +66,14 @@ async def read_once(core: Core) -> None:
 
 
 async def next_passes(betahub: FakeBetaHub, userecho: FakeUserEcho, count: int = 2) -> None:
-    """Until both pollers (the UserEcho one only when it follows a topic) have read
-    `count` more times."""
+    """Until the pollers of what was created have read `count` more times."""
     issues = len(betahub.find("GET", ISSUES))
     topics = len(userecho.find("GET", "/topics/"))
 
     async def passed() -> bool:
-        return len(betahub.find("GET", ISSUES)) >= issues + count and (
-            not userecho.topics or len(userecho.find("GET", "/topics/")) >= topics + count
-        )
+        bugs_read = not betahub.created or len(betahub.find("GET", ISSUES)) >= issues + count
+        topics_read = not userecho.topics or len(userecho.find("GET", "/topics/")) >= topics + count
+        return bugs_read and topics_read
 
     await until(passed, f"{count} more readings")
 
@@ -220,3 +227,26 @@ async def _count(messages: list[dict[str, Any]], wanted: int) -> bool:
 
 async def _card_says(discord: FakeDiscord, card: dict[str, Any], status: str) -> bool:
     return status_of(discord.messages[int(card["id"])]) == status
+
+
+async def test_a_topic_webhook_tells_at_once_and_the_poller_does_not_repeat_it(
+    herald: StartHerald, discord: FakeDiscord, userecho: FakeUserEcho, betahub: FakeBetaHub
+) -> None:
+    core = await herald(
+        **discord_env(discord),
+        **userecho_env(userecho),
+        **userecho_webhook_env(),
+        USERECHO_FOLLOWUP_POLL_SECONDS=POLL,
+    )
+    await run(discord, "topic", title="Photo mode", description="A photo mode please!")
+    await read_once(core)
+
+    body = sample("userecho", "topic.accepted")
+    body["data"]["id"] = 101
+    assert await send_webhook(core, body) == (200, {"status": "queued"})
+    await until(lambda: _count(dms(discord), 1), "the DM from the webhook")
+    assert "New → **Planned**" in discord.text_of(dms(discord)[0])
+
+    userecho.set_status(101, "Planned")
+    await next_passes(betahub, userecho)
+    assert len(dms(discord)) == 1, "the poller reads the status the webhook told: no DM"
