@@ -113,14 +113,14 @@ class Downloader:
             ) from None
         raise UserError(f"Could not fetch {name} (too many redirects); please attach it again.")
 
-    def _auth(self, attachment: Attachment, url: str) -> dict[str, str]:
-        """The platform's credentials, for its own file host only (never after a redirect
-        elsewhere, never to a host off the allow-list)."""
+    @staticmethod
+    def _auth(attachment: Attachment, url: str) -> dict[str, str]:
+        """The platform's credentials, for the host its adapter named only: never
+        sent along a redirect to another host."""
         if attachment.auth is None:
             return {}
-        host = (urlsplit(url).hostname or "").lower()
-        same = host == (urlsplit(attachment.url).hostname or "").lower()
-        return {"Authorization": attachment.auth} if same and host in self.cdn_hosts else {}
+        same = urlsplit(url).netloc.lower() == urlsplit(attachment.url).netloc.lower()
+        return {"Authorization": attachment.auth} if same else {}
 
     def _redirect(self, name: str, url: str, location: str) -> str:
         """Where a redirect leads, when that is a platform's file host; else a refusal."""

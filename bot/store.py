@@ -682,8 +682,8 @@ class Store:
         return float(row[0]) if row and row[0] is not None else None
 
     async def recover_uploads(self, service: str, older_than: float) -> int:
-        """At start: uploads in flight when the process stopped are tried again now,
-        and finished rows older than `older_than` are dropped."""
+        """At start: every waiting upload (in flight when the process stopped, too) is
+        due now, and finished rows older than `older_than` are dropped."""
         async with self.transaction() as db:
             await db.execute(
                 "DELETE FROM pending_uploads WHERE service = ? AND state NOT IN (?, ?)"
@@ -692,8 +692,8 @@ class Store:
             )
             cursor = await db.execute(
                 "UPDATE pending_uploads SET state = ?, next_attempt_at = 0"
-                " WHERE service = ? AND state = ?",
-                (PENDING, service, SENDING),
+                " WHERE service = ? AND state IN (?, ?)",
+                (PENDING, service, PENDING, SENDING),
             )
         return cursor.rowcount
 
