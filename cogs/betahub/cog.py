@@ -480,6 +480,8 @@ class BetaHub(Cog):
             submission.user,
             token=created.token if draft else None,
             publish=draft,
+            # Only a submission's first try is the command's, whose confirmation follows.
+            first_try_follows=submission.attempts == 0,
         )
 
     async def _fetch_evidence(

@@ -104,8 +104,13 @@ class Evidence:
         *,
         token: str | None = None,
         publish: bool = False,
+        first_try_follows: bool = True,
     ) -> None:
-        """Store the uploads of a created issue (again: ignored), then its publish step."""
+        """Store the uploads of a created issue (again: ignored), then its publish step.
+
+        `first_try_follows` when the command is still answering: it tries them
+        (`first_try`) and the worker waits; otherwise they are due at once.
+        """
         now = time.time()
         base: dict[str, Any] = {
             "service": self.service,
@@ -115,7 +120,7 @@ class Evidence:
             "token": token,
             "user": json.dumps(dataclasses.asdict(user)),
             "state": PENDING,
-            "next_attempt_at": now + FIRST_TRY_GRACE,
+            "next_attempt_at": now + FIRST_TRY_GRACE if first_try_follows else now,
             "created_at": now,
         }
         rows = [

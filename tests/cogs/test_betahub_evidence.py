@@ -168,3 +168,29 @@ async def test_report_as_bug_carries_the_message_attachments(
         ("screenshots", "screenshot[image]", "crash.jpg", PNG),
         ("log_files", "log_file[file]", "player.log", LOG),
     ]
+
+
+async def test_files_of_a_report_saved_during_an_outage_follow_its_retry(
+    herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub
+) -> None:
+    await herald(**discord_env(discord), **betahub_env(betahub), **fast_retries())
+    betahub.script(500)
+    answer = await report(discord, {"log": evidence(discord)["log"]})
+    assert answer["content"].startswith("💾")
+
+    await betahub.wait_for("POST", "/log_files.json")
+    assert betahub.evidence == [("log_files", "log_file[file]", "game.log", LOG)]
+    assert len(betahub.created) == 1
+
+
+async def test_create_anyway_sends_the_files_of_the_draft(
+    bot: FakeDiscord, betahub: FakeBetaHub
+) -> None:
+    betahub.seed("issues", "Map crash", BUG)
+    prompt = await report(bot, {"screenshot": evidence(bot)["screenshot"]})
+    press = bot.button_press(prompt, "Create anyway")
+    await bot.interact(press)
+    answer = await bot.answer_to(press)
+
+    assert betahub.evidence == [("screenshots", "screenshot[image]", "shot.png", PNG)]
+    assert "✅ **shot.png** attached" in files_field(answer)
