@@ -51,17 +51,7 @@ from cogs.betahub.client import (
     read_error,
     ticket_form,
 )
-from cogs.betahub.evidence import (
-    LIMITS,
-    LOG,
-    SCREENSHOT,
-    VIDEO,
-    Evidence,
-    kind_of,
-)
-from cogs.betahub.evidence import (
-    NOUNS as EVIDENCE_NOUNS,
-)
+from cogs.betahub.evidence import KIND_NOUNS, LIMITS, LOG, SCREENSHOT, VIDEO, Evidence, kind_of
 from cogs.betahub.releases import ReleasePoller, release_source
 from cogs.betahub.settings import BetaHubSettings
 from cogs.betahub.similar import close_matches
@@ -369,9 +359,10 @@ class BetaHub(Cog):
         **extra: Any,
     ) -> Reply:
         heading = _heading(description, title)
+        # The message's files are downloaded already: they travel on their own.
         message = asdict(replace(ctx.message, attachments=())) if ctx.message else None
         if message is not None:
-            del message["attachments"]  # downloaded already: the files travel on their own
+            del message["attachments"]
         payload = {
             "form": form,
             "heading": heading,
@@ -493,7 +484,7 @@ class BetaHub(Cog):
         for kind, attachment in chosen:
             try:
                 files.append(
-                    await self.downloader.fetch(attachment, LIMITS[kind], EVIDENCE_NOUNS[kind])
+                    await self.downloader.fetch(attachment, LIMITS[kind], KIND_NOUNS[kind])
                 )
             except UserError as error:
                 refused.append(error.message)

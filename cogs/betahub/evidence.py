@@ -43,7 +43,7 @@ PUBLISH = "publish"
 MB = 1024 * 1024
 # What BetaHub takes, per kind; checked before and while downloading.
 LIMITS = {SCREENSHOT: 10 * MB, LOG: 25 * MB, VIDEO: 100 * MB}
-NOUNS = {SCREENSHOT: "images", VIDEO: "videos", LOG: "logs"}
+KIND_NOUNS = {SCREENSHOT: "images", VIDEO: "videos", LOG: "logs"}
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"})
 # The command's own first try comes before the worker's.
