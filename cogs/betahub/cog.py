@@ -3,6 +3,8 @@
 Every submission goes through `Submissions`: stored first, sent at once, and
 kept and retried when BetaHub is down. `/suggest` and `/report` look for
 existing items first and, when one is close, ask before creating another.
+A bug report's files (screenshot, video, log) follow the issue through
+`Evidence`, which uploads and retries them.
 New releases are read by `ReleasePoller` and announced once each.
 """
 
