@@ -194,3 +194,17 @@ async def test_create_anyway_sends_the_files_of_the_draft(
 
     assert betahub.evidence == [("screenshots", "screenshot[image]", "shot.png", PNG)]
     assert "✅ **shot.png** attached" in files_field(answer)
+
+
+async def test_an_expired_draft_token_falls_back_to_heralds_own(
+    herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub
+) -> None:
+    await herald(**discord_env(discord), **{**betahub_env(betahub), "BETAHUB_TOKEN": PROJECT_TOKEN})
+    betahub.jwt_expired = True
+    await report(discord, {"screenshot": evidence(discord)["screenshot"]})
+
+    await betahub.wait_for("POST", "/publish.json", count=2)
+    assert betahub.evidence == [("screenshots", "screenshot[image]", "shot.png", PNG)]
+    assert betahub.published == ["g-1"]
+    final = [c.headers["Authorization"] for c in betahub.find("POST", "/screenshots.json")]
+    assert final == ["Bearer jwt-1", f"FormUser {PROJECT_TOKEN}"]

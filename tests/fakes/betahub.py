@@ -57,6 +57,7 @@ class FakeBetaHub(FakeServer):
         self.evidence: list[tuple[str, str, str, bytes]] = []
         self.drafts: set[str] = set()
         self.published: list[str] = []
+        self.jwt_expired = False  # a draft's JWT lasts an hour
         self._upload_script: dict[str, list[int | str]] = {k: [] for k in UPLOADS}
         self._ids = itertools.count(1)
         self._script: list[int | str] = []
@@ -171,6 +172,8 @@ class FakeBetaHub(FakeServer):
             return json_response({"error": "Issue ids take the g- prefix", "status": 404}, 404)
         auth = request.headers.get("Authorization", "")
         if auth == f"Bearer jwt-{issue.removeprefix('g-')}":
+            if self.jwt_expired:
+                return json_response({"error": "Token has expired", "status": 401}, 401)
             return None
         return self._refusal(request, content_types)
 
