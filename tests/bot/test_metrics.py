@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core import Core
@@ -22,6 +23,7 @@ from tests.conftest import (
 )
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
+from tests.fakes.slack import FakeSlack, form_body, sign
 
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
 TOKEN = "metrics-token-0123456789"
@@ -257,3 +259,28 @@ async def test_metrics_token_is_required_when_set(herald: StartHerald) -> None:
     assert status == 200
     assert TOKEN not in text
     assert value(parse(text), "herald_platform_connected", platform="console") == 1
+
+
+@pytest.mark.parametrize("mode", ["http", "socket"])
+async def test_slack_acknowledgements_are_timed_in_both_modes(
+    herald: StartHerald, slack: FakeSlack, betahub: FakeBetaHub, mode: str
+) -> None:
+    core = await herald(**slack.env(mode), **betahub_env(betahub))
+    command = slack.slash_command("/suggest", "Add a photo mode with a free camera")
+    if mode == "http":
+        body = form_body(command)
+        url = f"http://127.0.0.1:{core.server.port}/slack/events"
+        async with aiohttp.ClientSession() as session:
+            unsigned = await session.post(url, data=body, headers=sign(body, secret="x" * 20))
+            assert unsigned.status == 401, "refused by bolt: no acknowledgement"
+            signed = await session.post(url, data=body, headers=sign(body))
+            assert signed.status == 200
+    else:
+        await slack.wait_for_ack(await slack.send_envelope("slash_commands", command))
+    await slack.wait_for_response()
+
+    series = await metrics(core)
+    assert value(series, "herald_interaction_ack_seconds_count", platform="slack") == 1
+    labels = {"command": "suggest", "platform": "slack", "outcome": "ok"}
+    assert value(series, "herald_commands_total", **labels) == 1
+    assert value(series, "herald_platform_connected", platform="slack") == 1
