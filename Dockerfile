@@ -25,8 +25,9 @@ RUN pip install --no-deps .
 USER herald
 VOLUME ["/data"]
 EXPOSE 8080
+# Liveness: the process answers. Not /readyz: a Discord outage is no reason to restart Herald.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"HTTP_PORT\", \"8080\")}/healthz', timeout=4)" || exit 1
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"HTTP_PORT\", \"8080\")}/livez', timeout=4)" || exit 1
 
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]

@@ -3,7 +3,8 @@
 
     python3 tasks.py run [check]   make .venv, install Herald, start it
     python3 tasks.py test [args]   make .venv, install Herald and its test tools,
-                                   lint, then run every test (args go to pytest)
+                                   lint (ruff), type-check bot/ and cogs/ (mypy),
+                                   then run every test (args go to pytest)
     python3 tasks.py bench NAME    run a benchmark and print its figures:
                                    ingest, end_to_end, burst, crash, butterstack, chaos (or all)
     python3 tasks.py lock          rewrite requirements.lock and requirements-dev.lock from
@@ -64,8 +65,9 @@ def run(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     ensure_environment("dev")
-    for lint in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
-        if subprocess.call([str(PYTHON), "-m", *lint], cwd=ROOT) != 0:
+    # mypy reads its settings (strict, over bot/ and cogs/) from pyproject.toml.
+    for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]):
+        if subprocess.call([str(PYTHON), "-m", *check], cwd=ROOT) != 0:
             return 1
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 

@@ -197,7 +197,7 @@ def load_settings(cls: type[Loaded], env_file: str | Path | None = DEFAULT_ENV_F
     `NotConfigured` when the only problem is required settings left unset.
     """
     try:
-        return cls(_env_file=env_file)  # type: ignore[call-arg]
+        return cls(_env_file=env_file)
     except ValidationError as exc:
         missing, wrong = [], []
         for error in exc.errors():

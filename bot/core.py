@@ -25,6 +25,7 @@ from bot.config import (
     Settings,
     load_settings,
 )
+from bot.health import platform_problems, store_problem
 from bot.http import ServiceClient
 from bot.logs import redactor
 from bot.metrics import Metrics, core_state, metrics_endpoint
@@ -48,7 +49,8 @@ class Platform(Protocol):
     async def close(self) -> None: ...
 
     def status(self) -> str:
-        """A word for /healthz: `connected`, `connecting`, `closed`..."""
+        """A word for /healthz and /readyz: `connected` (the only ready one),
+        `connecting`, `disconnected` (reconnecting), `closed`..."""
 
     async def post(
         self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False
@@ -98,6 +100,7 @@ class Core:
             settings.http_host,
             settings.http_port,
             self._health,
+            self._readiness,
             read_timeout=settings.webhook_read_timeout_seconds,
             max_reads=settings.webhook_max_concurrent_reads,
         )
@@ -268,6 +271,17 @@ class Core:
             "not_configured": {name: needs for name, needs in sorted(self.skipped.items())},
         }
         return status["status"] == "ok", status
+
+    async def _readiness(self) -> list[str]:
+        """Why Herald should not be sent traffic now (for /readyz); empty when ready."""
+        reasons: list[str] = []
+        if self._draining:
+            reasons.append("stopping")
+        elif not self._ready:
+            reasons.append("starting")
+        if problem := await store_problem(self._store):
+            reasons.append(problem)
+        return reasons + platform_problems(self.platforms)
 
 
 async def _quietly(coro: Coroutine[Any, Any, Any], what: str) -> None:

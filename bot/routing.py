@@ -152,15 +152,15 @@ class SourceRouter:
         if event is None:
             return Verdict(delivery.id, INBOX_IGNORED, "not announced")
         known, before = None, None
-        if event.item:
-            before = await self._known_item(event.item)
+        if item := event.item:
+            before = await self._known_item(item)
             event = enrich(event, before, self.source.card_shows)
-            known = (event.item, KnownItem(event.title, event.url, event.attributes))
+            known = (item, KnownItem(event.title, event.url, event.attributes))
             items = _batch_items.get()
             if items is not None:
-                items[event.item] = known[1]
+                items[item] = known[1]
             if event.mode is Mode.CARD:
-                self._superseded(event.item)
+                self._superseded(item)
         routes = tuple(_routes(event, subscriptions))
         # A follow-up's card is its item's, posted by an earlier event, unless it came first.
         if spent.late and routes and (event.mode is Mode.CARD or before is None):

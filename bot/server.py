@@ -10,6 +10,11 @@ given before the body arrived the rest is drained for at most
 `LINGER_SECONDS` before the connection is closed. A request with a header
 that is not UTF-8 gets 401. At shutdown the server drains: new requests get
 503 with `Retry-After` while those under way finish.
+
+The probes answer whatever the state: `/livez` (the process answers at all:
+no database call, nothing that can hang), `/readyz` (200, or 503 with the
+reasons Herald should not get traffic yet or any more) and `/healthz` (the
+summary, in detail for the machine itself only).
 """
 
 from __future__ import annotations
@@ -36,7 +41,11 @@ READ_SLOT_WAIT_SECONDS = 0.5
 RETRY_AFTER_SECONDS = 5
 """What a sender refused for lack of room or during shutdown is asked to wait."""
 FORWARDED_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+PROBES = frozenset({"/livez", "/readyz", "/healthz"})
+"""Paths answered even while draining, and not counted as requests under way."""
 HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+ReadyCheck = Callable[[], Awaitable[list[str]]]
+"""Why Herald should not be sent traffic now: short reasons, none when it is ready."""
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -65,6 +74,7 @@ class HttpServer:
         host: str,
         port: int,
         health: HealthCheck,
+        ready: ReadyCheck,
         *,
         read_timeout: float = 10.0,
         max_reads: int = 32,
@@ -73,8 +83,11 @@ class HttpServer:
         self.requested_port = port
         self.read_timeout = read_timeout
         self.app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._admit])
+        self.app.router.add_get("/livez", self._livez)
+        self.app.router.add_get("/readyz", self._readyz)
         self.app.router.add_get("/healthz", self._healthz)
         self._health = health
+        self._ready = ready
         self._reads = asyncio.Semaphore(max_reads)
         self._draining = False
         self._in_flight = 0
@@ -116,12 +129,15 @@ class HttpServer:
         Raises `Refused`. aiohttp keeps the body, so a later `request.read()`
         or `request.text()` returns it at once.
         """
+        # asyncio.timeout rather than wait_for: no task per request on the hot path.
         try:
-            await asyncio.wait_for(self._reads.acquire(), READ_SLOT_WAIT_SECONDS)
+            async with asyncio.timeout(READ_SLOT_WAIT_SECONDS):
+                await self._reads.acquire()
         except TimeoutError:
             raise Refused(503, "too many requests at once", RETRY_AFTER_SECONDS) from None
         try:
-            return await asyncio.wait_for(request.read(), self.read_timeout)
+            async with asyncio.timeout(self.read_timeout):
+                return await request.read()
         except TimeoutError:
             raise Refused(408, f"the body did not arrive within {self.read_timeout:g} s") from None
         except web.HTTPRequestEntityTooLarge:
@@ -155,7 +171,7 @@ class HttpServer:
 
     @web.middleware
     async def _admit(self, request: web.Request, handler: RouteHandler) -> web.StreamResponse:
-        if request.path == "/healthz":
+        if request.path in PROBES:
             return await handler(request)
         if self._draining:
             shutting_down = "Herald is shutting down; try again shortly"
@@ -170,6 +186,16 @@ class HttpServer:
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
+
+    async def _livez(self, _: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        """The reasons hold no secret (`discord: disconnected`), so anyone may see them."""
+        reasons = await self._ready()
+        if reasons:
+            return web.json_response({"status": "not ready", "reasons": reasons}, status=503)
+        return web.json_response({"status": "ready"})
 
     async def _healthz(self, request: web.Request) -> web.Response:
         healthy, status = await self._health()

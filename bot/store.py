@@ -442,8 +442,10 @@ class Store:
         return int(row[0] or 0) if row else 0
 
     async def ping(self) -> bool:
+        """Whether the database answers a read of its own file (`SELECT 1` reads
+        nothing, so it would miss a file that was overwritten or truncated)."""
         try:
-            async with self._db.execute("SELECT 1") as cursor:
+            async with self._db.execute("PRAGMA schema_version") as cursor:
                 return (await cursor.fetchone()) is not None
         except (aiosqlite.Error, ValueError):
             return False
@@ -817,7 +819,8 @@ class Store:
         fully queued; the outbox's unique key makes routing again harmless.
         """
         now = time.time()
-        rows, items, closed = [], [], []
+        rows: list[tuple[object, ...]] = []
+        items, closed = [], []
         for verdict in verdicts:
             event = _dump(verdict.event) if verdict.event is not None else None
             item = verdict.event.get("item") if verdict.event is not None else None
@@ -910,6 +913,7 @@ class Store:
                             now,
                         )
                         for r in to_edit
+                        if added
                     ],
                 )
             if known is not None:

@@ -140,6 +140,7 @@ class ConsolePlatform:
         if line.startswith("/press"):
             await self._press(line.removeprefix("/press").strip())
             return
+        raw: dict[str, Any] | None
         try:
             spec, raw = parse(line, self.core.commands)
             if spec.missing(raw):

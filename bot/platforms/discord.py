@@ -24,7 +24,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Optional
 
 import discord
@@ -136,8 +136,12 @@ class DiscordPlatform(ForwardsOutbound):
         discord.http.Route.BASE = self.settings.discord_api_base
         self.bot = HeraldBot(self)
         self.outbound = DiscordOutbound(self.bot, salt=core.instance_id)
-        self.bot.tree.on_error = self._on_tree_error
+        self.bot.tree.error(self._on_tree_error)
         self.bot.add_listener(self._on_interaction, "on_interaction")
+        self.bot.add_listener(self._on_gateway_up, "on_connect")
+        self.bot.add_listener(self._on_gateway_up, "on_resumed")
+        self.bot.add_listener(self._on_gateway_down, "on_disconnect")
+        self._gateway_up = False
         self._connection: asyncio.Task[None] | None = None
         # Values a modal cannot carry (files given with the slash command, the
         # message's author), by form token; a form submitted after a restart
@@ -178,9 +182,23 @@ class DiscordPlatform(ForwardsOutbound):
         self.core.stop(exit_code=1)
 
     def status(self) -> str:
+        """`connected` while the gateway is; discord.py's `is_ready()` stays true after a
+        drop (it reconnects and resumes by itself), so its events are followed too."""
         if self.bot.is_closed():
             return "closed"
-        return "connected" if self.bot.is_ready() else "connecting"
+        if not self.bot.is_ready():
+            return "connecting"
+        return "connected" if self._gateway_up else "disconnected"
+
+    async def _on_gateway_up(self) -> None:
+        if not self._gateway_up and self.bot.is_ready():
+            log.info("Discord: gateway connected again")
+        self._gateway_up = True
+
+    async def _on_gateway_down(self) -> None:
+        if self._gateway_up:
+            log.warning("Discord: gateway disconnected; reconnecting")
+        self._gateway_up = False
 
     async def close(self) -> None:
         await self.bot.close()
@@ -238,7 +256,9 @@ class DiscordPlatform(ForwardsOutbound):
 
     async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
         """Upload the command list where it changed since the last upload."""
-        guilds = [discord.Object(id=g) for g in self.settings.discord_guild_ids] or [None]
+        guilds: list[discord.Object | None] = [
+            discord.Object(id=g) for g in self.settings.discord_guild_ids
+        ] or [None]
         for guild in guilds:
             if guild is not None:
                 tree.copy_global_to(guild=guild)
@@ -260,16 +280,16 @@ class DiscordPlatform(ForwardsOutbound):
         async def callback(interaction: discord.Interaction, **values: Any) -> None:
             await self._invoke(spec, interaction, values)
 
-        callback.__signature__ = _signature(spec)  # type: ignore[attr-defined]
-        callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+        callback.__signature__ = _signature(spec)  # type: ignore[attr-defined]  # discord.py reads it
+        callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]  # discord.py reads it
             name: description for p in spec.params for name, description in _option_names(p)
         }
-        callback.__discord_app_commands_param_choices__ = {  # type: ignore[attr-defined]
+        callback.__discord_app_commands_param_choices__ = {  # type: ignore[attr-defined]  # discord.py reads it
             p.name: [app_commands.Choice(name=c.name, value=c.value) for c in p.choices]
             for p in spec.params
             if p.choices
         }
-        command = app_commands.Command(
+        command: app_commands.Command[Any, ..., None] = app_commands.Command(
             name=leaf, description=spec.description, callback=callback, parent=parent
         )
         if spec.admin and parent is None:
@@ -281,7 +301,7 @@ class DiscordPlatform(ForwardsOutbound):
 
     def _autocompleter(
         self, spec: CommandSpec, handler: AutocompleteHandler
-    ) -> Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[Any]]]]:
+    ) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[app_commands.Choice[Any]]]]:
         async def autocomplete(
             interaction: discord.Interaction, current: str
         ) -> list[app_commands.Choice[Any]]:
@@ -539,7 +559,7 @@ def _signature(spec: CommandSpec) -> inspect.Signature:
     for param in spec.params:
         for index, (name, _) in enumerate(_option_names(param)):
             annotation = _annotation(param)
-            default = inspect.Parameter.empty
+            default: object = inspect.Parameter.empty
             if not param.required or by_form or index > 0:
                 annotation = Optional[annotation]  # noqa: UP045 - Range[...] is an object, not a type
                 default = None

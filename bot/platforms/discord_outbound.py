@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
 import aiohttp
 import discord
@@ -35,7 +36,7 @@ from bot.text import truncate
 CHANNEL_MESSAGES = 5
 CHANNEL_WINDOW_SECONDS = 5.0
 GLOBAL_REQUESTS_PER_SECOND = 50
-THREAD_ARCHIVE_MINUTES = 10080
+THREAD_ARCHIVE_MINUTES: Final = 10080
 THREAD_NAME_LIMIT = 100
 THREAD_ALREADY_EXISTS = 160004
 MISSING_ACCESS = frozenset({50001, 50013})
@@ -72,7 +73,7 @@ class DiscordOutbound:
             )
         async with self._window(to).slot(), _delivery(f"channel {to.channel_id}"):
             await self.requests.acquire()
-            message = await channel.send(**form, nonce=nonce, reference=reference)  # type: ignore[arg-type]
+            message = await channel.send(**form, nonce=nonce, reference=reference)  # type: ignore[arg-type]  # send() takes None; its overloads omit it
         return Posted(NAME, str(message.channel.id), str(message.id))
 
     async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None:

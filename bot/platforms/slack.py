@@ -25,6 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.cmdline import parse
@@ -55,6 +56,9 @@ PROFILE_CACHE_SECONDS = 300.0
 PROFILE_CACHE_SIZE = 1000
 """Profiles kept at most: the least recently used go first."""
 MENU_PREFIX = "herald:menu:"
+SOCKET_PING_SECONDS = 10.0
+"""Socket Mode's ping interval (slack-sdk's default): a connection that has not answered
+for four of them is stale, and a lost one is retried at this pace."""
 DONE = "✅ Done."
 
 Ack = Callable[..., Awaitable[None]]
@@ -109,6 +113,15 @@ def _readable(match: re.Match[str]) -> str:
 
 def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _socket_up(client: SocketModeClient) -> bool:
+    """What slack-sdk's `is_connected()` checks, read without awaiting: not closed, a
+    session that is open and not stale, and a pong within four ping intervals."""
+    session = client.current_session
+    last_pong = client.last_ping_pong_time
+    pong_late = last_pong is not None and time.time() - last_pong >= 4 * client.ping_interval
+    return not (client.closed or client.stale or pong_late or session is None or session.closed)
 
 
 def _permalink(domain: str | None, channel: str, ts: str | None) -> str | None:
@@ -191,7 +204,10 @@ class SlackPlatform(ForwardsOutbound):
         self.bot_user_id = auth.get("user_id")
         if self.settings.slack_app_token is not None:
             self._socket = AsyncSocketModeHandler(
-                self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.client
+                self.app,
+                self.settings.slack_app_token.get_secret_value(),
+                web_client=self.client,
+                ping_interval=SOCKET_PING_SECONDS,
             )
             await self._socket.connect_async()
             mode = "Socket Mode"
@@ -201,6 +217,10 @@ class SlackPlatform(ForwardsOutbound):
         log.info("Slack: connected to %s as %s, %s", auth.get("team"), auth.get("user"), mode)
 
     def status(self) -> str:
+        """Once started, Socket Mode's status follows its websocket: slack-sdk
+        reconnects by itself, and the status says `disconnected` until it has."""
+        if self._state == "connected" and self._socket is not None:
+            return "connected" if _socket_up(self._socket.client) else "disconnected"
         return self._state
 
     async def close(self) -> None:
@@ -385,7 +405,7 @@ class SlackPlatform(ForwardsOutbound):
             members: dict[str, set[str]] = {}
             try:
                 listed = await self.client.usergroups_list(include_users=True)
-                for group in listed.get("usergroups", []):
+                for group in listed.get("usergroups") or []:
                     for member in group.get("users", []):
                         members.setdefault(member, set()).add(group["id"])
             except SlackApiError as error:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -114,7 +115,11 @@ class SlackOutbound:
 
     async def find_posted(self, to: Destination, key: str, since: float) -> Posted | None:
         """The message carrying `key` in its metadata, posted since `since` (epoch seconds)."""
-        where = {"channel": to.channel_id, "include_all_metadata": True, "limit": HISTORY_LIMIT}
+        where: dict[str, Any] = {
+            "channel": to.channel_id,
+            "include_all_metadata": True,
+            "limit": HISTORY_LIMIT,
+        }
         oldest = f"{max(0.0, since - CLOCK_SKEW_SECONDS):.6f}"
         try:
             async with delivery(f"the history of {to.channel_id}"):

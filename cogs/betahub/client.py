@@ -102,8 +102,8 @@ def read_error(response: httpx.Response) -> str | None:
     body = response.json()
     if not isinstance(body, dict):
         return None
-    if isinstance(body.get("error"), str):
-        return body["error"]
+    if isinstance(error := body.get("error"), str):
+        return error
     errors = body.get("errors")
     if isinstance(errors, dict):
         return "; ".join(f"{field} {', '.join(map(str, msgs))}" for field, msgs in errors.items())

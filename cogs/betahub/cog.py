@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -382,7 +383,9 @@ class BetaHub(Cog):
             return outcome
         return self._confirmation(kind, payload, outcome, summary)
 
-    async def _outcome_of(self, submitted: Any, user_text: str) -> Receipt | Saved | Reply:
+    async def _outcome_of(
+        self, submitted: Awaitable[Receipt | Saved], user_text: str
+    ) -> Receipt | Saved | Reply:
         """A receipt or saved marker, or the reply for BetaHub's refusal (4xx)."""
         try:
             return await submitted

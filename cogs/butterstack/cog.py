@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 from bot.cog import Cog
 from bot.commands import Choice, CommandSpec, Option, command
 from bot.errors import ServiceError, UserError
-from bot.models import Invocation, LinkButton, Reply, Role
+from bot.models import ActionButton, Invocation, LinkButton, Reply, Role
 from bot.ratelimit import RateLimiter
 from bot.text import escape
 from cogs.butterstack.cards import build_card, builds_card, changelist_card, deployments_card
@@ -113,7 +113,9 @@ class ButterStack(Cog):
         if build.status == RUNNING and build.project_id:
             typical = await self.durations.typical(build.project_id, build.platform)
         card = build_card(build, now=datetime.now(UTC), changelist=changelist, typical=typical)
-        buttons = [LinkButton("Open in ButterStack", build.url)] if build.url else []
+        buttons: list[LinkButton | ActionButton] = (
+            [LinkButton("Open in ButterStack", build.url)] if build.url else []
+        )
         return Reply(card=card, buttons=buttons)
 
     @command("build list", "Recent builds, newest first")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 PENDING, RUNNING, SUCCESS, FAILED = "pending", "running", "success", "failed"
 OPEN_BUILD = (PENDING, RUNNING)
@@ -201,7 +201,14 @@ class Deployment:
         return self.status in OPEN_DEPLOYMENT
 
 
-Listed = TypeVar("Listed", Build, Deployment)
+class Dated(Protocol):
+    """Anything `newest_first` can sort."""
+
+    @property
+    def created_at(self) -> datetime | None: ...
+
+
+Listed = TypeVar("Listed", bound=Dated)
 
 
 def newest_first(items: Iterable[Listed]) -> list[Listed]:

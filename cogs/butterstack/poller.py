@@ -55,6 +55,7 @@ from cogs.butterstack.models import (
     SUCCESS,
     Build,
     Changelist,
+    Dated,
     Deployment,
     newest_first,
 )
@@ -78,7 +79,7 @@ Submission = tuple[str, dict[str, Any], str]
 """What to submit about an item: event kind, payload, item key."""
 
 
-class Watched(Protocol):
+class Watched(Dated, Protocol):
     """A build or a deployment, as the poller compares them."""
 
     @property
@@ -149,7 +150,7 @@ class BuildTracker:
     of its platform's typical duration, so its progress bar moves."""
 
     kind = BUILDS
-    open_states = OPEN_BUILD
+    open_states: Sequence[str] = OPEN_BUILD
 
     def __init__(
         self,
@@ -212,7 +213,7 @@ class DeploymentTracker:
     builds feed has recorded it (no request spent on it)."""
 
     kind = DEPLOYMENTS
-    open_states = OPEN_DEPLOYMENT
+    open_states: Sequence[str] = OPEN_DEPLOYMENT
 
     def __init__(self, api: ButterStackClient, store: Callable[[], Store]) -> None:
         self.api = api

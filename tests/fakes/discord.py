@@ -12,7 +12,10 @@ its own), answered past that with 429, `Retry-After`, the `X-RateLimit-*`
 headers and `Via` as Discord sends them; `nonce` + `enforce_nonce` return the
 message already created; threads start from a message and take its id.
 `fail(status)` injects errors, `hang_after_create` loses answers, `refuse`
-makes chosen content invalid (400 / 50035).
+makes chosen content invalid (400 / 50035). `drop_gateway` closes the gateway
+connections and refuses new ones until `reopen_gateway`; a bot that comes back
+resumes its session (RESUME, answered with RESUMED). While `ready_sent` is
+cleared, an IDENTIFY waits for its READY.
 """
 
 from __future__ import annotations
@@ -146,6 +149,10 @@ class FakeDiscord(FakeServer):
         self._failures: list[tuple[int, str, int]] = []
         self.refusals: list[tuple[str, bool]] = []
         self._stopping = asyncio.Event()
+        self.gateway_open = True
+        self.resumes = 0
+        self.ready_sent = asyncio.Event()
+        self.ready_sent.set()
         self._nonces: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(900000000000000000)
         self._seq = 0
@@ -812,7 +819,21 @@ class FakeDiscord(FakeServer):
 
     # --- gateway -----------------------------------------------------------
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def drop_gateway(self) -> None:
+        """An outage: connected bots lose the gateway, and reconnecting fails (503)."""
+        self.gateway_open = False
+        for socket in list(self.sockets):
+            await socket.ws.close()
+
+    def reopen_gateway(self) -> None:
+        self.gateway_open = True
+        self.resumes = 0
+        self.ready_sent = asyncio.Event()
+        self.ready_sent.set()
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if not self.gateway_open:
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         socket = _Socket(ws, request.query.get("compress"))
@@ -826,8 +847,11 @@ class FakeDiscord(FakeServer):
                 if payload["op"] == 1:
                     await socket.send({"op": 11})
                 elif payload["op"] == 2:
+                    await self.ready_sent.wait()
                     await socket.send(self._ready(payload))
                     self.identified.set()
+                elif payload["op"] == 6:
+                    await socket.send(self._resumed(payload))
         finally:
             self.sockets.remove(socket)
         return ws
@@ -850,6 +874,13 @@ class FakeDiscord(FakeServer):
                 "application": {"id": str(APP_ID), "flags": 0},
             },
         }
+
+    def _resumed(self, resume: dict[str, Any]) -> dict[str, Any]:
+        if resume["d"]["token"] != TOKEN or resume["d"]["session_id"] != "fake-session":
+            raise web.HTTPUnauthorized()
+        self.resumes += 1
+        self._seq += 1
+        return {"op": 0, "t": "RESUMED", "s": self._seq, "d": {}}
 
 
 class _Socket:

@@ -11,6 +11,8 @@ Tests can make it refuse: a channel with an error code (`channel_errors`:
 contain a given string (`refuse`), or lose the answer to the next posts
 (`lose_answers`: the message is posted, the answer is a 502). Messages keep
 their `metadata`, which `conversations.history` and `.replies` return.
+`drop_socket` closes the Socket Mode connections and refuses new ones until
+`reopen_socket`.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class FakeSlack(FakeServer):
         self.acks: list[dict[str, Any]] = []
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_ready = asyncio.Event()
+        self.socket_open = True
         self._last_post: dict[str, float] = {}
         self._ts = itertools.count(1)
         super().__init__()
@@ -400,7 +403,18 @@ class FakeSlack(FakeServer):
         self.responses.append(payload)
         return web.Response(text="ok")
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def drop_socket(self) -> None:
+        """An outage: the app loses its Socket Mode connection, and reconnecting fails."""
+        self.socket_open = False
+        for ws in list(self.sockets):
+            await ws.close()
+
+    def reopen_socket(self) -> None:
+        self.socket_open = True
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        if not self.socket_open:
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.sockets.append(ws)

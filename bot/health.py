@@ -1,0 +1,37 @@
+"""What /readyz checks: the store answers, and every platform is connected.
+
+Each check gives a short reason when it fails (`store: down`,
+`slack: disconnected`): words a load balancer's log can show, never a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core import Platform
+    from bot.store import Store
+
+CONNECTED = "connected"
+"""The one platform status that counts as ready."""
+STORE_ANSWER_SECONDS = 1.0
+"""How long the store may take to answer a readiness check (probes time out too)."""
+
+
+async def store_problem(store: Store | None) -> str | None:
+    """Why the store cannot serve: not open, closed or broken, or too slow to answer."""
+    if store is None:
+        return "store: not open"
+    try:
+        async with asyncio.timeout(STORE_ANSWER_SECONDS):
+            answered = await store.ping()
+    except TimeoutError:
+        return f"store: no answer within {STORE_ANSWER_SECONDS:g} s"
+    return None if answered else "store: down"
+
+
+def platform_problems(platforms: Iterable[Platform]) -> list[str]:
+    """`name: status` for each platform that is not connected."""
+    return [f"{p.name}: {status}" for p in platforms if (status := p.status()) != CONNECTED]
