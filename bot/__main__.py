@@ -13,9 +13,10 @@ from pathlib import Path
 from bot.backup import BackupError, backup
 from bot.config import NotConfigured, Settings, SettingsError, load_settings
 from bot.core import Core
+from bot.error_reports import sentry_sdk_for, start_error_reports, stop_error_reports
 from bot.errors import StartError
 from bot.instance import hold_instance_lock
-from bot.logs import setup_logging
+from bot.logs import logs_as_json, setup_logging
 
 log = logging.getLogger("herald")
 
@@ -30,6 +31,7 @@ async def _run(settings: Settings) -> int:
 
 async def _check(settings: Settings) -> int:
     """Load every cog's settings without connecting anywhere, and say what would run."""
+    reports = "Sentry" if sentry_sdk_for(settings) else "off (set SENTRY_DSN)"
     core = Core(settings)
     try:
         await core.load_cogs()
@@ -40,6 +42,7 @@ async def _check(settings: Settings) -> int:
     for name, needs in sorted(core.skipped.items()):
         print(f"  {name}: off (set {', '.join(needs)})")
     print(f"commands: {', '.join('/' + c for c in sorted(core.commands)) or 'none'}")
+    print(f"error reports: {reports}")
     return 0
 
 
@@ -66,6 +69,32 @@ def _backup(database: Path, target: Path) -> int:
     return 0
 
 
+def _serve(settings: Settings, database: Path) -> int:
+    """Run Herald until a signal stops it; an unexpected crash is logged (and reported)."""
+    lock = hold_instance_lock(database)  # held until the process ends
+    start_error_reports(settings)
+    try:
+        return asyncio.run(_run(settings))
+    except (StartError, SettingsError, NotConfigured):
+        raise
+    except Exception:
+        log.critical("Herald stopped on an unexpected error", exc_info=True)
+        return 1
+    finally:
+        stop_error_reports()
+        if lock is not None:
+            lock.close()
+
+
+def _refuse(error: Exception) -> None:
+    """Say why Herald cannot start: one plain line on stderr, or a JSON log line once
+    JSON logs are on (settings it cannot read are said in plain text either way)."""
+    if logs_as_json():
+        log.critical("cannot start: %s", error)
+    else:
+        print(f"herald: cannot start: {error}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="herald", description=__doc__)
     parser.add_argument(
@@ -82,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("a PATH goes with `backup`, and only with it")
     try:
         settings = load_settings(Settings)
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, settings.log_format)
         database = settings.database_path()
         if args.action == "backup":
             return _backup(database, args.path)
@@ -90,14 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_slack_manifest(settings, args.url))
         if args.action == "check":
             return asyncio.run(_check(settings))
-        lock = hold_instance_lock(database)  # held until the process ends
-        try:
-            return asyncio.run(_run(settings))
-        finally:
-            if lock is not None:
-                lock.close()
+        return _serve(settings, database)
     except (SettingsError, StartError, NotConfigured) as error:
-        print(f"herald: cannot start: {error}", file=sys.stderr)
+        _refuse(error)
         return 2
     except KeyboardInterrupt:
         return 0

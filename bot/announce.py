@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.delivery import DeliveryWorker
 from bot.events import KnownItem, Source
+from bot.logcontext import bound
 from bot.routing import SourceRouter, known_before
 from bot.store import INBOX_IGNORED, INBOX_NEW
 from bot.webhooks import (
@@ -127,7 +128,8 @@ class Announcements:
             self.core.settings.enrich_budget_seconds,
         )
         self._routers[name] = router
-        self._tasks.append(self.core.spawn(router.run(), name=f"router {name}"))
+        with bound(source=name):
+            self._tasks.append(self.core.spawn(router.run(), name=f"router {name}"))
 
     async def drain(self, grace: float) -> None:
         """Stop routing (what is not routed yet is routed after a restart), and give

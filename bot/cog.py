@@ -17,6 +17,7 @@ from bot.commands import (
     build_spec,
 )
 from bot.config import NotConfigured
+from bot.logcontext import bound
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -68,8 +69,10 @@ class Cog:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     def run_in_background(self, core: Core, work: Coroutine[Any, Any, Any], name: str) -> None:
-        """Run `work` (a poller, say) while the cog is loaded: from now until `unload`."""
-        self._background = (*self._background, core.spawn(work, name=name))
+        """Run `work` (a poller, say) while the cog is loaded: from now until `unload`.
+        Its log lines carry the cog's name as their source."""
+        with bound(source=self.name):
+            self._background = (*self._background, core.spawn(work, name=name))
 
 
 def find_action(cogs: Mapping[str, Cog], ref: str) -> ActionHandler | None:

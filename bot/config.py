@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -62,6 +62,10 @@ def _log_level(value: str) -> str:
     if level not in logging.getLevelNamesMapping():
         raise ValueError(f"must be one of DEBUG, INFO, WARNING, ERROR, got {value!r}")
     return level
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _long_secret(value: SecretStr) -> SecretStr:
@@ -135,6 +139,9 @@ class Settings(BaseHeraldSettings):
     metrics_token: SecretStr | None = None
     database_url: str = "sqlite:///data/herald.db"
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = "text"
+    sentry_dsn: SecretStr | None = None
+    sentry_environment: str | None = None
     enrich_budget_seconds: float = Field(default=2.0, gt=0, le=60)
 
     delivery_max_age_hours: float = Field(default=24.0, gt=0)

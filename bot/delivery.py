@@ -53,6 +53,7 @@ from bot.backoff import backoff
 from bot.digest import digest_reply, take_digest, thread_messages, thread_name
 from bot.errors import DeliveryError
 from bot.events import Event, Mode
+from bot.logcontext import bound
 from bot.metrics import DEAD, EDITED, POSTED, RETRIED
 from bot.metrics import DIGEST as DIGESTED
 from bot.models import Destination, Posted, Reply
@@ -175,7 +176,8 @@ class DeliveryWorker:
         for lane in await store.due_lanes(platforms, time.time()):
             if lane not in self._lanes:
                 state = self._lanes[lane] = _LaneTask()
-                state.task = self.core.spawn(self._drain(lane, state), name=f"lane {lane}")
+                with bound(platform=lane[0]):
+                    state.task = self.core.spawn(self._drain(lane, state), name=f"lane {lane}")
         next_due = await store.next_due(platforms)
         if next_due is not None and next_due > time.time():
             return min(IDLE_SECONDS, next_due - time.time())
@@ -262,15 +264,18 @@ class DeliveryWorker:
             look_first=rows[0].batch is not None and key not in self._surely_unsent,
         )
         where = f"{to.platform}:{to.channel_id}"
-        refused = await self._try(sending, rows, kind)
-        if refused is not None:
-            log.warning("%s refused b%d (%s); sending it as plain text", where, batch, refused)
-            again = await self._try(replace(sending, plain=True), rows, kind)
-            if again is not None:
-                log.error("%s refused b%d as plain text too (%s); it is dead", where, batch, again)
-                reason = f"{refused}; as plain text: {again}"
-                await self.core.store.drop([r.id for r in rows], reason)
-                self.core.metrics.undelivered(to.platform, DEAD, len(rows))
+        with bound(delivery=key):
+            refused = await self._try(sending, rows, kind)
+            if refused is not None:
+                log.warning("%s refused b%d (%s); sending it as plain text", where, batch, refused)
+                again = await self._try(replace(sending, plain=True), rows, kind)
+                if again is not None:
+                    log.error(
+                        "%s refused b%d as plain text too (%s); it is dead", where, batch, again
+                    )
+                    reason = f"{refused}; as plain text: {again}"
+                    await self.core.store.drop([r.id for r in rows], reason)
+                    self.core.metrics.undelivered(to.platform, DEAD, len(rows))
         self._surely_unsent.discard(key)
 
     async def _try(
@@ -401,12 +406,14 @@ class DeliveryWorker:
             return done
         platform, to = sending.platform, sending.to
         posted = None
-        if sending.look_first:
-            posted = await platform.find_posted(to, key, sending.since)
-            if posted is not None:
-                log.info("%s was posted already (its answer was lost)", key)
-        if posted is None:
-            posted = await platform.post(to, reply, key=key, plain=sending.plain)
+        with bound(delivery=key):
+            if sending.look_first:
+                posted = await platform.find_posted(to, key, sending.since)
+                if posted is not None:
+                    log.info("%s was posted already (its answer was lost)", key)
+            if posted is None:
+                posted = await platform.post(to, reply, key=key, plain=sending.plain)
+                log.debug("%s posted to %s:%s", key, to.platform, to.channel_id)
         post = Post(key, to.platform, to.channel_id, posted.message_id, item)
         await self.core.store.record_post(post)
         return post

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.cog import Cog, find_action
 from bot.commands import CommandSpec
 from bot.errors import UserError
+from bot.logcontext import bound
 from bot.metrics import ERROR, OK, USER_ERROR
 from bot.models import Invocation, Reply
 from bot.text import quote_block
@@ -39,7 +40,10 @@ async def execute(spec: CommandSpec, ctx: Invocation, metrics: Metrics) -> Reply
     if spec.admin and not ctx.is_admin:
         metrics.command(spec.name, ctx.platform, USER_ERROR)
         return error_reply(ADMIN_ONLY.format(name=spec.name))
-    reply, outcome = await _guarded(f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options))
+    with bound(command=spec.name, platform=ctx.platform):
+        reply, outcome = await _guarded(
+            f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options)
+        )
     metrics.command(spec.name, ctx.platform, outcome)
     return reply
 
@@ -55,7 +59,8 @@ async def execute_action(
     if handler is None:
         log.info("button for unknown action %s pressed by %s:%s", ref, ctx.platform, ctx.user.id)
         return error_reply(UNKNOWN_ACTION)
-    reply, outcome = await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
+    with bound(command=ref, platform=ctx.platform):  # a known action's name: bounded
+        reply, outcome = await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
     metrics.command(ref, ctx.platform, outcome)
     return reply
 

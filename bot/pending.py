@@ -44,6 +44,7 @@ from bot.cooldown import Cooldown
 from bot.dispatch import ECHO_LIMIT
 from bot.errors import DeliveryError, ServiceError, UserError
 from bot.files import FileData
+from bot.logcontext import bound
 from bot.metrics import CREATED, DUPLICATE_SHOWN, REFUSED, SAVED_FOR_RETRY
 from bot.models import Destination, Invocation, LinkButton, Reply, User
 from bot.store import DONE, DRAFT, PENDING, SENDING
@@ -338,7 +339,8 @@ class Submissions:
     # --- the retry worker --------------------------------------------------
 
     def start(self) -> None:
-        self._task = self.core.spawn(self._run(), name=f"{self.service}-submissions")
+        with bound(service=self.service):  # the task keeps the context it started in
+            self._task = self.core.spawn(self._run(), name=f"{self.service}-submissions")
 
     async def stop(self, grace: float) -> None:
         """Let an attempt in flight finish (so it is recorded once), then stop."""

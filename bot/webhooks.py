@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from aiohttp import web
 
+from bot.logcontext import bound
 from bot.server import MAX_BODY_BYTES, Refused, RouteHandler
 
 if TYPE_CHECKING:
@@ -162,7 +163,8 @@ def webhook_handler(
 
     async def handle(request: web.Request) -> web.Response:
         started = time.perf_counter()
-        result = await respond(request)
+        with bound(source=receiver.source):
+            result = await respond(request)
         if isinstance(result, Outcome):
             response = web.Response(body=ANSWERS[result], status=status[result], content_type=JSON)
             outcome = result.value

@@ -32,6 +32,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.backoff import backoff
 from bot.commands import AutocompleteHandler, Choice, CommandSpec, OptionKind, Param
 from bot.dispatch import echo_reply, error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 60.0
+CONNECT_RETRY_FIRST = 2.0
+CONNECT_RETRY_MAX = 60.0
 FORM_CHOICES_TIMEOUT = 1.0
 FORM_EXTRAS_KEPT = 500
 DONE = "✅ Done."
@@ -159,7 +162,7 @@ class DiscordPlatform(ForwardsOutbound):
                 "DISCORD_TOKEN was refused by Discord: copy the token from the Developer"
                 " Portal (your application > Bot > Reset Token) into DISCORD_TOKEN."
             ) from None
-        self._connection = asyncio.create_task(self.bot.connect(reconnect=True), name="discord")
+        self._connection = asyncio.create_task(self._stay_connected(), name="discord")
         self._connection.add_done_callback(self._connection_ended)
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait(
@@ -173,6 +176,35 @@ class DiscordPlatform(ForwardsOutbound):
             log.warning("Discord is slow to get ready; carrying on while it connects")
         else:
             log.info("Discord: connected as %s (%s)", self.bot.user, self.bot.application_id)
+
+    async def _stay_connected(self) -> None:
+        """discord.py's own connect loop, started again when it gives up on a failure
+        that is not final.
+
+        discord.py reconnects by itself once connected; but a gateway unreachable
+        at the very first attempt ends its loop with an error (it tries to resume
+        a session it never had), which would otherwise take Herald down with it.
+        Refused credentials or intents end it for good.
+        """
+        attempt = 0
+        while not self.bot.is_closed():
+            try:
+                await self.bot.connect(reconnect=True)
+                return
+            except (discord.LoginFailure, discord.PrivilegedIntentsRequired):
+                raise
+            except Exception as error:
+                if self.bot.is_closed():
+                    raise
+                attempt += 1
+                delay = backoff(attempt, first=CONNECT_RETRY_FIRST, cap=CONNECT_RETRY_MAX)
+                log.warning(
+                    "Discord gateway unreachable (%s: %s); trying again in %.1f s",
+                    type(error).__name__,
+                    error,
+                    delay,
+                )
+                await asyncio.sleep(delay)
 
     def _connection_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or self.bot.is_closed():

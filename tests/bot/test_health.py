@@ -17,6 +17,7 @@ import pytest
 from bot import health
 from bot.config import Settings, load_settings
 from bot.core import Core
+from bot.platforms import discord as discord_platform
 from bot.platforms import slack as slack_platform
 from tests.conftest import StartHerald, database_file, discord_env
 from tests.fakes.discord import FakeDiscord
@@ -72,6 +73,22 @@ async def test_readyz_follows_the_discord_gateway(
     assert await until(core, "/readyz", 200, timeout=15) == READY
     assert discord.resumes == 1, "the session was resumed, not identified again"
     assert len(discord.sockets) == 1
+
+
+async def test_a_gateway_unreachable_at_start_up_is_waited_for(
+    herald: StartHerald, discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord_platform, "READY_TIMEOUT", 0.5)
+    monkeypatch.setattr(discord_platform, "CONNECT_RETRY_FIRST", 0.2)
+    discord.gateway_open = False  # Discord's gateway is down as Herald boots
+    core = await herald(**discord_env(discord))
+    await asyncio.sleep(1.0)  # long enough for discord.py to give up on its first try
+    assert await probe(core, "/readyz") == (503, not_ready("discord: connecting"))
+    assert await probe(core, "/livez") == (200, {"status": "alive"})
+
+    discord.reopen_gateway()
+    assert await until(core, "/readyz", 200, timeout=15) == READY
+    assert core.exit_code == 0, "Herald carried on rather than stopping"
 
 
 async def test_readyz_follows_slack_socket_mode(

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+import json
 import logging
-from collections.abc import Iterator
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
 
+from bot import logs
+from bot.logcontext import FIELDS, bound
 from bot.logs import MASK, RedactSecrets, setup_logging
 
 SECRET = "s3cr3t/p@ss word+42"
@@ -116,15 +125,153 @@ def levels() -> dict[str, int]:
     return {name: lg.level for name, lg in loggers if isinstance(lg, logging.Logger)}
 
 
-def test_setup_caps_the_chatty_libraries_slack_sdk_included() -> None:
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], io.StringIO]]:
+    """`setup_logging` at DEBUG in a given format, writing to a captured stderr; undone after."""
     root = logging.getLogger()
     handlers, level, before = root.handlers[:], root.level, levels()
+    logs.redactor.add([SECRET])
+
+    def install(log_format: str) -> io.StringIO:
+        stream = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", stream)
+        setup_logging("DEBUG", log_format)
+        return stream
+
     try:
-        setup_logging("DEBUG")
-        for name in ("slack_sdk", "slack_sdk.web.async_base_client", "slack_bolt", "httpx"):
-            assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name
+        yield install
     finally:
+        logging.captureWarnings(False)
         root.handlers[:] = handlers
         root.setLevel(level)
         for name in levels():
             logging.getLogger(name).setLevel(before.get(name, logging.NOTSET))
+
+
+def test_setup_caps_the_chatty_libraries_slack_sdk_included(
+    installed: Callable[[str], io.StringIO],
+) -> None:
+    installed("text")
+    capped = ("slack_sdk", "slack_sdk.web.async_base_client", "slack_bolt", "httpx", "aiosqlite")
+    for name in capped:
+        assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING, name
+
+
+def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_mask_a_secret_in_arguments_urls_exceptions_and_extra_fields(
+    installed: Callable[[str], io.StringIO],
+) -> None:
+    stream = installed("json")
+    log = logging.getLogger("tests.json")
+    log.info("token %s", SECRET)
+    log.warning("GET https://x.example/items?key=%s failed", quote(SECRET, safe=""))
+    try:
+        raise RuntimeError(f"upstream answered 401 for Basic {b64('bot:' + SECRET)}")
+    except RuntimeError:
+        log.exception("the call failed")
+    log.info("with extras", extra={"url": f"https://x.example/?t={SECRET}", "n": 3})
+    log.info("a mapping: %s", {"password": SECRET})
+
+    lines = json_lines(stream)
+    assert [line["level"] for line in lines] == ["INFO", "WARNING", "ERROR", "INFO", "INFO"]
+    output = stream.getvalue()
+    for form in (SECRET, quote(SECRET, safe=""), b64("bot:" + SECRET), json.dumps(SECRET)[1:-1]):
+        assert form not in output
+    assert lines[0]["message"] == f"token {MASK}"
+    assert lines[1]["message"] == f"GET https://x.example/items?key={MASK} failed"
+    assert lines[2]["message"] == "the call failed"
+    assert lines[2]["exc_info"].startswith("Traceback (most recent call last):")
+    assert lines[2]["exc_info"].endswith(f"RuntimeError: upstream answered 401 for Basic {MASK}")
+    assert lines[3]["url"] == f"https://x.example/?t={MASK}"
+    assert lines[3]["n"] == 3
+    assert lines[4]["message"] == f"a mapping: {{'password': '{MASK}'}}"
+    for line in lines:
+        assert list(line)[:4] == ["time", "level", "logger", "message"]
+        assert line["logger"] == "tests.json"
+        assert datetime.fromisoformat(line["time"]).utcoffset() == timedelta(0)
+
+
+def test_text_lines_keep_their_look_with_the_bound_context_appended(
+    installed: Callable[[str], io.StringIO],
+) -> None:
+    stream = installed("text")
+    log = logging.getLogger("tests.text")
+    with bound(source="hacknplan", delivery="b12:card"):
+        log.info("posted %s", SECRET)
+    log.info("no context")
+    first, second = stream.getvalue().splitlines()
+    assert re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}} INFO    tests.text: posted {re.escape(MASK)}"
+        r" \[source=hacknplan delivery=b12:card\]",
+        first,
+    )
+    assert second.endswith("INFO    tests.text: no context")
+
+
+def test_json_lines_carry_the_context_bound_where_the_line_was_written(
+    installed: Callable[[str], io.StringIO],
+) -> None:
+    stream = installed("json")
+    log = logging.getLogger("tests.context")
+
+    async def deliver() -> None:
+        with bound(delivery="b7:card"):
+            log.info("inside")
+        log.info("after")
+
+    async def scenario() -> None:
+        with bound(platform="discord", source="hacknplan"):
+            task = asyncio.create_task(deliver())  # the task inherits what was bound
+        with bound(command="suggest"):
+            log.info("elsewhere")
+        await task
+
+    asyncio.run(scenario())
+    log.info("outside", extra={"source": "explicit"})
+    lines = {line["message"]: line for line in json_lines(stream) if line["logger"] == log.name}
+    context = {m: {k: v for k, v in line.items() if k in FIELDS} for m, line in lines.items()}
+    assert context == {
+        "elsewhere": {"command": "suggest"},
+        "inside": {"platform": "discord", "source": "hacknplan", "delivery": "b7:card"},
+        "after": {"platform": "discord", "source": "hacknplan"},
+        "outside": {"source": "explicit"},
+    }
+
+
+def test_libraries_and_warnings_log_through_the_same_json_lines(
+    installed: Callable[[str], io.StringIO],
+) -> None:
+    stream = installed("json")
+    logging.getLogger("discord.client").warning("voice is not supported")
+    logging.getLogger("httpx").info("below the cap: not written")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("something is deprecated", DeprecationWarning, stacklevel=1)
+    lines = json_lines(stream)
+    assert [(line["logger"], line["level"]) for line in lines] == [
+        ("discord.client", "WARNING"),
+        ("py.warnings", "WARNING"),
+    ]
+    assert "DeprecationWarning: something is deprecated" in lines[1]["message"]
+
+
+def test_a_record_that_cannot_be_written_still_gives_a_json_line(
+    installed: Callable[[str], io.StringIO],
+) -> None:
+    class Unprintable:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+        __str__ = __repr__
+
+    stream = installed("json")
+    logging.getLogger("tests.broken").warning("odd", extra={"value": Unprintable()})
+    logging.getLogger("tests.broken").warning("%d items", "many")
+    lines = json_lines(stream)
+    assert len(lines) == 2
+    assert all(line["logger"] == "tests.broken" for line in lines)
+    assert lines[0]["message"] == "(a log line that could not be written)"
+    assert "many" in lines[1]["message"]
