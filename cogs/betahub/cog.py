@@ -50,6 +50,7 @@ from cogs.betahub.client import (
     read_error,
     ticket_form,
 )
+from cogs.betahub.releases import SOURCE as RELEASES
 from cogs.betahub.releases import ReleasePoller, release_source
 from cogs.betahub.settings import BetaHubSettings
 from cogs.betahub.similar import close_matches
@@ -115,7 +116,11 @@ class BetaHub(Cog):
         self.rules = ChannelRules(core)
         interval = settings.releases_poll_seconds
         self.releases = ReleasePoller(
-            self.api, lambda: core.store, core.announcements.submit, interval
+            self.api,
+            lambda: core.store,
+            core.announcements.submit,
+            interval,
+            lambda: core.metrics.poller_succeeded(RELEASES),
         )
         core.announcements.add_source(release_source(settings.project_id, interval))
 
