@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from bot.duplicates import Match
 from bot.files import FileData
 from bot.http import ServiceClient
 from bot.models import MessageRef, User
@@ -86,14 +87,6 @@ class Created:
     """What BetaHub answers to a create call."""
 
     id: str
-    url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """An existing item a search found."""
-
-    title: str
     url: str | None
 
 
