@@ -323,6 +323,8 @@ class OutboxRow:
     batch_kind: str | None
     attempts: int
     created_at: float = 0.0
+    received_at: float = 0.0
+    """When its webhook was received, or its poller noticed the change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1065,9 +1067,11 @@ class Store:
         async with (
             self._lock,
             self._db.execute(
-                "SELECT id, platform, channel_id, item, event, batch, batch_kind, attempts,"
-                " created_at FROM outbox WHERE platform = ? AND channel_id = ?"
-                " AND state = 'pending' AND next_attempt <= ? ORDER BY id LIMIT ?",
+                "SELECT o.id, o.platform, o.channel_id, o.item, o.event, o.batch, o.batch_kind,"
+                " o.attempts, o.created_at, COALESCE(i.received_at, o.created_at)"
+                " FROM outbox o LEFT JOIN inbox i ON i.id = o.inbox_id"
+                " WHERE o.platform = ? AND o.channel_id = ? AND o.state = 'pending'"
+                " AND o.next_attempt <= ? ORDER BY o.id LIMIT ?",
                 (platform, channel_id, now, limit),
             ) as cursor,
         ):
@@ -1081,6 +1085,25 @@ class Store:
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def outbox_backlog(self) -> dict[str, tuple[int, float | None]]:
+        """Per platform: announcements not delivered yet, and when the oldest was queued
+        (one pass over the `outbox_pending` index's rows)."""
+        async with self._db.execute(
+            "SELECT platform, COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"
+            " GROUP BY platform"
+        ) as cursor:
+            return {r[0]: (int(r[1]), r[2]) for r in await cursor.fetchall()}
+
+    async def submissions_waiting(self) -> dict[str, int]:
+        """Per service: submissions it did not take, saved for a retry (one being
+        retried right now included, so the count does not blink during the retry)."""
+        async with self._db.execute(
+            "SELECT service, COUNT(*) FROM pending_submissions"
+            " WHERE state = ? OR (state = ? AND attempts > 0) GROUP BY service",
+            (PENDING, SENDING),
+        ) as cursor:
+            return {r[0]: int(r[1]) for r in await cursor.fetchall()}
 
     async def unrouted_count(self) -> int:
         """Deliveries accepted and not routed to channels yet."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from bot.duplicates import Match
 from bot.files import FileData
 from bot.http import ServiceClient
 from bot.models import MessageRef, User
@@ -95,14 +96,6 @@ class Created:
     id: str
     url: str | None
     token: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """An existing item a search found."""
-
-    title: str
-    url: str | None
 
 
 def read_error(response: httpx.Response) -> str | None:

@@ -10,8 +10,6 @@ New releases are read by `ReleasePoller` and announced once each.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Awaitable
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from bot.cog import Cog
 from bot.commands import Choice, Option, action, command
 from bot.dispatch import echo_reply
+from bot.duplicates import DuplicateCheck, Match, Prompt, title_choices
 from bot.errors import ServiceError, UserError
 from bot.files import Downloader, FileData, size_label
 from bot.models import (
@@ -33,7 +32,6 @@ from bot.models import (
     Reply,
 )
 from bot.pending import (
-    DraftCancelled,
     Outgoing,
     Receipt,
     Saved,
@@ -42,26 +40,23 @@ from bot.pending import (
     SubmissionSettings,
 )
 from bot.ratelimit import RateLimiter
-from bot.text import escape, link, truncate
+from bot.text import escape, truncate
 from cogs.betahub.channels import ChannelRules, channel_label
 from cogs.betahub.client import (
     BetaHubClient,
     Created,
-    Match,
     feature_request_form,
     issue_form,
     read_error,
     ticket_form,
 )
 from cogs.betahub.evidence import KIND_NOUNS, LIMITS, LOG, SCREENSHOT, VIDEO, Evidence, kind_of
+from cogs.betahub.releases import SOURCE as RELEASES
 from cogs.betahub.releases import ReleasePoller, release_source
 from cogs.betahub.settings import BetaHubSettings
-from cogs.betahub.similar import close_matches
 
 if TYPE_CHECKING:
     from bot.core import Core
-
-log = logging.getLogger(__name__)
 
 SEARCH_TIMEOUT = 2.5
 # Uploads are bulky (videos up to 100 MB) and retried by the evidence worker, not inline.
@@ -121,11 +116,16 @@ class BetaHub(Cog):
             core, "betahub", "BetaHub", self._send, submissions, find=self._find
         )
         self.evidence = Evidence(core, self.api, submissions)
+        self.duplicates = DuplicateCheck(self.submissions, self.name)
         self.downloader = Downloader()
         self.rules = ChannelRules(core)
         interval = settings.releases_poll_seconds
         self.releases = ReleasePoller(
-            self.api, lambda: core.store, core.announcements.submit, interval
+            self.api,
+            lambda: core.store,
+            core.announcements.submit,
+            interval,
+            lambda: core.metrics.poller_succeeded(RELEASES),
         )
         core.announcements.add_source(release_source(settings.project_id, interval))
 
@@ -300,50 +300,25 @@ class BetaHub(Cog):
         return await self._similar_titles("issues", current)
 
     async def _similar_titles(self, collection: str, current: str) -> list[Choice]:
-        """The user's own text first (so Enter keeps it), then existing titles like it."""
-        current = current.strip()[:100]
-        if len(current) < 3:
-            return [Choice(current, current)] if current else []
-        try:
-            titles = await self.api.titles(collection, current)
-        except ServiceError:
-            titles = []
-        choices = [Choice(current, current)]
-        choices += [
-            Choice(truncate(f"Existing: {title}", 100), title[:100])
-            for title in titles
-            if title.lower() != current.lower()
-        ]
-        return choices[:25]
+        return await title_choices(current, lambda query: self.api.titles(collection, query))
 
     # --- buttons ---------------------------------------------------------------
 
     @action("create")
     async def create_anyway(self, ctx: Invocation, argument: str) -> Reply:
-        """ "Create anyway" on the duplicate prompt: send the stored draft.
-
-        A press that loses the race with "Cancel" answers as "Cancel" did, so
-        the user reads one outcome whichever answer arrives last.
-        """
-        draft_id = _draft_id(argument)
-        draft = await self.submissions.find(draft_id)
-        try:
-            if draft is None:
-                raise self.submissions.closed(draft_id)
-            submitted = self.submissions.submit_draft(draft.id, ctx.user)
-            outcome = await self._outcome_of(submitted, draft.user_text)
-        except DraftCancelled:
-            return _not_sent()
-        if isinstance(outcome, Reply):
-            return outcome
-        return await self._confirmation(draft.kind, draft.payload, outcome, draft.summary)
+        """ "Create anyway" on the duplicate prompt: send the stored draft."""
+        return await self.duplicates.create_anyway(
+            ctx,
+            argument,
+            lambda draft, outcome: self._confirmation(
+                draft.kind, draft.payload, outcome, draft.summary
+            ),
+        )
 
     @action("discard")
     async def discard(self, ctx: Invocation, argument: str) -> Reply:
-        """ "Cancel": delete the draft, unless "Create anyway" took it first."""
-        with contextlib.suppress(DraftCancelled):
-            await self.submissions.discard_draft(_draft_id(argument), ctx.user)
-        return _not_sent()
+        """ "Cancel" on the duplicate prompt."""
+        return await self.duplicates.cancel(ctx, argument)
 
     # --- the flow ----------------------------------------------------------------
 
@@ -378,17 +353,11 @@ class BetaHub(Cog):
         if not matches:
             return await self._create(ctx, slot, kind, payload, summary, files=files)
         outgoing = Outgoing(kind, payload, summary, description, files or [])
-        draft_id = await self.submissions.draft(ctx, outgoing, slot)
-        return _duplicate_prompt(kind, matches, draft_id)
+        return await self.duplicates.ask(ctx, outgoing, slot, matches, _PROMPTS[kind])
 
     async def _duplicates(self, kind: str, query: str) -> list[Match]:
         collection = "feature_requests" if kind == "feature_request" else "issues"
-        try:
-            found = await self.api.search(collection, query)
-        except ServiceError as error:
-            log.info("duplicate search skipped: %s", error.message)
-            return []
-        return close_matches(query, found)
+        return await self.duplicates.close_to(query, lambda text: self.api.search(collection, text))
 
     async def _create(
         self,
@@ -495,40 +464,21 @@ class BetaHub(Cog):
         return files, kinds, refused
 
 
-def _not_sent() -> Reply:
-    return Reply(text="Not sent. Thanks for checking the existing ones!", ephemeral=True)
-
-
 def _heading(description: str, title: str | None) -> str:
     return title or truncate(description.strip().splitlines()[0], 80)
 
 
-def _draft_id(argument: str) -> int:
-    if not argument.isdigit():
-        raise UserError("This button is broken; please run the command again.")
-    return int(argument)
-
-
-def _duplicate_prompt(kind: str, matches: list[Match], draft_id: int) -> Reply:
-    noun = NOUNS[kind]
-    lines = [f"• {link(m.title, m.url)}" for m in matches]
-    verb = "Vote for" if kind == "feature_request" else "Open"
-    card = Card(
-        title=f"Is your {noun} already here?",
-        description="These look alike:\n" + "\n".join(lines),
-        colour=Colour.WARN,
-        footer=(
-            "Votes on an existing one count more than a new copy."
-            if kind == "feature_request"
-            else "Adding to an existing report helps more than a new copy."
-        ),
-    )
-    buttons: list[LinkButton | ActionButton] = [
-        LinkButton(truncate(f"{verb}: {m.title}", 80), m.url) for m in matches if m.url
-    ]
-    buttons.append(ActionButton("Create anyway", "betahub:create", str(draft_id)))
-    buttons.append(ActionButton("Cancel", "betahub:discard", str(draft_id), primary=False))
-    return Reply(card=card, buttons=buttons, ephemeral=True)
+# How the duplicate prompt speaks of each kind that is searched first.
+_PROMPTS = {
+    "feature_request": Prompt(
+        NOUNS["feature_request"],
+        "Vote for",
+        "Votes on an existing one count more than a new copy.",
+    ),
+    "issue": Prompt(
+        NOUNS["issue"], "Open", "Adding to an existing report helps more than a new copy."
+    ),
+}
 
 
 def _suggestion_card(payload: dict[str, Any], receipt: Receipt) -> Card:

@@ -162,12 +162,15 @@ async def test_topic_from_slack_reaches_userecho(
 ) -> None:
     core = await herald(**slack.env("http"), **userecho_env(userecho))
     await command(
-        core, slack, "/topic", "title: Photo mode description: Please add a photo mode to the game"
+        core,
+        slack,
+        "/topic",
+        "title: Free camera description: Please add a free camera to the game",
     )
     (answer,) = await slack.wait_for_response()
     assert answer["response_type"] == "in_channel"
     (call,) = userecho.find("POST", "/topics.json")
-    assert call.json["header"] == "Photo mode"
+    assert call.json["header"] == "Free camera"
     assert "Slack (herald-studio)" in call.json["description"]
 
 
