@@ -50,8 +50,9 @@ class Prompt:
 
 Search = Callable[[str], Awaitable[Sequence[Match]]]
 Titles = Callable[[str], Awaitable[list[str]]]
-# The reply for a draft that went through (a receipt) or was saved for a retry.
-Confirm = Callable[[Submission, Receipt | Saved], Reply]
+# The reply for a draft that went through (a receipt) or was saved for a retry
+# (a coroutine: what follows a creation may need the service again).
+Confirm = Callable[[Submission, Receipt | Saved], Awaitable[Reply]]
 
 
 class DuplicateCheck:
@@ -103,7 +104,7 @@ class DuplicateCheck:
             return not_sent()
         except ServiceError as error:  # the service refused it (4xx): the text goes back
             return echo_reply(error.message, draft.user_text if draft else "")
-        return confirm(draft, outcome)
+        return await confirm(draft, outcome)
 
     async def cancel(self, ctx: Invocation, argument: str) -> Reply:
         """ "Cancel": delete the draft, unless "Create anyway" took it first."""

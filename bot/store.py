@@ -227,6 +227,33 @@ MIGRATIONS: list[tuple[int, str]] = [
             ON submission_slots (submission_id) WHERE submission_id IS NOT NULL;
         """,
     ),
+    (
+        8,
+        """
+        CREATE TABLE pending_uploads (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            service         TEXT NOT NULL,
+            reference       TEXT NOT NULL,
+            position        INTEGER NOT NULL,
+            item_id         TEXT NOT NULL,
+            item_url        TEXT,
+            token           TEXT,
+            step            TEXT NOT NULL,
+            filename        TEXT NOT NULL,
+            content_type    TEXT,
+            data            BLOB,
+            user            TEXT NOT NULL,
+            state           TEXT NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            created_at      REAL NOT NULL,
+            UNIQUE (service, reference, position)
+        );
+        CREATE INDEX pending_uploads_due ON pending_uploads (service, state, next_attempt_at);
+        CREATE INDEX pending_uploads_item ON pending_uploads (service, item_id);
+        """,
+    ),
 ]
 
 # Submission states: a draft waits for the user's "Create anyway"; `sending`
@@ -592,6 +619,85 @@ class Store:
             (service, state),
         ) as cursor:
             return [dict(row) async for row in cursor]
+
+    # --- uploads that follow a created item ----------------------------------
+    # One row per step (a file to upload, or the call that publishes a draft),
+    # keyed by the submission's reference and the step's position so a second
+    # queueing of the same item is ignored. Finished rows keep no bytes and are
+    # purged after a while.
+
+    async def add_uploads(self, rows: Sequence[dict[str, Any]]) -> None:
+        async with self.transaction() as db:
+            for row in rows:
+                columns = ", ".join(row)
+                marks = ", ".join("?" for _ in row)
+                await db.execute(
+                    f"INSERT OR IGNORE INTO pending_uploads ({columns}) VALUES ({marks})",  # noqa: S608 - our own column names
+                    tuple(row.values()),
+                )
+
+    async def uploads_of(self, service: str, item_id: str) -> list[dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT * FROM pending_uploads WHERE service = ? AND item_id = ? ORDER BY position",
+            (service, item_id),
+        ) as cursor:
+            return [dict(row) async for row in cursor]
+
+    async def get_upload(self, upload_id: int) -> dict[str, Any] | None:
+        async with self._db.execute(
+            "SELECT * FROM pending_uploads WHERE id = ?", (upload_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return dict(row) if row else None
+
+    async def claim_upload(self, upload_id: int, from_state: str) -> bool:
+        """Move an upload from `from_state` to `sending`; False if another got it first."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE pending_uploads SET state = ? WHERE id = ? AND state = ?",
+                (SENDING, upload_id, from_state),
+            )
+        return cursor.rowcount == 1
+
+    async def update_upload(self, upload_id: int, **changes: Any) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        async with self.transaction() as db:
+            await db.execute(
+                f"UPDATE pending_uploads SET {assignments} WHERE id = ?",  # noqa: S608 - our own column names
+                (*changes.values(), upload_id),
+            )
+
+    async def due_uploads(self, service: str, now: float, limit: int = 20) -> list[dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT * FROM pending_uploads WHERE service = ? AND state = ?"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, position LIMIT ?",
+            (service, PENDING, now, limit),
+        ) as cursor:
+            return [dict(row) async for row in cursor]
+
+    async def next_upload_at(self, service: str) -> float | None:
+        async with self._db.execute(
+            "SELECT MIN(next_attempt_at) FROM pending_uploads WHERE service = ? AND state = ?",
+            (service, PENDING),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def recover_uploads(self, service: str, older_than: float) -> int:
+        """At start: every waiting upload (in flight when the process stopped, too) is
+        due now, and finished rows older than `older_than` are dropped."""
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM pending_uploads WHERE service = ? AND state NOT IN (?, ?)"
+                " AND created_at < ?",
+                (service, PENDING, SENDING, older_than),
+            )
+            cursor = await db.execute(
+                "UPDATE pending_uploads SET state = ?, next_attempt_at = 0"
+                " WHERE service = ? AND state IN (?, ?)",
+                (PENDING, service, PENDING, SENDING),
+            )
+        return cursor.rowcount
 
     # --- per-user submission slots (cooldowns) ---------------------------------
 

@@ -444,6 +444,7 @@ class DiscordPlatform(ForwardsOutbound):
                 text=message.content,
                 author=message.author.display_name,
                 url=_message_url(interaction.guild_id, message.channel.id, message.id),
+                attachments=tuple(_neutral(a) for a in message.attachments),
             )
             given = {spec.message_option: message.content} if spec.message_option else {}
             await self._open_form(spec, interaction, given, ref)

@@ -40,6 +40,8 @@ from bot.platforms.slack_forms import (
     SLACK_KINDS,
     FormContext,
     build_view,
+    file_attachments,
+    shared_files,
     submitted_values,
 )
 from bot.platforms.slack_outbound import SlackOutbound
@@ -283,6 +285,7 @@ class SlackPlatform(ForwardsOutbound):
             message_ts=message.get("ts"),
             message_url=_permalink(domain, channel, message.get("ts")),
             message_author=message.get("user"),
+            files=shared_files(message),
         )
         given = {spec.message_option: message.get("text", "")} if spec.message_option else {}
         await self._open_form(spec, body["trigger_id"], context, given, spec.message_menu or "")
@@ -328,6 +331,9 @@ class SlackPlatform(ForwardsOutbound):
                 text=str(raw.get(spec.message_option or "", "")),
                 author=context.message_author or "",
                 url=context.message_url,
+                attachments=file_attachments(
+                    context.files or [], self.client.token or "", self.settings.slack_api_url
+                ),
             )
         try:
             ctx.options = spec.bind(raw)

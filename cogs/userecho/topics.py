@@ -200,9 +200,10 @@ class Topics(Cog):
     @action("create")
     async def create_anyway(self, ctx: Invocation, argument: str) -> Reply:
         """ "Create anyway" on the duplicate prompt: post the stored draft."""
-        return await self.duplicates.create_anyway(
-            ctx, argument, lambda draft, outcome: self._reply(draft.payload, draft.summary, outcome)
-        )
+        return await self.duplicates.create_anyway(ctx, argument, self._confirm_draft)
+
+    async def _confirm_draft(self, draft: Submission, outcome: Receipt | Saved) -> Reply:
+        return self._reply(draft.payload, draft.summary, outcome)
 
     @action("discard")
     async def discard(self, ctx: Invocation, argument: str) -> Reply:
