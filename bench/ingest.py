@@ -7,6 +7,8 @@ load varies), then a steady 200 requests per second (accept latency).
 Herald's answer comes only after the delivery is committed to SQLite (WAL);
 no channel is subscribed, so the events are stored and routed but not
 posted. Herald is given time to route its backlog before every round.
+Metrics are on: `/metrics` is scraped every second throughout (Prometheus
+scrapes every 15 s), and the webhooks it counted are checked at the end.
 
     python3 tasks.py bench ingest
 """
@@ -23,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import Herald, Sender, body, free_port, percentile, workdir
 
@@ -31,6 +34,7 @@ DURATION = 5.0
 CONCURRENCY = 64
 RATE = 200
 RATE_SECONDS = 10.0
+SCRAPE_SECONDS = 1.0
 
 
 async def throughput(sender: Sender, numbers: itertools.count[int]) -> float:
@@ -113,9 +117,13 @@ async def main() -> None:
             "bare aiohttp (200 OK)", f"http://127.0.0.1:{port}/webhooks/hacknplan", _nothing
         )
         ours = Server("Herald (stored first)", f"{herald.url}/webhooks/hacknplan", herald.drained)
+        scrapes: list[str] = []
+        scraper = asyncio.create_task(scrape(f"{herald.url}/metrics", scrapes))
         try:
             await compare(bare, ours)
         finally:
+            scraper.cancel()
+            await asyncio.gather(scraper, return_exceptions=True)
             await bare.sender.close()
             await ours.sender.close()
     finally:
@@ -129,12 +137,39 @@ async def main() -> None:
     for server in (bare, ours):
         report(server)
     ratio = statistics.median(ours.rates) / statistics.median(bare.rates)
-    print(f"ratio Herald / bare (medians): {ratio:.2f}   (target >= 0.5)")
+    print(f"ratio Herald / bare (medians): {ratio:.2f}   (target >= 0.6, metrics on)")
     print(
         f"Herald p99 accept latency at {RATE}/s: {percentile(ours.latencies, 0.99) * 1000:.2f} ms"
         "   (target < 20 ms)"
     )
     print(f"deliveries in Herald's inbox afterwards: {_stored(herald)}")
+    print(
+        f"/metrics scraped {len(scrapes)} times; the last counted {_accepted(scrapes[-1])}"
+        " webhooks queued or duplicate"
+    )
+
+
+async def scrape(url: str, scrapes: list[str]) -> None:
+    """Prometheus's part: read /metrics every SCRAPE_SECONDS, keeping each answer."""
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(url) as answer:
+                if answer.status != 200:
+                    raise RuntimeError(f"/metrics answered {answer.status}")
+                scrapes.append(await answer.text())
+            await asyncio.sleep(SCRAPE_SECONDS)
+
+
+def _accepted(text: str) -> int:
+    return int(
+        sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "herald_webhooks_total"
+            and sample.labels["outcome"] in ("queued", "duplicate")
+        )
+    )
 
 
 async def _nothing() -> None:

@@ -78,7 +78,7 @@ class Announcements:
         self.add_source(source)
         receiver = WebhookReceiver(source.name, path, auth, read, ignored_status)
         server = self.core.server
-        handler = webhook_handler(receiver, self.submit, server.read_body)
+        handler = webhook_handler(receiver, self.submit, server.read_body, self.core.metrics)
         server.add_route("POST", path, handler, reads_body=True)
 
     async def submit(

@@ -136,6 +136,7 @@ class Settings(BaseHeraldSettings):
     webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     webhook_max_concurrent_reads: int = Field(default=32, ge=1, le=10_000)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
+    metrics_token: SecretStr | None = None
     database_url: str = "sqlite:///data/herald.db"
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
     log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = "text"

@@ -29,6 +29,7 @@ from bot.followups import Followups
 from bot.health import platform_problems, store_problem
 from bot.http import ServiceClient
 from bot.logs import redactor
+from bot.metrics import Metrics, core_state, metrics_endpoint
 from bot.models import Destination, Posted, Reply
 from bot.server import HttpServer
 from bot.store import Store
@@ -104,6 +105,9 @@ class Core:
             read_timeout=settings.webhook_read_timeout_seconds,
             max_reads=settings.webhook_max_concurrent_reads,
         )
+        self.metrics = Metrics(core_state(self))
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        self.server.add_route("GET", "/metrics", metrics_endpoint(self.metrics, token))
         self.announcements = Announcements(self)
         self.followups = Followups(self)
         self._store: Store | None = None
@@ -136,7 +140,9 @@ class Core:
 
     def http(self, label: str, base_url: str, **options: Any) -> ServiceClient:
         """A `ServiceClient` that the core closes at shutdown."""
-        client = ServiceClient(label, base_url, **options)
+        client = ServiceClient(
+            label, base_url, metrics=self.metrics.service(label.lower()), **options
+        )
         self._clients.append(client)
         return client
 

@@ -54,6 +54,8 @@ from bot.digest import digest_reply, take_digest, thread_messages, thread_name
 from bot.errors import DeliveryError
 from bot.events import Event, Mode
 from bot.logcontext import bound
+from bot.metrics import DEAD, EDITED, POSTED, RETRIED
+from bot.metrics import DIGEST as DIGESTED
 from bot.models import Destination, Posted, Reply
 from bot.store import OutboxRow, Post
 from bot.text import channel_mention, escape
@@ -273,6 +275,7 @@ class DeliveryWorker:
                     )
                     reason = f"{refused}; as plain text: {again}"
                     await self.core.store.drop([r.id for r in rows], reason)
+                    self.core.metrics.undelivered(to.platform, DEAD, len(rows))
         self._surely_unsent.discard(key)
 
     async def _try(
@@ -280,7 +283,7 @@ class DeliveryWorker:
     ) -> DeliveryError | None:
         """Send and mark done; the refusal when the platform will not take this message."""
         try:
-            post = await self._deliver(sending, rows, kind)
+            post, outcome = await self._deliver(sending, rows, kind)
         except DeliveryError as error:
             if error.bad_message:
                 return error
@@ -294,20 +297,22 @@ class DeliveryWorker:
             log.exception("%s could not be sent", sending.key)
             return DeliveryError(f"{type(error).__name__}: {error}", bad_message=True)
         await self.core.store.complete([r.id for r in rows], post)
+        self.core.metrics.delivered(sending.to.platform, outcome, [r.received_at for r in rows])
         return None
 
     async def _deliver(
         self, sending: _Sending, rows: Sequence[OutboxRow], kind: str
-    ) -> Post | None:
-        """Post what the rows say; the digest's post, to be recorded with them."""
+    ) -> tuple[Post | None, str]:
+        """Post what the rows say; the digest's post, to be recorded with them, and
+        how they went out (`posted`, `edited`, `digest`)."""
         if kind == DIGEST:
             groups = [g.events for g in _groups(rows)]
-            return await self._post_once(sending, ":digest", digest_reply(groups))
-        await self._send_item(sending, _groups(rows)[0])
-        return None
+            return await self._post_once(sending, ":digest", digest_reply(groups)), DIGESTED
+        return None, await self._send_item(sending, _groups(rows)[0])
 
-    async def _send_item(self, sending: _Sending, group: _Group) -> None:
-        """Post or edit the item's card, then add its follow-ups in the thread under it."""
+    async def _send_item(self, sending: _Sending, group: _Group) -> str:
+        """Post or edit the item's card, then add its follow-ups in the thread under it;
+        `edited` when the card already in the channel was edited, else `posted`."""
         to = sending.to
         events = group.events
         updates = [e for e in events if e.mode is Mode.CARD]
@@ -317,6 +322,7 @@ class DeliveryWorker:
             if group.item
             else None
         )
+        outcome = POSTED
         if card is None or card.key == f"{sending.key}:card":
             card = card or await self._post_once(
                 sending, ":card", Reply(card=primary.card), item=group.item
@@ -324,10 +330,13 @@ class DeliveryWorker:
             follow_ups = [e for e in events if e.mode is Mode.FOLLOW_UP and e is not primary]
         else:
             if updates:
-                card = await self._edit_card(sending, card, primary)
+                edited = await self._edit_card(sending, card, primary)
+                outcome = EDITED if edited.key == card.key else POSTED
+                card = edited
             follow_ups = [e for e in events if e.mode is Mode.FOLLOW_UP]
         if follow_ups:
             await self._follow_up(sending, card, primary, [e.line for e in follow_ups])
+        return outcome
 
     async def _edit_card(self, sending: _Sending, card: Post, event: Event) -> Post:
         to = sending.to
@@ -416,6 +425,7 @@ class DeliveryWorker:
         store = self.core.store
         if error.permanent:
             dead = await store.give_up(*lane, str(error))
+            self.core.metrics.undelivered(lane[0], DEAD, dead)
             await store.access_back(*lane)  # gone, rather than shut out
             log.warning(
                 "%s:%s is gone (%s): %d announcement(s) dead, its subscriptions paused",
@@ -435,6 +445,7 @@ class DeliveryWorker:
         delay = backoff(attempts, first=first, cap=cap, server_delay=error.retry_after)
         log.warning("%s:%s: %s; trying again in %.1f s", *lane, error, delay)
         await store.retry_later(*lane, [r.id for r in rows], time.time() + delay, str(error))
+        self.core.metrics.undelivered(lane[0], RETRIED, len(rows))
         await self._expire(lane)
 
     async def _expire(self, lane: Lane) -> None:
@@ -444,6 +455,7 @@ class DeliveryWorker:
         dead = await self.core.store.expire(
             *lane, settings.delivery_max_attempts, self._oldest_allowed(), too_old
         )
+        self.core.metrics.undelivered(lane[0], DEAD, dead)
         if dead:
             log.error("%s:%s: %d announcement(s) given up, see /herald deliveries", *lane, dead)
 

@@ -2,20 +2,26 @@
 
 Adapters call `execute` or `execute_action` and always get a `Reply` back: a
 handler's `UserError` becomes its message, anything unexpected becomes a short
-apology (with the traceback in the log, never in the reply).
+apology (with the traceback in the log, never in the reply). Each run is
+counted by its command's name (a button by its action, `cog:name`) and outcome.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from bot.cog import Cog, find_action
 from bot.commands import CommandSpec
 from bot.errors import UserError
 from bot.logcontext import bound
+from bot.metrics import ERROR, OK, USER_ERROR
 from bot.models import Invocation, Reply
 from bot.text import quote_block
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -29,35 +35,48 @@ def error_reply(message: str) -> Reply:
     return Reply(text=f"⚠️ {message}", ephemeral=True)
 
 
-async def execute(spec: CommandSpec, ctx: Invocation) -> Reply:
+async def execute(spec: CommandSpec, ctx: Invocation, metrics: Metrics) -> Reply:
     """Run `spec`'s handler with `ctx.options`, mapping every failure to a reply."""
     if spec.admin and not ctx.is_admin:
+        metrics.command(spec.name, ctx.platform, USER_ERROR)
         return error_reply(ADMIN_ONLY.format(name=spec.name))
     with bound(command=spec.name, platform=ctx.platform):
-        return await _guarded(f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options))
+        reply, outcome = await _guarded(
+            f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options)
+        )
+    metrics.command(spec.name, ctx.platform, outcome)
+    return reply
 
 
 async def execute_action(
-    cogs: Mapping[str, Cog], ref: str, argument: str, ctx: Invocation
+    cogs: Mapping[str, Cog], ref: str, argument: str, ctx: Invocation, metrics: Metrics
 ) -> Reply:
-    """Run the action an `ActionButton` names (`"<cog>:<name>"`), mapping failures to a reply."""
+    """Run the action an `ActionButton` names (`"<cog>:<name>"`), mapping failures to a reply.
+
+    An unknown action is not counted: its name comes from the request.
+    """
     handler = find_action(cogs, ref)
     if handler is None:
         log.info("button for unknown action %s pressed by %s:%s", ref, ctx.platform, ctx.user.id)
         return error_reply(UNKNOWN_ACTION)
     with bound(command=ref, platform=ctx.platform):  # a known action's name: bounded
-        return await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
+        reply, outcome = await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
+    metrics.command(ref, ctx.platform, outcome)
+    return reply
 
 
-async def _guarded(what: str, ctx: Invocation, call: Callable[[], Awaitable[Reply]]) -> Reply:
+async def _guarded(
+    what: str, ctx: Invocation, call: Callable[[], Awaitable[Reply]]
+) -> tuple[Reply, str]:
+    """The reply, and the outcome to count: `ok`, `user_error` or `error`."""
     try:
-        return await call()
+        return await call(), OK
     except UserError as error:
         log.info("%s for %s:%s: %s", what, ctx.platform, ctx.user.id, error.message)
-        return error_reply(error.message)
+        return error_reply(error.message), USER_ERROR
     except Exception:
         log.exception("%s failed for %s:%s", what, ctx.platform, ctx.user.id)
-        return error_reply(UNEXPECTED.format(what=what))
+        return error_reply(UNEXPECTED.format(what=what)), ERROR
 
 
 def echo_reply(message: str, user_text: str) -> Reply:

@@ -58,16 +58,26 @@ class Downloader:
     async def fetch_all(self, attachments: Sequence[Attachment]) -> list[FileData]:
         """Every attachment's bytes; refuses before downloading anything if one is too big."""
         for attachment in attachments:
-            if attachment.size > self.max_bytes:
-                raise self._too_big(escape(attachment.filename), attachment.size)
+            self.check(attachment)
         return [await self.fetch(attachment) for attachment in attachments]
 
-    async def fetch(self, attachment: Attachment) -> FileData:
+    def check(self, attachment: Attachment, limit: int | None = None, noun: str = "files") -> None:
+        """Refuse, before any download, a file whose declared size is over `limit`."""
+        limit = limit or self.max_bytes
+        if attachment.size > limit:
+            raise _too_big(escape(attachment.filename), attachment.size, limit, noun)
+
+    async def fetch(
+        self, attachment: Attachment, limit: int | None = None, noun: str = "files"
+    ) -> FileData:
+        """The file's bytes, at most `limit` of them (`noun` names such files in a refusal)."""
+        cap = _Cap(limit or self.max_bytes, noun)
+        self.check(attachment, cap.limit, noun)
         scheme = urlsplit(attachment.url).scheme.lower()
         if scheme == "file" and attachment.local:
-            data = self._read_local(attachment)
+            data = self._read_local(attachment, cap)
         elif scheme in ("http", "https"):
-            data = await self._download(attachment)
+            data = await self._download(attachment, cap)
         else:
             raise UserError(
                 f"Cannot fetch {escape(attachment.filename)} from where it is; please attach"
@@ -75,32 +85,42 @@ class Downloader:
             )
         return FileData(attachment.filename, attachment.content_type, data)
 
-    def _read_local(self, attachment: Attachment) -> bytes:
+    def _read_local(self, attachment: Attachment, cap: _Cap) -> bytes:
         path = Path(unquote(urlsplit(attachment.url).path))
         try:
             size = path.stat().st_size
-            if size > self.max_bytes:
-                raise self._too_big(escape(attachment.filename), size)
+            if size > cap.limit:
+                raise _too_big(escape(attachment.filename), size, cap.limit, cap.noun)
             return path.read_bytes()
         except OSError as error:
             raise UserError(
                 f"Cannot read {escape(attachment.filename)}: {error.strerror}."
             ) from None
 
-    async def _download(self, attachment: Attachment) -> bytes:
+    async def _download(self, attachment: Attachment, cap: _Cap) -> bytes:
         name = escape(attachment.filename)
         url = attachment.url
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                async with self._client.stream("GET", url) as response:
+                headers = self._auth(attachment, url)
+                async with self._client.stream("GET", url, headers=headers) as response:
                     if not response.is_redirect:
-                        return await self._read(name, response)
+                        return await self._read(name, response, cap)
                     url = self._redirect(name, url, response.headers.get("Location", ""))
         except httpx.HTTPError as error:
             raise UserError(
                 f"Could not fetch {name} ({type(error).__name__}); please attach it again."
             ) from None
         raise UserError(f"Could not fetch {name} (too many redirects); please attach it again.")
+
+    @staticmethod
+    def _auth(attachment: Attachment, url: str) -> dict[str, str]:
+        """The platform's credentials, for the host its adapter named only: never
+        sent along a redirect to another host."""
+        if attachment.auth is None:
+            return {}
+        same = urlsplit(url).netloc.lower() == urlsplit(attachment.url).netloc.lower()
+        return {"Authorization": attachment.auth} if same else {}
 
     def _redirect(self, name: str, url: str, location: str) -> str:
         """Where a redirect leads, when that is a platform's file host; else a refusal."""
@@ -114,7 +134,7 @@ class Downloader:
             )
         return target
 
-    async def _read(self, name: str, response: httpx.Response) -> bytes:
+    async def _read(self, name: str, response: httpx.Response, cap: _Cap) -> bytes:
         if response.status_code != 200:
             raise UserError(
                 f"Could not fetch {name} (HTTP {response.status_code}); please attach it again."
@@ -122,14 +142,21 @@ class Downloader:
         chunks, received = [], 0
         async for chunk in response.aiter_bytes(CHUNK):
             received += len(chunk)
-            if received > self.max_bytes:
-                raise self._too_big(name, self.max_bytes, at_least=True)
+            if received > cap.limit:
+                raise _too_big(name, cap.limit, cap.limit, cap.noun, at_least=True)
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _too_big(self, name: str, size: int, *, at_least: bool = False) -> UserError:
-        more = "more than " if at_least else ""
-        return UserError(
-            f"{name} is {more}{size_label(size)}; files can be at most"
-            f" {size_label(self.max_bytes)}. Put a link to it in the description instead."
-        )
+
+@dataclass(frozen=True, slots=True)
+class _Cap:
+    limit: int
+    noun: str
+
+
+def _too_big(name: str, size: int, limit: int, noun: str, *, at_least: bool = False) -> UserError:
+    more = "more than " if at_least else ""
+    return UserError(
+        f"{name} is {more}{size_label(size)}; {noun} can be at most"
+        f" {size_label(limit)}. Put a link to it in the description instead."
+    )

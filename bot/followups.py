@@ -152,7 +152,8 @@ class Followups(Cog):
 
     async def poll(self, reader: StatusReader) -> None:
         """Read `reader`'s items every `reader.interval` seconds, for ever."""
-        problems = Problems(reader.label)
+        source = f"{reader.service}_followups"
+        problems = Problems(reader.label, lambda: self.core.metrics.poller_succeeded(source))
         while True:
             await problems.attempt("follow-ups", self.poll_once(reader))
             await asyncio.sleep(reader.interval)

@@ -19,6 +19,7 @@ import httpx
 
 from bot.backoff import MAX_SERVER_DELAY, backoff
 from bot.errors import ServiceError
+from bot.metrics import ServiceMetrics
 from bot.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class ServiceClient:
     A request the rate limiter would hold for longer than `max_wait` (the
     quota is spent until a reset far off) fails at once as retryable, with
     `retry_after` saying when the quota is back, instead of hanging its caller.
+    `metrics` counts every attempt (its status class and time) and each 429.
     """
 
     def __init__(
@@ -102,8 +104,10 @@ class ServiceClient:
         max_wait: float = 10.0,
         read_error: ErrorReader | None = None,
         auth_hint: str | None = None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.label = label
+        self.metrics = metrics
         self.limiter = limiter or RateLimiter(rate=5, per=1.0, burst=5)
         self.max_attempts = max_attempts
         self.max_wait = max_wait
@@ -133,6 +137,7 @@ class ServiceClient:
             try:
                 response = await self._client.request(method, path.lstrip("/"), **kwargs)
             except httpx.TransportError as exc:
+                self._count(None, started)
                 sent = not isinstance(exc, NOT_SENT)
                 log.warning("%s %s %s failed: %s", self.label, method, shown, type(exc).__name__)
                 if attempt < self.max_attempts and (method in IDEMPOTENT or not sent):
@@ -152,6 +157,7 @@ class ServiceClient:
                 response.status_code,
                 (time.monotonic() - started) * 1000,
             )
+            self._count(response.status_code, started)
             self._observe_quota(response)
             if response.status_code < 400:
                 return response
@@ -168,6 +174,10 @@ class ServiceClient:
         except ValueError:
             return None
         return body if isinstance(body, dict) else None
+
+    def _count(self, status: int | None, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.request(status, time.monotonic() - started)
 
     def _observe_quota(self, response: httpx.Response) -> None:
         remaining = response.headers.get("X-RateLimit-Remaining")

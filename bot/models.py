@@ -53,7 +53,9 @@ class Attachment:
     """A file the user attached; `url` is where the platform serves it.
 
     `local` marks a file on this machine (a `file:` URL), which only the
-    console, run by whoever runs Herald, may name.
+    console, run by whoever runs Herald, may name. `auth` is the
+    `Authorization` value the platform's file host wants (Slack's bot token);
+    it is sent to that host only, and never shown.
     """
 
     filename: str
@@ -61,6 +63,7 @@ class Attachment:
     size: int
     content_type: str | None = None
     local: bool = False
+    auth: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +84,15 @@ class Channel:
 
 @dataclass(frozen=True, slots=True)
 class MessageRef:
-    """A chat message a command acts on (message context menus and shortcuts)."""
+    """A chat message a command acts on (message context menus and shortcuts),
+    with the files attached to it."""
 
     id: str
     channel_id: str
     text: str
     author: str
     url: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(slots=True)

@@ -45,6 +45,7 @@ from bot.dispatch import ECHO_LIMIT
 from bot.errors import DeliveryError, ServiceError, UserError
 from bot.files import FileData
 from bot.logcontext import bound
+from bot.metrics import CREATED, DUPLICATE_SHOWN, REFUSED, SAVED_FOR_RETRY
 from bot.models import Destination, Invocation, LinkButton, Reply, User
 from bot.store import DONE, DRAFT, PENDING, SENDING
 from bot.text import escape, quote_block
@@ -185,6 +186,7 @@ class Submissions:
         self._task: asyncio.Task[None] | None = None
         self._ended: OrderedDict[int, str] = OrderedDict()
         self.places = Cooldown(core, settings.submission_limit, settings.submission_window_seconds)
+        core.metrics.submitting(service)
 
     @classmethod
     def settings_for(cls, core: Core) -> SubmissionSettings:
@@ -210,6 +212,7 @@ class Submissions:
         the user's place meanwhile."""
         draft_id = await self._store(ctx, outgoing, DRAFT)
         await self.places.hold(slot, draft_id)
+        self._count(outgoing.kind, DUPLICATE_SHOWN)
         return draft_id
 
     async def submit_draft(self, draft_id: int, user: User) -> Receipt | Saved:
@@ -261,14 +264,18 @@ class Submissions:
             if not error.retryable:
                 await self.core.store.delete_submission(submission_id)
                 await self.places.release(slot)
+                self._count(submission.kind, REFUSED)
                 raise
             await self._reschedule(submission, error.message, error.retry_after)
+            self._count(submission.kind, SAVED_FOR_RETRY)
             return Saved(submission_id, error.message)
         except Exception:
             log.exception("%s submission %d failed unexpectedly", self.service, submission_id)
             await self._reschedule(submission, "unexpected error", None)
+            self._count(submission.kind, SAVED_FOR_RETRY)
             return Saved(submission_id, f"{self.label} could not be reached.")
         await self.core.store.delete_submission(submission_id)
+        self._count(submission.kind, CREATED)
         return await self._remembered(submission, receipt)
 
     async def _remembered(self, submission: Submission, receipt: Receipt) -> Receipt:
@@ -292,6 +299,9 @@ class Submissions:
         """The public confirmation `reply`, set to remember where it is posted so that a
         status change edits it in place."""
         return self.core.followups.track_card(reply, receipt.followup)
+
+    def _count(self, kind: str, outcome: str) -> None:
+        self.core.metrics.submission(self.service, kind, outcome)
 
     async def _attempt(self, submission: Submission) -> Receipt:
         """One try: look for the item first when an earlier try may have created it,
@@ -418,8 +428,10 @@ class Submissions:
                 await store.update_submission(
                     submission.id, state=DONE, last_error=error.message, next_attempt_at=0
                 )
+                self._count(submission.kind, REFUSED)
             return
         log.info("%s submission %d went through: %s", self.service, submission.id, receipt.url)
+        self._count(submission.kind, CREATED)
         await self._remembered(submission, receipt)
         await store.update_submission(
             submission.id, state=DONE, result_url=receipt.url or "", next_attempt_at=0

@@ -25,10 +25,13 @@ class Problems:
     """A poller's failures, logged when they start or change and when they end.
 
     A service that is down fails every reading; saying so once is enough.
+    `succeeded` is told of every reading that went through (for
+    `herald_poller_last_success_timestamp`).
     """
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, succeeded: Callable[[], None]) -> None:
         self.service = service
+        self.succeeded = succeeded
         self._current: dict[str, str] = {}
 
     async def attempt(self, feed: str, reading: Awaitable[None]) -> ServiceError | None:
@@ -48,6 +51,7 @@ class Problems:
             log.exception("%s %s could not be read", self.service, feed)
             self._current[feed] = "crashed"
             return None
+        self.succeeded()
         if self._current.pop(feed, None) is not None:
             log.info("%s %s: reading again", self.service, feed)
         return None

@@ -261,6 +261,33 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX followups_notices ON followups (notice_due) WHERE notice_due = 1;
         """,
     ),
+    (
+        8,
+        """
+        CREATE TABLE pending_uploads (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            service         TEXT NOT NULL,
+            reference       TEXT NOT NULL,
+            position        INTEGER NOT NULL,
+            item_id         TEXT NOT NULL,
+            item_url        TEXT,
+            token           TEXT,
+            step            TEXT NOT NULL,
+            filename        TEXT NOT NULL,
+            content_type    TEXT,
+            data            BLOB,
+            user            TEXT NOT NULL,
+            state           TEXT NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            created_at      REAL NOT NULL,
+            UNIQUE (service, reference, position)
+        );
+        CREATE INDEX pending_uploads_due ON pending_uploads (service, state, next_attempt_at);
+        CREATE INDEX pending_uploads_item ON pending_uploads (service, item_id);
+        """,
+    ),
 ]
 
 # Submission states: a draft waits for the user's "Create anyway"; `sending`
@@ -330,6 +357,8 @@ class OutboxRow:
     batch_kind: str | None
     attempts: int
     created_at: float = 0.0
+    received_at: float = 0.0
+    """When its webhook was received, or its poller noticed the change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -788,6 +817,85 @@ class Store:
         ) as cursor:
             return [dict(row) async for row in cursor]
 
+    # --- uploads that follow a created item ----------------------------------
+    # One row per step (a file to upload, or the call that publishes a draft),
+    # keyed by the submission's reference and the step's position so a second
+    # queueing of the same item is ignored. Finished rows keep no bytes and are
+    # purged after a while.
+
+    async def add_uploads(self, rows: Sequence[dict[str, Any]]) -> None:
+        async with self.transaction() as db:
+            for row in rows:
+                columns = ", ".join(row)
+                marks = ", ".join("?" for _ in row)
+                await db.execute(
+                    f"INSERT OR IGNORE INTO pending_uploads ({columns}) VALUES ({marks})",  # noqa: S608 - our own column names
+                    tuple(row.values()),
+                )
+
+    async def uploads_of(self, service: str, item_id: str) -> list[dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT * FROM pending_uploads WHERE service = ? AND item_id = ? ORDER BY position",
+            (service, item_id),
+        ) as cursor:
+            return [dict(row) async for row in cursor]
+
+    async def get_upload(self, upload_id: int) -> dict[str, Any] | None:
+        async with self._db.execute(
+            "SELECT * FROM pending_uploads WHERE id = ?", (upload_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return dict(row) if row else None
+
+    async def claim_upload(self, upload_id: int, from_state: str) -> bool:
+        """Move an upload from `from_state` to `sending`; False if another got it first."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE pending_uploads SET state = ? WHERE id = ? AND state = ?",
+                (SENDING, upload_id, from_state),
+            )
+        return cursor.rowcount == 1
+
+    async def update_upload(self, upload_id: int, **changes: Any) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        async with self.transaction() as db:
+            await db.execute(
+                f"UPDATE pending_uploads SET {assignments} WHERE id = ?",  # noqa: S608 - our own column names
+                (*changes.values(), upload_id),
+            )
+
+    async def due_uploads(self, service: str, now: float, limit: int = 20) -> list[dict[str, Any]]:
+        async with self._db.execute(
+            "SELECT * FROM pending_uploads WHERE service = ? AND state = ?"
+            " AND next_attempt_at <= ? ORDER BY next_attempt_at, position LIMIT ?",
+            (service, PENDING, now, limit),
+        ) as cursor:
+            return [dict(row) async for row in cursor]
+
+    async def next_upload_at(self, service: str) -> float | None:
+        async with self._db.execute(
+            "SELECT MIN(next_attempt_at) FROM pending_uploads WHERE service = ? AND state = ?",
+            (service, PENDING),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def recover_uploads(self, service: str, older_than: float) -> int:
+        """At start: every waiting upload (in flight when the process stopped, too) is
+        due now, and finished rows older than `older_than` are dropped."""
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM pending_uploads WHERE service = ? AND state NOT IN (?, ?)"
+                " AND created_at < ?",
+                (service, PENDING, SENDING, older_than),
+            )
+            cursor = await db.execute(
+                "UPDATE pending_uploads SET state = ?, next_attempt_at = 0"
+                " WHERE service = ? AND state IN (?, ?)",
+                (PENDING, service, PENDING, SENDING),
+            )
+        return cursor.rowcount
+
     # --- per-user submission slots (cooldowns) ---------------------------------
 
     async def reserve_slot(
@@ -1156,9 +1264,11 @@ class Store:
         async with (
             self._lock,
             self._db.execute(
-                "SELECT id, platform, channel_id, item, event, batch, batch_kind, attempts,"
-                " created_at FROM outbox WHERE platform = ? AND channel_id = ?"
-                " AND state = 'pending' AND next_attempt <= ? ORDER BY id LIMIT ?",
+                "SELECT o.id, o.platform, o.channel_id, o.item, o.event, o.batch, o.batch_kind,"
+                " o.attempts, o.created_at, COALESCE(i.received_at, o.created_at)"
+                " FROM outbox o LEFT JOIN inbox i ON i.id = o.inbox_id"
+                " WHERE o.platform = ? AND o.channel_id = ? AND o.state = 'pending'"
+                " AND o.next_attempt <= ? ORDER BY o.id LIMIT ?",
                 (platform, channel_id, now, limit),
             ) as cursor,
         ):
@@ -1172,6 +1282,25 @@ class Store:
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def outbox_backlog(self) -> dict[str, tuple[int, float | None]]:
+        """Per platform: announcements not delivered yet, and when the oldest was queued
+        (one pass over the `outbox_pending` index's rows)."""
+        async with self._db.execute(
+            "SELECT platform, COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"
+            " GROUP BY platform"
+        ) as cursor:
+            return {r[0]: (int(r[1]), r[2]) for r in await cursor.fetchall()}
+
+    async def submissions_waiting(self) -> dict[str, int]:
+        """Per service: submissions it did not take, saved for a retry (one being
+        retried right now included, so the count does not blink during the retry)."""
+        async with self._db.execute(
+            "SELECT service, COUNT(*) FROM pending_submissions"
+            " WHERE state = ? OR (state = ? AND attempts > 0) GROUP BY service",
+            (PENDING, SENDING),
+        ) as cursor:
+            return {r[0]: int(r[1]) for r in await cursor.fetchall()}
 
     async def unrouted_count(self) -> int:
         """Deliveries accepted and not routed to channels yet."""

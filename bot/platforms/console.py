@@ -153,7 +153,7 @@ class ConsolePlatform:
         except UserError as error:
             self._say(render(error_reply(error.message)))
             return
-        self._show(await execute(spec, ctx))
+        self._show(await execute(spec, ctx, self.core.metrics))
 
     def _invocation(self, command: str) -> Invocation:
         return Invocation(
@@ -195,7 +195,11 @@ class ConsolePlatform:
             return
         button = self._actions[int(which) - 1]
         ctx = self._invocation(button.action)
-        self._show(await execute_action(self.core.cogs, button.action, button.argument, ctx))
+        self._show(
+            await execute_action(
+                self.core.cogs, button.action, button.argument, ctx, self.core.metrics
+            )
+        )
 
     def _show(self, reply: Reply) -> None:
         self._actions = [b for b in reply.buttons if isinstance(b, ActionButton)]

@@ -22,6 +22,7 @@ import inspect
 import json
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Optional
@@ -71,6 +72,8 @@ FORM_CHOICES_TIMEOUT = 1.0
 FORM_EXTRAS_KEPT = 500
 DONE = "✅ Done."
 NAME = "discord"
+RECEIVED = "herald:received"
+"""Key in `Interaction.extras`: when the interaction arrived (monotonic seconds)."""
 
 
 class _TextChannelPicker(app_commands.Transformer):
@@ -114,6 +117,13 @@ class HeraldBot(commands.Bot):
             guild_ready_timeout=0.5,
         )
         self.platform = platform
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        # The gateway parser dispatches `interaction` in the same step that schedules
+        # the command tree's handling, so the stamp is there before any handler runs.
+        if event_name == "interaction" and args and isinstance(args[0], discord.Interaction):
+            args[0].extras[RECEIVED] = time.monotonic()
+        super().dispatch(event_name, *args, **kwargs)
 
     async def setup_hook(self) -> None:
         await self.platform.discover_gateway()
@@ -383,10 +393,18 @@ class DiscordPlatform(ForwardsOutbound):
             if from_form:
                 reply = echo_reply(error.message, _typed_text(spec, raw))
             await interaction.response.send_message(**reply_kwargs(reply), ephemeral=True)
+            self._acknowledged(interaction)
             return
         await interaction.response.defer(ephemeral=spec.ephemeral, thinking=True)
-        reply = await execute(spec, ctx)
+        self._acknowledged(interaction)
+        reply = await execute(spec, ctx, self.core.metrics)
         await self._deliver(interaction, reply, public=not spec.ephemeral)
+
+    def _acknowledged(self, interaction: discord.Interaction) -> None:
+        """Time from the interaction's arrival to its first answer (Discord allows 3 s)."""
+        received = interaction.extras.get(RECEIVED)
+        if received is not None:
+            self.core.metrics.acknowledged(self.name, time.monotonic() - received)
 
     async def _deliver(
         self, interaction: discord.Interaction, reply: Reply, *, public: bool
@@ -432,6 +450,7 @@ class DiscordPlatform(ForwardsOutbound):
                 text=message.content,
                 author=message.author.display_name,
                 url=_message_url(interaction.guild_id, message.channel.id, message.id),
+                attachments=tuple(_neutral(a) for a in message.attachments),
             )
             given = {spec.message_option: message.content} if spec.message_option else {}
             await self._open_form(spec, interaction, given, ref)
@@ -465,6 +484,7 @@ class DiscordPlatform(ForwardsOutbound):
         title = spec.message_menu if message and spec.message_menu else f"/{spec.name}"
         modal = build_form(spec, form_id, title, given, choices)
         await interaction.response.send_modal(modal)
+        self._acknowledged(interaction)
         # Submissions are routed by custom id in `_on_interaction`, restart or not.
         modal.stop()
 
@@ -538,8 +558,9 @@ class DiscordPlatform(ForwardsOutbound):
         channel as a new message, since the prompt itself is private.
         """
         await interaction.response.defer()
+        self._acknowledged(interaction)
         ctx = self.invocation(action, interaction)
-        reply = await execute_action(self.core.cogs, action, argument, ctx)
+        reply = await execute_action(self.core.cogs, action, argument, ctx, self.core.metrics)
         if reply.ephemeral:
             await interaction.edit_original_response(**reply_kwargs(reply))
             return

@@ -21,6 +21,8 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -39,6 +41,8 @@ from bot.platforms.slack_forms import (
     SLACK_KINDS,
     FormContext,
     build_view,
+    file_attachments,
+    shared_files,
     submitted_values,
 )
 from bot.platforms.slack_outbound import SlackOutbound
@@ -129,6 +133,22 @@ def _permalink(domain: str | None, channel: str, ts: str | None) -> str | None:
     return f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
+class _App(AsyncApp):
+    """bolt's app, timing acknowledgements: `async_dispatch` returns as soon as a
+    listener acks (the rest runs on), in Socket Mode and HTTP mode alike."""
+
+    def __init__(self, acknowledged: Callable[[float], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._acknowledged = acknowledged
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        started = time.monotonic()
+        response = await super().async_dispatch(req)
+        if response.status == 200:
+            self._acknowledged(time.monotonic() - started)
+        return response
+
+
 class SlackPlatform(ForwardsOutbound):
     name = "slack"
 
@@ -150,7 +170,8 @@ class SlackPlatform(ForwardsOutbound):
         )
         self.outbound = SlackOutbound(self.client, salt=core.instance_id)
         secret = settings.slack_signing_secret
-        self.app = AsyncApp(
+        self.app = _App(
+            lambda seconds: core.metrics.acknowledged(self.name, seconds),
             client=self.client,
             signing_secret=secret.get_secret_value() if secret else None,
             request_verification_enabled=secret is not None,
@@ -244,7 +265,7 @@ class SlackPlatform(ForwardsOutbound):
         except UserError as error:
             await respond(**reply_message(error_reply(error.message)), response_type="ephemeral")
             return
-        reply = await execute(spec, ctx)
+        reply = await execute(spec, ctx, self.core.metrics)
         private = reply.ephemeral or spec.ephemeral
         await respond(
             **reply_message(reply), response_type="ephemeral" if private else "in_channel"
@@ -265,6 +286,7 @@ class SlackPlatform(ForwardsOutbound):
             message_ts=message.get("ts"),
             message_url=_permalink(domain, channel, message.get("ts")),
             message_author=message.get("user"),
+            files=shared_files(message),
         )
         given = {spec.message_option: message.get("text", "")} if spec.message_option else {}
         await self._open_form(spec, body["trigger_id"], context, given, spec.message_menu or "")
@@ -310,13 +332,16 @@ class SlackPlatform(ForwardsOutbound):
                 text=str(raw.get(spec.message_option or "", "")),
                 author=context.message_author or "",
                 url=context.message_url,
+                attachments=file_attachments(
+                    context.files or [], self.client.token or "", self.settings.slack_api_url
+                ),
             )
         try:
             ctx.options = spec.bind(raw)
         except UserError as error:
             await self._deliver(ctx, error_reply(error.message))
             return
-        await self._deliver(ctx, await execute(spec, ctx))
+        await self._deliver(ctx, await execute(spec, ctx, self.core.metrics))
 
     async def _on_action(
         self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
@@ -329,7 +354,7 @@ class SlackPlatform(ForwardsOutbound):
         ref, argument = parsed
         ctx = await self.invocation(ref, body["user"]["id"], body)
         ctx.channel_id = (body.get("channel") or {}).get("id")
-        reply = await execute_action(self.core.cogs, ref, argument, ctx)
+        reply = await execute_action(self.core.cogs, ref, argument, ctx, self.core.metrics)
         if reply.ephemeral:
             await respond(**reply_message(reply), replace_original=True)
             return

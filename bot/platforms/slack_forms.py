@@ -3,9 +3,11 @@
 A slash command given without its required options, or a message shortcut,
 opens a modal (`views.open`) with the same fields as on Discord: text inputs,
 number inputs and selects for options with choices. Files cannot be passed
-through a Slack modal to Herald, so file options are left out. The view's
-`private_metadata` carries the command and where it was used, so the
-submission knows where to answer even after a restart.
+through a Slack modal to Herald, so file options are left out; the files
+shared in a shortcut's message are remembered instead, and fetched from
+Slack's file host with the bot token. The view's `private_metadata` carries
+the command and where it was used, so the submission knows where to answer
+even after a restart.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.commands import Choice, CommandSpec, OptionKind, Param
 from bot.forms import form_params
+from bot.models import Attachment
 from bot.text import truncate
 
 FORM_CALLBACK = "herald:form"
@@ -29,6 +33,8 @@ OPTIONS_LIMIT = 100
 OPTION_TEXT_LIMIT = 75
 OPTION_VALUE_LIMIT = 150
 SLACK_KINDS = frozenset({OptionKind.TEXT, OptionKind.INTEGER, OptionKind.NUMBER})
+SLACK_FILE_HOST = "files.slack.com"
+MAX_FILES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,7 @@ class FormContext:
     message_ts: str | None = None
     message_url: str | None = None
     message_author: str | None = None
+    files: list[dict[str, Any]] | None = None
 
     def encode(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
@@ -51,6 +58,43 @@ class FormContext:
             return cls(**data)
         except (ValueError, TypeError):
             return None
+
+
+def shared_files(message: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The files shared in a message, as a form remembers them (the first few)."""
+    found = []
+    for file in message.get("files") or []:
+        url = file.get("url_private_download") or file.get("url_private")
+        if isinstance(url, str) and url:
+            size = file.get("size")
+            found.append(
+                {
+                    "name": str(file.get("name") or "file"),
+                    "url": url,
+                    "size": size if isinstance(size, int) else 0,
+                    "type": file.get("mimetype"),
+                }
+            )
+    return found[:MAX_FILES] or None
+
+
+def file_attachments(
+    files: Sequence[Mapping[str, Any]], token: str, api_url: str
+) -> tuple[Attachment, ...]:
+    """Remembered files, downloadable with the bot token: only from Slack's file host
+    (or the Web API's own), so the token never goes anywhere else."""
+    hosts = {SLACK_FILE_HOST, (urlsplit(api_url).hostname or "").lower()}
+    return tuple(
+        Attachment(
+            str(f["name"]),
+            str(f["url"]),
+            int(f["size"]),
+            f.get("type"),
+            auth=f"Bearer {token}",
+        )
+        for f in files
+        if (urlsplit(str(f["url"])).hostname or "").lower() in hosts
+    )
 
 
 def slack_params(spec: CommandSpec, choices: Mapping[str, Sequence[Choice]]) -> list[Param]:

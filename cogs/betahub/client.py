@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from bot.duplicates import Match
 from bot.errors import ServiceError
 from bot.files import FileData
 from bot.http import ServiceClient
@@ -24,6 +25,13 @@ from bot.models import MessageRef, User
 # collection in the URL and the Rails form prefix.
 COLLECTIONS = {"feature_request": "feature_requests", "issue": "issues", "ticket": "tickets"}
 LIST_PAGE = 100  # the most issues BetaHub lists per page
+# A bug report's evidence, by upload kind: the path under the issue and the
+# multipart field of the file (log files also take their name).
+UPLOADS = {
+    "screenshot": ("screenshots", "screenshot[image]"),
+    "video_clip": ("video_clips", "video_clip[video]"),
+    "log_file": ("log_files", "log_file[file]"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +109,11 @@ def _text(value: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Created:
-    """What BetaHub answers to a create call."""
+    """What BetaHub answers to a create call; `token` (a draft's JWT) when it gave one."""
 
     id: str
     url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """An existing item a search found."""
-
-    title: str
-    url: str | None
+    token: str | None = None
 
 
 def read_error(response: httpx.Response) -> str | None:
@@ -202,10 +203,16 @@ class BetaHubClient:
     """Creates and searches; `search_http` is a quick, single-try client for lookups."""
 
     def __init__(
-        self, http: ServiceClient, search_http: ServiceClient, project_id: str, site: str
+        self,
+        http: ServiceClient,
+        search_http: ServiceClient,
+        project_id: str,
+        site: str,
+        upload_http: ServiceClient | None = None,
     ) -> None:
         self.http = http
         self.search_http = search_http
+        self.upload_http = upload_http or http
         self.project_id = project_id
         self.site = site.rstrip("/")
 
@@ -227,11 +234,19 @@ class BetaHubClient:
         return [replace(r, url=r.url or self._link("releases", r.id)) for r in releases]
 
     async def create(
-        self, kind: str, form: dict[str, str], files: Sequence[FileData] = ()
+        self,
+        kind: str,
+        form: dict[str, str],
+        files: Sequence[FileData] = (),
+        *,
+        draft: bool = False,
     ) -> Created:
-        """POST one item of `kind` (a key of `COLLECTIONS`); files go as `<kind>[attachments][]`."""
+        """POST one item of `kind` (a key of `COLLECTIONS`); files go as `<kind>[attachments][]`.
+
+        `draft` creates a hidden issue, to be published after its uploads.
+        """
         collection = COLLECTIONS[kind]
-        options: dict[str, Any] = {"data": form}
+        options: dict[str, Any] = {"data": {**form, "draft": "true"} if draft else form}
         if files:
             options["files"] = [
                 (
@@ -285,6 +300,33 @@ class BetaHubClient:
             return found
         listed = [i for i in _items(body, "feature_requests") if isinstance(i, dict)]
         return listed[0] if len(listed) == 1 else None
+
+    async def upload(
+        self, issue_id: str, kind: str, file: FileData, token: str | None = None
+    ) -> None:
+        """Attach one file to an issue: `kind` is a key of `UPLOADS`; `token` is the
+        draft's JWT, else Herald's own credentials are used."""
+        path, field = UPLOADS[kind]
+        data = {"log_file[name]": file.filename} if kind == "log_file" else None
+        content = (file.filename, file.data, file.content_type or "application/octet-stream")
+        await self.upload_http.request(
+            "POST",
+            f"{self._issue(issue_id)}/{path}.json",
+            data=data,
+            files=[(field, content)],
+            headers=_bearer(token),
+        )
+
+    async def publish(self, issue_id: str, token: str | None = None) -> None:
+        """Make a draft issue visible."""
+        await self.http.request(
+            "POST", f"{self._issue(issue_id)}/publish.json", json={}, headers=_bearer(token)
+        )
+
+    def _issue(self, issue_id: str) -> str:
+        """An issue's path; BetaHub wants its id with the `g-` prefix."""
+        scoped = issue_id if issue_id.startswith("g-") else f"g-{issue_id}"
+        return f"projects/{self.project_id}/issues/{scoped}"
 
     async def titles(self, collection: str, query: str) -> list[str]:
         """Titles for autocomplete (`partial=true`: a few titles, quickly)."""
@@ -352,4 +394,13 @@ class BetaHubClient:
         if not isinstance(body, dict):
             body = {}
         item_id = str(body.get("id", ""))
-        return Created(id=item_id, url=body.get("url") or self._link(collection, item_id or None))
+        token = body.get("token")
+        return Created(
+            id=item_id,
+            url=body.get("url") or self._link(collection, item_id or None),
+            token=token if isinstance(token, str) and token else None,
+        )
+
+
+def _bearer(token: str | None) -> dict[str, str] | None:
+    return {"Authorization": f"Bearer {token}"} if token else None

@@ -3,20 +3,21 @@
 Every submission goes through `Submissions`: stored first, sent at once, and
 kept and retried when BetaHub is down. `/suggest` and `/report` look for
 existing items first and, when one is close, ask before creating another.
+A bug report's files (screenshot, video, log) follow the issue through
+`Evidence`, which uploads and retries them.
 New releases are read by `ReleasePoller` and announced once each.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Awaitable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 from bot.cog import Cog
 from bot.commands import Choice, Option, action, command
 from bot.dispatch import echo_reply
+from bot.duplicates import DuplicateCheck, Match, Prompt, title_choices
 from bot.errors import ServiceError, UserError
 from bot.files import Downloader, FileData, size_label
 from bot.models import (
@@ -31,7 +32,6 @@ from bot.models import (
     Reply,
 )
 from bot.pending import (
-    DraftCancelled,
     Outgoing,
     Receipt,
     Saved,
@@ -40,27 +40,28 @@ from bot.pending import (
     SubmissionSettings,
 )
 from bot.ratelimit import RateLimiter
-from bot.text import escape, link, truncate
+from bot.text import escape, truncate
 from cogs.betahub.channels import ChannelRules, channel_label
 from cogs.betahub.client import (
     BetaHubClient,
-    Match,
+    Created,
     feature_request_form,
     issue_form,
     read_error,
     ticket_form,
 )
+from cogs.betahub.evidence import KIND_NOUNS, LIMITS, LOG, SCREENSHOT, VIDEO, Evidence, kind_of
 from cogs.betahub.followups import status_reader
+from cogs.betahub.releases import SOURCE as RELEASES
 from cogs.betahub.releases import ReleasePoller, release_source
 from cogs.betahub.settings import BetaHubSettings
-from cogs.betahub.similar import close_matches
 
 if TYPE_CHECKING:
     from bot.core import Core
 
-log = logging.getLogger(__name__)
-
 SEARCH_TIMEOUT = 2.5
+# Uploads are bulky (videos up to 100 MB) and retried by the evidence worker, not inline.
+UPLOAD_TIMEOUT = 300.0
 MAX_ATTACHMENTS = 3
 SUGGESTION_TOO_SHORT = (
     "Tell us a little more: a suggestion needs at least 10 characters."
@@ -108,15 +109,24 @@ class BetaHub(Cog):
             max_attempts=1,
             **options,
         )
-        self.api = BetaHubClient(http, search, settings.project_id, settings.url)
+        uploads = core.http(
+            "BetaHub", settings.url, timeout=UPLOAD_TIMEOUT, max_attempts=1, **options
+        )
+        self.api = BetaHubClient(http, search, settings.project_id, settings.url, uploads)
         self.submissions = Submissions(
             core, "betahub", "BetaHub", self._send, submissions, find=self._find
         )
+        self.evidence = Evidence(core, self.api, submissions)
+        self.duplicates = DuplicateCheck(self.submissions, self.name)
         self.downloader = Downloader()
         self.rules = ChannelRules(core)
         interval = settings.releases_poll_seconds
         self.releases = ReleasePoller(
-            self.api, lambda: core.store, core.announcements.submit, interval
+            self.api,
+            lambda: core.store,
+            core.announcements.submit,
+            interval,
+            lambda: core.metrics.poller_succeeded(RELEASES),
         )
         core.announcements.add_source(release_source(settings.project_id, interval))
         self.followups = status_reader(self.api, settings.followup_poll_seconds)
@@ -124,6 +134,7 @@ class BetaHub(Cog):
 
     async def load(self) -> None:
         self.submissions.start()
+        self.evidence.start()
         if self.settings.releases_poll_seconds > 0:
             self.run_in_background(self.core, self.releases.run(), "betahub-releases")
         if self.settings.followup_poll_seconds > 0:
@@ -134,6 +145,7 @@ class BetaHub(Cog):
     async def unload(self) -> None:
         await super().unload()
         await self.submissions.stop(grace=self.settings.timeout_seconds + 2)
+        await self.evidence.stop(grace=self.settings.timeout_seconds + 2)
         await self.downloader.close()
 
     # --- commands ------------------------------------------------------------
@@ -194,12 +206,22 @@ class BetaHub(Cog):
             str | None,
             Option("A short title for the bug", max_length=100, autocomplete="similar_issues"),
         ] = None,
+        screenshot: Annotated[
+            Attachment | None, Option("A screenshot of the bug (images up to 10 MB)")
+        ] = None,
+        video: Annotated[Attachment | None, Option("A video of the bug (up to 100 MB)")] = None,
+        log: Annotated[Attachment | None, Option("A log file (up to 25 MB)")] = None,
     ) -> Reply:
         await self.rules.check(ctx, "report")
         async with self.submissions.cooldown(ctx.user) as slot:
             form = issue_form(description, steps, title, ctx.user, ctx.message)
+            chosen = [(SCREENSHOT, screenshot), (VIDEO, video), (LOG, log)]
+            given = [(kind, a) for kind, a in chosen if a is not None]
+            found = [(kind_of(a), a) for a in (ctx.message.attachments if ctx.message else ())]
+            files, kinds, refused = await self._fetch_evidence((given + found)[:MAX_ATTACHMENTS])
+            evidence = {"evidence": kinds, "refused": refused}
             return await self._submit_or_ask(
-                ctx, slot, "issue", form, description, title, steps=steps
+                ctx, slot, "issue", form, description, title, steps=steps, files=files, **evidence
             )
 
     @command("ticket", "Ask the team for help (only you see the answer)", ephemeral=True)
@@ -285,50 +307,25 @@ class BetaHub(Cog):
         return await self._similar_titles("issues", current)
 
     async def _similar_titles(self, collection: str, current: str) -> list[Choice]:
-        """The user's own text first (so Enter keeps it), then existing titles like it."""
-        current = current.strip()[:100]
-        if len(current) < 3:
-            return [Choice(current, current)] if current else []
-        try:
-            titles = await self.api.titles(collection, current)
-        except ServiceError:
-            titles = []
-        choices = [Choice(current, current)]
-        choices += [
-            Choice(truncate(f"Existing: {title}", 100), title[:100])
-            for title in titles
-            if title.lower() != current.lower()
-        ]
-        return choices[:25]
+        return await title_choices(current, lambda query: self.api.titles(collection, query))
 
     # --- buttons ---------------------------------------------------------------
 
     @action("create")
     async def create_anyway(self, ctx: Invocation, argument: str) -> Reply:
-        """ "Create anyway" on the duplicate prompt: send the stored draft.
-
-        A press that loses the race with "Cancel" answers as "Cancel" did, so
-        the user reads one outcome whichever answer arrives last.
-        """
-        draft_id = _draft_id(argument)
-        draft = await self.submissions.find(draft_id)
-        try:
-            if draft is None:
-                raise self.submissions.closed(draft_id)
-            submitted = self.submissions.submit_draft(draft.id, ctx.user)
-            outcome = await self._outcome_of(submitted, draft.user_text)
-        except DraftCancelled:
-            return _not_sent()
-        if isinstance(outcome, Reply):
-            return outcome
-        return self._confirmation(draft.kind, draft.payload, outcome, draft.summary)
+        """ "Create anyway" on the duplicate prompt: send the stored draft."""
+        return await self.duplicates.create_anyway(
+            ctx,
+            argument,
+            lambda draft, outcome: self._confirmation(
+                draft.kind, draft.payload, outcome, draft.summary
+            ),
+        )
 
     @action("discard")
     async def discard(self, ctx: Invocation, argument: str) -> Reply:
-        """ "Cancel": delete the draft, unless "Create anyway" took it first."""
-        with contextlib.suppress(DraftCancelled):
-            await self.submissions.discard_draft(_draft_id(argument), ctx.user)
-        return _not_sent()
+        """ "Cancel" on the duplicate prompt."""
+        return await self.duplicates.cancel(ctx, argument)
 
     # --- the flow ----------------------------------------------------------------
 
@@ -342,31 +339,32 @@ class BetaHub(Cog):
         title: str | None,
         *,
         steps: str | None = None,
+        files: list[FileData] | None = None,
+        **extra: Any,
     ) -> Reply:
         heading = _heading(description, title)
+        # The message's files are downloaded already: they travel on their own.
+        message = asdict(replace(ctx.message, attachments=())) if ctx.message else None
+        if message is not None:
+            del message["attachments"]
         payload = {
             "form": form,
             "heading": heading,
             "text": description,
             "steps": steps,
-            "message": asdict(ctx.message) if ctx.message else None,
+            "message": message,
+            **extra,
         }
         summary = f"{NOUNS[kind]} **{escape(heading)}**"
         matches = await self._duplicates(kind, title or heading)
         if not matches:
-            return await self._create(ctx, slot, kind, payload, summary)
-        outgoing = Outgoing(kind, payload, summary, description)
-        draft_id = await self.submissions.draft(ctx, outgoing, slot)
-        return _duplicate_prompt(kind, matches, draft_id)
+            return await self._create(ctx, slot, kind, payload, summary, files=files)
+        outgoing = Outgoing(kind, payload, summary, description, files or [])
+        return await self.duplicates.ask(ctx, outgoing, slot, matches, _PROMPTS[kind])
 
     async def _duplicates(self, kind: str, query: str) -> list[Match]:
         collection = "feature_requests" if kind == "feature_request" else "issues"
-        try:
-            found = await self.api.search(collection, query)
-        except ServiceError as error:
-            log.info("duplicate search skipped: %s", error.message)
-            return []
-        return close_matches(query, found)
+        return await self.duplicates.close_to(query, lambda text: self.api.search(collection, text))
 
     async def _create(
         self,
@@ -383,7 +381,7 @@ class BetaHub(Cog):
         outcome = await self._outcome_of(submitted, payload["text"])
         if isinstance(outcome, Reply):
             return outcome
-        return self._confirmation(kind, payload, outcome, summary)
+        return await self._confirmation(kind, payload, outcome, summary)
 
     async def _outcome_of(
         self, submitted: Awaitable[Receipt | Saved], user_text: str
@@ -394,12 +392,19 @@ class BetaHub(Cog):
         except ServiceError as error:
             return echo_reply(error.message, user_text)
 
-    def _confirmation(
+    async def _confirmation(
         self, kind: str, payload: dict[str, Any], outcome: Receipt | Saved, summary: str
     ) -> Reply:
+        # Files refused before download; their reasons are written for the chat already.
+        refused = [f"⚠️ {reason}" for reason in payload.get("refused", [])]
         if isinstance(outcome, Saved):
-            return self.submissions.saved_reply(outcome, summary)
+            reply = self.submissions.saved_reply(outcome, summary)
+            return replace(reply, text="\n".join([reply.text or "", *refused]))
         card = _CARDS[kind](payload, outcome)
+        if payload.get("evidence") or refused:
+            tried = await self.evidence.first_try(outcome.id) if payload.get("evidence") else []
+            lines = [o.line() for o in tried] + refused
+            card.add_field("Files", "\n".join(lines), inline=False)
         buttons: list[LinkButton | ActionButton] = []
         if outcome.url:
             buttons.append(LinkButton("View on BetaHub", outcome.url))
@@ -416,48 +421,72 @@ class BetaHub(Cog):
         form = dict(submission.payload["form"])
         field = f"{submission.kind}[description]"
         form[field] = submission.marked(form[field])
-        created = await self.api.create(submission.kind, form, submission.files)
+        if not submission.payload.get("evidence"):
+            created = await self.api.create(submission.kind, form, submission.files)
+            return Receipt(created.id, created.url, submission.payload["heading"])
+        # Only a project token's create answers with the JWT a draft's uploads need.
+        draft = self.settings.authorization.startswith("FormUser ")
+        created = await self.api.create(submission.kind, form, draft=draft)
+        await self._queue_evidence(submission, created, draft=draft)
         return Receipt(created.id, created.url, submission.payload["heading"])
 
     async def _find(self, submission: Submission) -> Receipt | None:
         found = await self.api.find(submission.kind, submission.reference)
-        return Receipt(found.id, found.url, submission.payload["heading"]) if found else None
+        if found is None:
+            return None
+        if submission.payload.get("evidence"):
+            await self._queue_evidence(submission, found, draft=False)
+        return Receipt(found.id, found.url, submission.payload["heading"])
 
+    async def _queue_evidence(
+        self, submission: Submission, created: Created, *, draft: bool
+    ) -> None:
+        """The files go after the issue exists; a draft is published after them."""
+        await self.evidence.queue(
+            submission.reference,
+            created,
+            submission.files,
+            submission.payload["evidence"],
+            submission.user,
+            token=created.token if draft else None,
+            publish=draft,
+            # Only a submission's first try is the command's, whose confirmation follows.
+            first_try_follows=submission.attempts == 0,
+        )
 
-def _not_sent() -> Reply:
-    return Reply(text="Not sent. Thanks for checking the existing ones!", ephemeral=True)
+    async def _fetch_evidence(
+        self, chosen: list[tuple[str, Attachment]]
+    ) -> tuple[list[FileData], list[str], list[str]]:
+        """Each file within its kind's limit (checked before and while downloading); the
+        others are named with the reason, and the report goes without them."""
+        files, kinds, refused = [], [], []
+        for kind, attachment in chosen:
+            try:
+                files.append(
+                    await self.downloader.fetch(attachment, LIMITS[kind], KIND_NOUNS[kind])
+                )
+            except UserError as error:
+                refused.append(error.message)
+                continue
+            kinds.append(kind)
+        return files, kinds, refused
 
 
 def _heading(description: str, title: str | None) -> str:
     return title or truncate(description.strip().splitlines()[0], 80)
 
 
-def _draft_id(argument: str) -> int:
-    if not argument.isdigit():
-        raise UserError("This button is broken; please run the command again.")
-    return int(argument)
-
-
-def _duplicate_prompt(kind: str, matches: list[Match], draft_id: int) -> Reply:
-    noun = NOUNS[kind]
-    lines = [f"• {link(m.title, m.url)}" for m in matches]
-    verb = "Vote for" if kind == "feature_request" else "Open"
-    card = Card(
-        title=f"Is your {noun} already here?",
-        description="These look alike:\n" + "\n".join(lines),
-        colour=Colour.WARN,
-        footer=(
-            "Votes on an existing one count more than a new copy."
-            if kind == "feature_request"
-            else "Adding to an existing report helps more than a new copy."
-        ),
-    )
-    buttons: list[LinkButton | ActionButton] = [
-        LinkButton(truncate(f"{verb}: {m.title}", 80), m.url) for m in matches if m.url
-    ]
-    buttons.append(ActionButton("Create anyway", "betahub:create", str(draft_id)))
-    buttons.append(ActionButton("Cancel", "betahub:discard", str(draft_id), primary=False))
-    return Reply(card=card, buttons=buttons, ephemeral=True)
+# How the duplicate prompt speaks of each kind that is searched first.
+_PROMPTS = {
+    "feature_request": Prompt(
+        NOUNS["feature_request"],
+        "Vote for",
+        "Votes on an existing one count more than a new copy.",
+    ),
+    "issue": Prompt(
+        NOUNS["issue"], "Open", "Adding to an existing report helps more than a new copy."
+    ),
+}
 
 
 def _suggestion_card(payload: dict[str, Any], receipt: Receipt) -> Card:

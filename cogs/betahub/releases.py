@@ -83,14 +83,19 @@ def release_source(project_id: str, interval: float) -> Source:
 
 class ReleasePoller:
     def __init__(
-        self, api: BetaHubClient, store: Callable[[], Store], submit: Submit, interval: float
+        self,
+        api: BetaHubClient,
+        store: Callable[[], Store],
+        submit: Submit,
+        interval: float,
+        succeeded: Callable[[], None],
     ) -> None:
         self.api = api
         self.store = store
         self.submit = submit
         self.interval = interval
         self.feed = f"{api.project_id}/releases"
-        self.problems = Problems("BetaHub")
+        self.problems = Problems("BetaHub", succeeded)
 
     async def run(self) -> None:
         while True:

@@ -17,7 +17,7 @@ from bot.text import escape
 from cogs.butterstack.cards import build_card, builds_card, changelist_card, deployments_card
 from cogs.butterstack.client import ButterStackClient, Changelists, read_error
 from cogs.butterstack.durations import TypicalDurations
-from cogs.butterstack.events import source
+from cogs.butterstack.events import SOURCE, source
 from cogs.butterstack.models import FAILED, PENDING, RUNNING, SUCCESS, Build
 from cogs.butterstack.poller import Poller
 from cogs.butterstack.settings import ButterStackSettings
@@ -78,6 +78,7 @@ class ButterStack(Cog):
             rate_per_minute=settings.rate_limit_per_minute,
             changelists=self.changelists,
             durations=self.durations,
+            succeeded=lambda: core.metrics.poller_succeeded(SOURCE),
         )
         core.announcements.add_source(source(self.projects, self.changelists))
 

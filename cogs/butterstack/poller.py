@@ -259,6 +259,7 @@ class Poller:
         rate_per_minute: int,
         changelists: Changelists,
         durations: TypicalDurations,
+        succeeded: Callable[[], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
@@ -273,7 +274,7 @@ class Poller:
             DEPLOYMENTS: DeploymentTracker(api, store),
         }
         self.feeds = [Feed(p, kind) for p in projects for kind in self.trackers]
-        self.problems = Problems("ButterStack")
+        self.problems = Problems("ButterStack", succeeded)
         self._poked = asyncio.Event()
         self._trimmed = clock()
 

@@ -2,6 +2,11 @@
 
 Answers wrap their data: `{"status": "success"|"error", "data": …, "message": …}`;
 an answer whose status is `error` is a refusal even when its HTTP status is 200.
+
+The forum search (`GET forums/{id}/topics/search.json`) is listed in UserEcho's
+reference without its parameters or answer: `query` and a list of topic
+objects (`id`, `header`, `description`, perhaps `url`) are guesses, read
+defensively (a `{"topics": [...]}` wrapper is accepted too).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.duplicates import Match
 from bot.errors import ServiceError
 from bot.http import ServiceClient
 
@@ -93,11 +99,8 @@ class UserEchoClient:
         of the query, so a hit counts only when its description contains the
         reference (as text: UserEcho may have turned the description into HTML).
         """
-        data = await self._data(
-            "GET", f"forums/{self.forum_id}/topics/search.json", params={"query": reference}
-        )
-        for item in data if isinstance(data, list) else []:
-            text = item.get("description") if isinstance(item, dict) else None
+        for item in await self._search(reference):
+            text = item.get("description")
             if isinstance(text, str) and reference in text and item.get("id") is not None:
                 return self._topic(item)
         return None
@@ -111,6 +114,27 @@ class UserEchoClient:
                 return None
             raise
         return topic_status(data) if isinstance(data, dict) else None
+
+    async def search_topics(self, query: str) -> list[Match]:
+        """The forum's topics like `query` (full-text, loosely ranked), with links."""
+        found = []
+        for item in await self._search(query):
+            header = item.get("header")
+            if isinstance(header, str) and header.strip() and item.get("id") is not None:
+                found.append(Match(header.strip(), self._topic(item).url))
+        return found
+
+    async def topic_titles(self, query: str) -> list[str]:
+        """The headers of the forum's topics like `query`, for autocomplete."""
+        return [match.title for match in await self.search_topics(query)]
+
+    async def _search(self, query: str) -> list[dict[str, Any]]:
+        data = await self._data(
+            "GET", f"forums/{self.forum_id}/topics/search.json", params={"query": query}
+        )
+        if isinstance(data, dict):
+            data = data.get("topics")
+        return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
     def _topic(self, data: dict[str, Any]) -> Topic:
         topic_id = str(data.get("id", ""))

@@ -5,6 +5,10 @@ change rarely), and offered as choices. The topic is posted as the chat user
 when UserEcho knows them (an SSO guid built from `USERECHO_SSO_GUID_FORMAT`
 resolves to a user); otherwise the description names them. Like every
 submission it is stored first and retried while UserEcho is down.
+
+Before a topic is opened the forum is searched for its title (best effort,
+on the quick client): close matches are shown with **Create anyway** and
+**Cancel** (`bot.duplicates`), and `title` autocompletes from the forum.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bot.cog import Cog
-from bot.commands import Choice, Option, command
+from bot.commands import Choice, Option, action, command
 from bot.config import HttpUrl, ServiceSettings
 from bot.dispatch import echo_reply
+from bot.duplicates import DuplicateCheck, Prompt, title_choices
 from bot.errors import ServiceError, UserError
 from bot.models import Card, Colour, Invocation, LinkButton, Reply, User
 from bot.pending import Outgoing, Receipt, Saved, Submission, Submissions, SubmissionSettings
@@ -34,6 +39,9 @@ LOOKUP_TIMEOUT = 2.5
 CATALOG_TTL = 600.0
 TOPIC_TOO_SHORT = (
     "Tell the community a little more: a topic needs at least 10 characters of description."
+)
+PROMPT = Prompt(
+    "topic", "Vote for", "Votes and comments on an existing topic count more than a new copy."
 )
 
 
@@ -126,10 +134,13 @@ class Topics(Cog):
             **options,
         )
         self.api = UserEchoClient(http, settings.forum_id, site)
-        self.catalog = Catalog(UserEchoClient(quick, settings.forum_id, site))
+        # Lookups a user waits for (choices, the duplicate search): one short try.
+        self.quick = UserEchoClient(quick, settings.forum_id, site)
+        self.catalog = Catalog(self.quick)
         self.submissions = Submissions(
             core, "userecho", "UserEcho", self._send, submissions, find=self._find
         )
+        self.duplicates = DuplicateCheck(self.submissions, self.name)
         self._members: dict[str, str | None] = {}
         self.followups = topic_status_reader(self.api, settings.followup_poll_seconds)
         core.followups.register(self.followups)
@@ -150,7 +161,12 @@ class Topics(Cog):
     async def topic(
         self,
         ctx: Invocation,
-        title: Annotated[str, Option("The topic's headline", min_length=3, max_length=200)],
+        title: Annotated[
+            str,
+            Option(
+                "The topic's headline", min_length=3, max_length=200, autocomplete="similar_topics"
+            ),
+        ],
         description: Annotated[
             str,
             Option(
@@ -180,16 +196,36 @@ class Topics(Cog):
                 "category": chosen_category.id if chosen_category else category,
                 "category_name": chosen_category.name if chosen_category else category,
             }
-            summary = f"topic **{escape(title)}**"
+            outgoing = Outgoing("topic", payload, f"topic **{escape(title)}**", description)
+            matches = await self.duplicates.close_to(title, self.quick.search_topics)
+            if matches:
+                return await self.duplicates.ask(ctx, outgoing, slot, matches, PROMPT)
             try:
-                outcome = await self.submissions.submit(
-                    ctx, Outgoing("topic", payload, summary, description), slot
-                )
+                outcome = await self.submissions.submit(ctx, outgoing, slot)
             except ServiceError as error:
                 return echo_reply(error.message, description)
+        return self._reply(payload, outgoing.summary, outcome)
+
+    @action("create")
+    async def create_anyway(self, ctx: Invocation, argument: str) -> Reply:
+        """ "Create anyway" on the duplicate prompt: post the stored draft."""
+        return await self.duplicates.create_anyway(ctx, argument, self._confirm_draft)
+
+    async def _confirm_draft(self, draft: Submission, outcome: Receipt | Saved) -> Reply:
+        return self._reply(draft.payload, draft.summary, outcome)
+
+    @action("discard")
+    async def discard(self, ctx: Invocation, argument: str) -> Reply:
+        """ "Cancel" on the duplicate prompt."""
+        return await self.duplicates.cancel(ctx, argument)
+
+    def _reply(self, payload: dict[str, Any], summary: str, outcome: Receipt | Saved) -> Reply:
         if isinstance(outcome, Saved):
             return self.submissions.saved_reply(outcome, summary)
         return self.submissions.confirmed(_confirmation(payload, outcome), outcome)
+
+    async def similar_topics(self, ctx: Invocation, current: str) -> list[Choice]:
+        return await title_choices(current, self.quick.topic_titles)
 
     async def types(self, ctx: Invocation, current: str) -> list[Choice]:
         return _choices(await self.catalog.get("types"), current)

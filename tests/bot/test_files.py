@@ -80,3 +80,21 @@ async def test_a_local_file_is_read_only_for_the_console(tmp_path: Path, downloa
     assert console.data == DATA
     with pytest.raises(UserError, match=r"Cannot fetch shot\.png from where it is"):
         await downloader.fetch(attachment(path.as_uri()))
+
+
+async def test_a_platform_token_goes_to_the_host_its_adapter_named_only(files, downloader):
+    async with FakeFiles() as elsewhere:
+        url = f"{files.url}/moved?to={elsewhere.url}/file"
+        shared = Attachment("shot.png", url, len(DATA), "image/png", auth="Bearer xoxb-secret")
+        assert (await downloader.fetch(shared)).data == DATA
+        assert "xoxb" not in repr(shared)
+        (followed,) = elsewhere.calls
+    (first,) = files.calls
+    assert first.headers.get("Authorization") == "Bearer xoxb-secret"
+    assert "Authorization" not in followed.headers, "not sent along a redirect"
+
+
+async def test_a_per_kind_limit_names_the_kind(downloader):
+    big = Attachment("clip.mp4", "https://cdn.discordapp.com/x/clip.mp4", 101 * 1024 * 1024)
+    with pytest.raises(UserError, match=r"clip.mp4 is 101.0 MB; videos can be at most 100.0 MB"):
+        await downloader.fetch(big, 100 * 1024 * 1024, "videos")

@@ -190,7 +190,8 @@ async def test_a_topic_created_before_a_failure_is_found_not_posted_twice(
 
     (topic,) = userecho.topics
     assert reply["embeds"][0]["url"] == f"{userecho.url}/topics/101/"
-    (lookup,) = userecho.find("GET", "/topics/search.json")
+    duplicates, lookup = userecho.find("GET", "/topics/search.json")
+    assert duplicates.query["query"] == "Colour-blind minimap", "the look before creating"
     assert lookup.query["query"] == topic["description"].rsplit("Ref: ", 1)[1]
     await asyncio.sleep(0.6)
     assert len(userecho.topics) == 1

@@ -183,7 +183,13 @@ async def test_bare_report_opens_a_modal_and_its_submission_creates_the_bug(
 
     assert modal["title"] == "/report"
     fields = [(c["label"], c["component"]["custom_id"]) for c in modal["components"]]
-    assert fields == [("Description", "description"), ("Steps", "steps"), ("Title", "title")]
+    assert fields == [
+        ("Description", "description"),
+        ("Steps", "steps"),
+        ("Title", "title"),
+        ("Screenshot", "screenshot"),
+        ("Video", "video"),
+    ], "a modal holds five fields: the log is left out"
     assert modal["components"][0]["component"]["style"] == 2, "the description is a paragraph"
 
     submit = bot.modal_submit(payload, {"description": BUG, "steps": STEPS, "title": "Map crash"})

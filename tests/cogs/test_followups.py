@@ -103,11 +103,13 @@ async def test_a_status_change_edits_the_card_and_tells_the_reporter_once(
 ) -> None:
     ticket = await run(discord, "ticket", description="I cannot log in since the patch")
     bug = await run(discord, "report", description=BUG, title="Map crash")
-    topic = await run(discord, "topic", title="Photo mode", description="A photo mode please!")
+    topic = await run(
+        discord, "topic", title="Cloud saves", description="Sync saves between PC and Deck"
+    )
     cards = {int(m["id"]): m for m in discord.channel_messages(CHANNEL_ID)}
     assert len(cards) == 2, "a ticket's card is private: there is none to edit"
     bug_card = next(m for m in cards.values() if "Map crash" in m["embeds"][0]["title"])
-    topic_card = next(m for m in cards.values() if "Photo mode" in m["embeds"][0]["title"])
+    topic_card = next(m for m in cards.values() if "Cloud saves" in m["embeds"][0]["title"])
     await read_once(core)
     assert dms(discord) == [], "the first reading is only recorded"
 
@@ -124,7 +126,7 @@ async def test_a_status_change_edits_the_card_and_tells_the_reporter_once(
             f"🔔 Your bug report [Map crash]({bug_url}): New → **In progress**\n{bug_url}",
             "🔔 Your support ticket [I cannot log in since the patch]"
             f"({ticket['embeds'][0]['url']}): New → **Solved**\n{ticket['embeds'][0]['url']}",
-            f"🔔 Your forum topic [Photo mode]({topic_url}): New → **Planned**\n{topic_url}",
+            f"🔔 Your forum topic [Cloud saves]({topic_url}): New → **Planned**\n{topic_url}",
         ]
     )
     assert status_of(discord.messages[int(bug_card["id"])]) == "In progress"
@@ -238,7 +240,7 @@ async def test_a_topic_webhook_tells_at_once_and_the_poller_does_not_repeat_it(
         **userecho_webhook_env(),
         USERECHO_FOLLOWUP_POLL_SECONDS=POLL,
     )
-    await run(discord, "topic", title="Photo mode", description="A photo mode please!")
+    await run(discord, "topic", title="Cloud saves", description="Sync saves between PC and Deck")
     await read_once(core)
 
     body = sample("userecho", "topic.accepted")

@@ -47,7 +47,7 @@ async def test_type_and_category_by_name_become_ids_and_are_fetched_once(
     bot: FakeDiscord, userecho: FakeUserEcho
 ) -> None:
     await topic(bot, title="Minimap", description=TEXT, kind="questions", category="Graphics")
-    await topic(bot, title="Minimap 2", description=TEXT + " again", kind="2", category="11")
+    await topic(bot, title="Marker shapes", description=TEXT + " again", kind="2", category="11")
 
     first, second = userecho.find("POST", "/topics.json")
     assert (first.json["type"], first.json["category"]) == (3, 12)

@@ -13,6 +13,7 @@ from tests.fakes.server import CALL, FakeServer, json_response
 
 PROJECT_ID = "pr-5287510306"
 TOKEN = "pat-fake-betahub-token-123"
+PROJECT_TOKEN = "tkn-fake-project-token-456"
 PUBLIC = "https://app.betahub.io"
 PRIORITIES = ("low", "medium", "high", "critical")
 # Rails form prefix -> collection in the URL
@@ -20,6 +21,14 @@ KINDS = {"feature_request": "feature_requests", "issue": "issues", "ticket": "ti
 PREFIXES = {"feature_request": "fr", "issue": "g"}
 FIRST_STATUS = {"feature_request": "open", "issue": "new", "ticket": "new"}
 ISSUE_STATUSES = ("new", "in_progress", "resolved", "closed")
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Evidence uploads: path under the issue -> (file field, other fields allowed, size cap)
+MB = 1024 * 1024
+UPLOADS = {
+    "screenshots": ("screenshot[image]", set(), 10 * MB),
+    "video_clips": ("video_clip[video]", set(), 100 * MB),
+    "log_files": ("log_file[file]", {"log_file[name]"}, 25 * MB),
+}
 
 
 class FakeBetaHub(FakeServer):
@@ -32,6 +41,12 @@ class FakeBetaHub(FakeServer):
     created (a proxy's 502/504, or `"hang"` past the client's timeout): the
     item exists, the client just does not learn it.
     `seed(collection, title)` adds an existing item for searches to find.
+    `script_upload(kind, ...)` queues answers for the next uploads of one kind
+    (`screenshots`, `video_clips`, `log_files`): a status code, 422 with
+    BetaHub's error shape. Uploads land in `evidence` as (kind, field, name,
+    bytes); a draft (`draft=true`, only with a `FormUser` token) answers with
+    a JWT that its uploads and `publish` may use, and is listed in `drafts`
+    until published.
     Ticket search, like BetaHub's, matches the query as a substring of title
     or description (ILIKE) and answers with ids and titles only.
     """
@@ -41,6 +56,11 @@ class FakeBetaHub(FakeServer):
         self.releases: list[dict[str, Any]] = []
         self.items: dict[str, list[dict[str, Any]]] = {c: [] for c in KINDS.values()}
         self.uploads: list[tuple[str, bytes]] = []
+        self.evidence: list[tuple[str, str, str, bytes]] = []
+        self.drafts: set[str] = set()
+        self.published: list[str] = []
+        self.jwt_expired = False  # a draft's JWT lasts an hour
+        self._upload_script: dict[str, list[int | str]] = {k: [] for k in UPLOADS}
         self._ids = itertools.count(1)
         self._script: list[int | str] = []
         self._search_script: list[int | str] = []
@@ -57,6 +77,9 @@ class FakeBetaHub(FakeServer):
 
     def script_after_create(self, *answers: int | str) -> None:
         self._after_create.extend(answers)
+
+    def script_upload(self, kind: str, *answers: int | str) -> None:
+        self._upload_script[kind].extend(answers)
 
     def add_release(
         self, label: str, summary: str | None = None, description: str | None = None
@@ -101,6 +124,9 @@ class FakeBetaHub(FakeServer):
         router.add_get("/projects/{pid}/releases.json", self._releases)
         router.add_get("/projects/{pid}/issues.json", self._list_issues)
         router.add_get("/projects/{pid}/tickets/{id}.json", self._ticket)
+        for kind in UPLOADS:
+            router.add_post(f"/projects/{{pid}}/issues/{{issue}}/{kind}.json", self._uploader(kind))
+        router.add_post("/projects/{pid}/issues/{issue}/publish.json", self._publish)
 
     async def _scripted(self, queue: list[int | str]) -> web.Response | None:
         if not queue:
@@ -123,24 +149,67 @@ class FakeBetaHub(FakeServer):
             return json_response({"error": "Invalid token", "status": 401}, 401)
         return json_response({"error": f"Scripted failure {status}", "status": status}, status)
 
-    def _refusal(self, request: web.Request) -> web.Response | None:
+    def _refusal(
+        self, request: web.Request, content_types: tuple[str, ...] = FORMS
+    ) -> web.Response | None:
         auth = request.headers.get("Authorization")
         if auth is None:
             return json_response(
                 {"error": "You need to sign in or sign up before continuing.", "status": 401}, 401
             )
-        if auth not in (f"Bearer {TOKEN}", f"FormUser {TOKEN}"):
+        if auth not in (f"Bearer {TOKEN}", f"FormUser {TOKEN}", f"FormUser {PROJECT_TOKEN}"):
             return json_response({"error": "Invalid token", "status": 401}, 401)
         if request.headers.get("BetaHub-Project-ID") != request.match_info["pid"]:
             return json_response({"error": "Project mismatch", "status": 403}, 403)
         if request.match_info["pid"] != PROJECT_ID:
             return json_response({"error": "Project not found", "status": 404}, 404)
-        if request.method == "POST" and request.content_type not in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
+        if request.method == "POST" and request.content_type not in content_types:
             return json_response({"error": "Unsupported content type", "status": 415}, 415)
         return None
+
+    def _issue_refusal(
+        self, request: web.Request, content_types: tuple[str, ...] = FORMS
+    ) -> web.Response | None:
+        """A draft's JWT stands for Herald's token on that draft's own calls."""
+        issue = request.match_info["issue"]
+        if not issue.startswith("g-"):
+            return json_response({"error": "Issue ids take the g- prefix", "status": 404}, 404)
+        auth = request.headers.get("Authorization", "")
+        if auth == f"Bearer jwt-{issue.removeprefix('g-')}":
+            if self.jwt_expired:
+                return json_response({"error": "Token has expired", "status": 401}, 401)
+            return None
+        return self._refusal(request, content_types)
+
+    def _uploader(self, kind: str) -> Any:
+        field_name, others, cap = UPLOADS[kind]
+
+        async def upload(request: web.Request) -> web.Response:
+            if answer := self._issue_refusal(request):
+                return answer
+            if answer := await self._scripted(self._upload_script[kind]):
+                return answer
+            call = request[CALL]
+            if request.content_type != "multipart/form-data" or set(call.files) != {field_name}:
+                return json_response({"error": f"{field_name} is missing", "status": 422}, 422)
+            if set(call.form) - others:
+                return json_response({"error": f"Unknown fields {sorted(call.form)}"}, 422)
+            ((name, data),) = call.files[field_name]
+            if len(data) > cap:
+                return json_response({"error": "File is too large", "status": 422}, 422)
+            shown = call.form.get("log_file[name]", name)
+            self.evidence.append((kind, field_name, shown, data))
+            return json_response({"id": len(self.evidence), "status": "ok"}, 201)
+
+        return upload
+
+    async def _publish(self, request: web.Request) -> web.Response:
+        if answer := self._issue_refusal(request, ("application/json",)):
+            return answer
+        issue = request.match_info["issue"]
+        self.drafts.discard(issue)
+        self.published.append(issue)
+        return json_response({"email_my_report": False})
 
     def _creator(self, kind: str, collection: str) -> Any:
         async def create(request: web.Request) -> web.Response:
@@ -183,6 +252,12 @@ class FakeBetaHub(FakeServer):
             )
             if answer := await self._scripted(self._after_create):
                 return answer
+            token = f"tkn-{kind}-{number}"
+            if kind == "issue" and form.get("draft") == "true":
+                if not request.headers["Authorization"].startswith("FormUser "):
+                    return json_response({"error": "Drafts need a FormUser token"}, 422)
+                token = f"jwt-{number}"
+                self.drafts.add(f"g-{number}")
             if kind == "ticket":
                 # Tickets answer with the ticket itself, which carries no URL.
                 return json_response(
@@ -190,7 +265,7 @@ class FakeBetaHub(FakeServer):
                     201,
                 )
             return json_response(
-                {"id": f"{PREFIXES[kind]}-{number}", "url": url, "token": f"tkn-{kind}-{number}"},
+                {"id": f"{PREFIXES[kind]}-{number}", "url": url, "token": token},
                 201,
             )
 

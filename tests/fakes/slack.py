@@ -84,12 +84,15 @@ class FakeSlack(FakeServer):
         self.socket_open = True
         self._last_post: dict[str, float] = {}
         self._ts = itertools.count(1)
+        # Files shared in messages, served as `url_private_download` with the bot token.
+        self.files: dict[str, tuple[bytes, str]] = {}
         super().__init__()
 
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_route("*", "/api/{method}", self._api)
         router.add_post("/respond/{id}", self._respond)
         router.add_get("/socket", self._socket)
+        router.add_get("/files-pri/{team}-{id}/download/{name}", self._file)
 
     @property
     def api_url(self) -> str:
@@ -174,11 +177,40 @@ class FakeSlack(FakeServer):
             },
         }
 
+    def file(self, name: str, data: bytes, mimetype: str) -> dict[str, Any]:
+        """A file as a message's `files` lists it; only the bot token downloads it."""
+        file_id = f"F{next(self._ts):08d}"
+        path = f"/files-pri/{TEAM_ID}-{file_id}/download/{name}"
+        self.files[path] = (data, mimetype)
+        return {
+            "id": file_id,
+            "name": name,
+            "mimetype": mimetype,
+            "size": len(data),
+            "url_private": f"{self.url}/files-pri/{TEAM_ID}-{file_id}/{name}",
+            "url_private_download": f"{self.url}{path}",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+            # Slack answers a request without the token with its sign-in page.
+            return web.Response(text="<html>Sign in</html>", content_type="text/html")
+        data, mimetype = self.files[request.path]
+        return web.Response(body=data, content_type=mimetype)
+
     def message_shortcut(
-        self, callback_id: str, text: str, author: str = ADMIN_ID, user_id: str = USER_ID
+        self,
+        callback_id: str,
+        text: str,
+        author: str = ADMIN_ID,
+        user_id: str = USER_ID,
+        files: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         ts = f"{1700000000 + next(self._ts)}.000200"
-        self.messages[CHANNEL_ID, ts] = {"text": text, "ts": ts, "user": author}
+        message = {"type": "message", "text": text, "ts": ts, "user": author}
+        if files:
+            message["files"] = files
+        self.messages[CHANNEL_ID, ts] = message
         return {
             "type": "message_action",
             "callback_id": callback_id,
@@ -186,7 +218,7 @@ class FakeSlack(FakeServer):
             "team": {"id": TEAM_ID, "domain": "herald-studio"},
             "user": self._actor(user_id),
             "channel": {"id": CHANNEL_ID, "name": "general"},
-            "message": {"type": "message", "text": text, "ts": ts, "user": author},
+            "message": message,
             "message_ts": ts,
             "response_url": f"{self.url}/respond/{next(self._ts)}",
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from typing import Any
 
 from aiohttp import web
@@ -36,8 +37,12 @@ class FakeUserEcho(FakeServer):
     `"hang"`, or `"error-200"` (a refusal with HTTP 200, as UserEcho sometimes
     answers). `script_after_create(...)` queues answers given after the topic
     was created (a 502/504, or `"hang"`): it exists, the client does not learn
-    it. Topic search matches every query word (case-insensitively) in a
-    topic's header or description. `sso_users` maps SSO guids to user ids.
+    it. `script_search(...)` does the same for the next topic searches.
+    Topic search is full-text like a forum's: a topic matches when it shares
+    a word of three letters or more with the query (header or description,
+    case-insensitively), most shared words first. `seed(header)` adds an
+    existing topic for it to find; `searched` lists the queries as they
+    arrive (a hanging search included). `sso_users` maps SSO guids to user ids.
     """
 
     def __init__(self) -> None:
@@ -55,6 +60,8 @@ class FakeUserEcho(FakeServer):
         self._ids = itertools.count(101)
         self._script: list[int | str] = []
         self._after_create: list[int | str] = []
+        self._search_script: list[int | str] = []
+        self.searched: list[str] = []  # each search's query, as it arrives
         self.retry_after = "1"
         super().__init__()
 
@@ -71,6 +78,25 @@ class FakeUserEcho(FakeServer):
 
     def script_after_create(self, *answers: int | str) -> None:
         self._after_create.extend(answers)
+
+    def script_search(self, *answers: int | str) -> None:
+        self._search_script.extend(answers)
+
+    def seed(self, header: str, description: str = "") -> dict[str, Any]:
+        """An existing topic on the forum, in the shape UserEcho answers it."""
+        topic_id = next(self._ids)
+        topic = {
+            "id": topic_id,
+            "forum_id": FORUM_ID,
+            "header": header,
+            "description": f"<p>{description or header}</p>",
+            "type": TYPES[0],
+            "status": {"id": 1, "name": "New"},
+            "vote_diff": 3,
+            "comment_count": 1,
+        }
+        self.known_topics[topic_id] = topic
+        return topic
 
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/api/v2/forums/{forum}/types.json", self._types)
@@ -168,14 +194,25 @@ class FakeUserEcho(FakeServer):
         return success(topic, 201)
 
     async def _search_topics(self, request: web.Request) -> web.Response:
-        if refused := self._refusal(request):
-            return refused
-        words = request.query.get("query", "").lower().split()
-        if not words:
+        self.searched.append(request.query.get("query", ""))
+        if (answer := await self._scripted(self._search_script)) or (
+            answer := self._refusal(request)
+        ):
+            return answer
+        query = request.query.get("query", "")
+        if not query.strip():
             return error("query: This field is required.", 400)
-        found = [
-            topic
-            for topic in self.known_topics.values()
-            if all(w in f"{topic['header']} {topic.get('description', '')}".lower() for w in words)
-        ]
-        return success(found)
+        wanted = _words(query)
+        ranked = sorted(
+            (
+                (-len(shared), topic["id"], topic)
+                for topic in self.known_topics.values()
+                if (shared := wanted & _words(f"{topic['header']} {topic.get('description', '')}"))
+            ),
+            key=lambda hit: hit[:2],
+        )
+        return success([topic for _, _, topic in ranked])
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}

@@ -46,10 +46,11 @@ async def test_report_from_the_console_is_sourced_and_signed(
 
 
 async def test_a_bare_command_asks_for_each_field(core: Core, betahub: FakeBetaHub) -> None:
-    printed = await run_console(core, f"/report\n{BUG}\n\nMap crash\n")
+    printed = await run_console(core, f"/report\n{BUG}\n\nMap crash\n\n\n\n")
 
     assert "Description (required): " in printed
     assert "Steps (optional): " in printed
+    assert "Screenshot (optional): " in printed, "files are asked for as local paths"
     (created,) = betahub.created
     assert created["issue[title]"] == "Map crash"
     assert "issue[unformatted_steps_to_reproduce]" not in created
@@ -77,6 +78,23 @@ async def test_ticket_attachments_are_local_files(
         ("shot.png", b"\x89PNG-bytes"),
     ]
     assert "Support ticket created" in printed
+
+
+async def test_report_evidence_is_local_files_uploaded_by_option(
+    core: Core, betahub: FakeBetaHub, tmp_path: Path
+) -> None:
+    (tmp_path / "crash.txt").write_bytes(b"segfault at 0x0\n")
+    (tmp_path / "shot.png").write_bytes(b"\x89PNG-bytes")
+    printed = await run_console(
+        core,
+        f"/report description: {BUG} screenshot: {tmp_path / 'shot.png'}"
+        f" log: {tmp_path / 'crash.txt'}\n",
+    )
+    assert betahub.evidence == [
+        ("screenshots", "screenshot[image]", "shot.png", b"\x89PNG-bytes"),
+        ("log_files", "log_file[file]", "crash.txt", b"segfault at 0x0\n"),
+    ]
+    assert "shot.png attached" in printed
 
 
 async def test_a_missing_file_is_named(core: Core, betahub: FakeBetaHub) -> None:

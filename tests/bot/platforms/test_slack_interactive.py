@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -93,6 +94,27 @@ async def test_report_as_bug_shortcut_answers_in_the_messages_thread(
     )
 
 
+async def test_report_as_bug_shortcut_attaches_the_files_shared_in_the_message(
+    core: Core, slack: FakeSlack, betahub: FakeBetaHub
+) -> None:
+    shot = b"\x89PNG\r\n\x1a\n" + b"\x07" * 500
+    log = b"WARN texture streaming stalled\n" * 20
+    files = [slack.file("shot.png", shot, "image/png"), slack.file("game.log", log, "text/plain")]
+    shortcut = slack.message_shortcut("herald:menu:report", BUG, files=files)
+    await send(core, slack.interactive(shortcut))
+    view = await slack.wait_for_view()
+
+    await submit(core, slack, view, description=BUG)
+    (posted,) = await slack.wait_for_post()
+
+    assert len(betahub.created) == 1
+    assert betahub.evidence == [
+        ("screenshots", "screenshot[image]", "shot.png", shot),
+        ("log_files", "log_file[file]", "game.log", log),
+    ], "downloaded with the bot token, uploaded by kind"
+    assert "attached" in json.dumps(posted["attachments"])
+
+
 async def test_create_anyway_button_creates_the_duplicate(
     core: Core, slack: FakeSlack, betahub: FakeBetaHub
 ) -> None:
@@ -140,12 +162,15 @@ async def test_topic_from_slack_reaches_userecho(
 ) -> None:
     core = await herald(**slack.env("http"), **userecho_env(userecho))
     await command(
-        core, slack, "/topic", "title: Photo mode description: Please add a photo mode to the game"
+        core,
+        slack,
+        "/topic",
+        "title: Free camera description: Please add a free camera to the game",
     )
     (answer,) = await slack.wait_for_response()
     assert answer["response_type"] == "in_channel"
     (call,) = userecho.find("POST", "/topics.json")
-    assert call.json["header"] == "Photo mode"
+    assert call.json["header"] == "Free camera"
     assert "Slack (herald-studio)" in call.json["description"]
 
 

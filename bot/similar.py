@@ -1,6 +1,6 @@
 """Which search results are close enough to a new title to call them possible duplicates.
 
-BetaHub's search ranks by relevance but returns loosely related items too; a
+A service's search ranks by relevance but returns loosely related items too; a
 user should only be stopped when an existing item says nearly the same thing.
 """
 
