@@ -252,3 +252,47 @@ async def test_a_topic_webhook_tells_at_once_and_the_poller_does_not_repeat_it(
     userecho.set_status(101, "Planned")
     await next_passes(betahub, userecho)
     assert len(dms(discord)) == 1, "the poller reads the status the webhook told: no DM"
+
+
+async def test_a_suggestion_is_read_through_the_search_scoped_id(
+    core: Core, discord: FakeDiscord, betahub: FakeBetaHub, userecho: FakeUserEcho
+) -> None:
+    card = await run(discord, "suggest", description="Let us rebind every key on the keyboard")
+    await read_once(core)
+
+    betahub.set_status("feature_requests", 1, "planned")
+    await until(lambda: _count(dms(discord), 1), "the DM")
+
+    searches = betahub.find("GET", "/feature_requests/search.json")
+    look_up = next(c for c in searches if "scoped_id" in c.query)
+    assert look_up.query["scoped_id"] == "1", "the scoped id is the last part of the URL"
+    assert "Open → **Planned**" in discord.text_of(dms(discord)[0])
+    assert card["embeds"][0]["url"] in discord.text_of(dms(discord)[0])
+
+
+async def test_items_past_the_retention_are_not_read_and_closed_ones_are_forgotten(
+    herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub
+) -> None:
+    core = await herald(
+        **discord_env(discord),
+        **betahub_env(betahub),
+        BETAHUB_FOLLOWUP_POLL_SECONDS=POLL,
+        FOLLOWUP_RETENTION_DAYS=str(1.5 / 86400),  # a second and a half
+    )
+    await run(discord, "report", description=BUG, title="Map crash")
+    await read_once(core)
+    betahub.set_status("issues", 1, "closed")
+    await until(lambda: _count(dms(discord), 1), "the DM while followed")
+
+    async def forgotten() -> bool:
+        return not await core.store.user_followups("discord", str(USER_ID), 10)
+
+    await until(forgotten, "the closed item forgotten after the retention")
+    await run(discord, "report", description=BUG + " again", title="Second crash")
+    await read_once(core)
+    await asyncio.sleep(1.6)
+    reads = len(betahub.find("GET", ISSUES))
+    betahub.set_status("issues", 2, "resolved")
+    await asyncio.sleep(1)
+    assert len(betahub.find("GET", ISSUES)) == reads, "an item past the retention is not read"
+    assert len(dms(discord)) == 1
