@@ -147,6 +147,7 @@ class Settings(BaseHeraldSettings):
     delivery_max_age_hours: float = Field(default=24.0, gt=0)
     delivery_max_attempts: int = Field(default=50, ge=1)
     dead_delivery_retention_days: float = Field(default=14.0, gt=0)
+    followup_retention_days: float = Field(default=180.0, gt=0)
 
     @field_validator("slack_bot_token")
     @classmethod

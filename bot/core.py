@@ -25,6 +25,7 @@ from bot.config import (
     Settings,
     load_settings,
 )
+from bot.followups import Followups
 from bot.health import platform_problems, store_problem
 from bot.http import ServiceClient
 from bot.logs import redactor
@@ -108,6 +109,7 @@ class Core:
         token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
         self.server.add_route("GET", "/metrics", metrics_endpoint(self.metrics, token))
         self.announcements = Announcements(self)
+        self.followups = Followups(self)
         self._store: Store | None = None
         self.instance_id = ""  # this database's random id, salting keys sent to platforms
         self._clients: list[ServiceClient] = []
@@ -178,6 +180,8 @@ class Core:
                 log.info(
                     "cog %s not loaded: set %s to enable it", info.name, ", ".join(missing.missing)
                 )
+        if self.followups.readers:  # some cog creates items whose status it can read
+            await self.add_cog(self.followups)
         log.info("cogs loaded: %s", ", ".join(sorted(self.cogs)) or "none")
 
     async def start(self) -> None:

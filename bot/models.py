@@ -7,6 +7,7 @@ an `Invocation`; a cog answers with a `Reply`; the adapter renders the reply's
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -174,6 +175,9 @@ class Reply:
 
     `in_reply_to` asks the platform to post a public reply as an answer to
     that message (the message a "Report as bug" menu was used on).
+    `on_posted` is told where a public reply landed, when the platform knows
+    (so a confirmation card can be edited later); adapters call it through
+    `bot.followups.posted`.
     """
 
     text: str | None = None
@@ -181,6 +185,7 @@ class Reply:
     ephemeral: bool = False
     buttons: list[LinkButton | ActionButton] = field(default_factory=list)
     in_reply_to: MessageRef | None = None
+    on_posted: Callable[[Posted], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

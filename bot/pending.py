@@ -79,10 +79,13 @@ class SubmissionSettings(BaseHeraldSettings):
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What the service answered: the new item's id and link."""
+    """What the service answered: the new item's id and link; its title when the
+    sender knows it. `followup` is the item's row in `bot.followups`, once remembered."""
 
     id: str
     url: str | None
+    title: str | None = None
+    followup: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +276,29 @@ class Submissions:
             return Saved(submission_id, f"{self.label} could not be reached.")
         await self.core.store.delete_submission(submission_id)
         self._count(submission.kind, CREATED)
-        return receipt
+        return await self._remembered(submission, receipt)
+
+    async def _remembered(self, submission: Submission, receipt: Receipt) -> Receipt:
+        """The receipt, with the item remembered for its status follow-ups."""
+        try:
+            followup = await self.core.followups.created(
+                self.service,
+                submission.kind,
+                receipt.id,
+                receipt.url,
+                receipt.title
+                or (submission.user_text.strip().splitlines() or [submission.kind])[0][:100],
+                submission.user,
+            )
+        except Exception:
+            log.exception("%s submission %d: could not remember it", self.service, submission.id)
+            return receipt
+        return dataclasses.replace(receipt, followup=followup)
+
+    def confirmed(self, reply: Reply, receipt: Receipt) -> Reply:
+        """The public confirmation `reply`, set to remember where it is posted so that a
+        status change edits it in place."""
+        return self.core.followups.track_card(reply, receipt.followup)
 
     def _count(self, kind: str, outcome: str) -> None:
         self.core.metrics.submission(self.service, kind, outcome)
@@ -407,6 +432,7 @@ class Submissions:
             return
         log.info("%s submission %d went through: %s", self.service, submission.id, receipt.url)
         self._count(submission.kind, CREATED)
+        await self._remembered(submission, receipt)
         await store.update_submission(
             submission.id, state=DONE, result_url=receipt.url or "", next_attempt_at=0
         )

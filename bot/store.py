@@ -21,6 +21,11 @@ to, since when, and whether the admin was told), and the database's random
 `instance_id` (a setting), which salts idempotency keys sent to platforms so
 two databases sharing a bot never mistake each other's messages for their own.
 
+Migration 7: `followups`, the items Herald created for a user (service, kind,
+id, link, reporter, where its confirmation card was posted, the last status
+seen, whether a change still waits to be told, whether the user wants
+updates), kept until `FOLLOWUP_RETENTION_DAYS` after the item closed.
+
 Migration 6: each pending submission gets its `reference` (the marker that
 finds its item again), `unsure` (an attempt may have created it) and
 `refused_at` (the service first refused Herald's credentials); the cooldown
@@ -228,6 +233,35 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        7,
+        """
+        CREATE TABLE followups (
+            id              INTEGER PRIMARY KEY,
+            service         TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            item_id         TEXT NOT NULL,
+            url             TEXT,
+            title           TEXT NOT NULL,
+            platform        TEXT NOT NULL,
+            user_id         TEXT NOT NULL,
+            card_channel    TEXT,
+            card_message    TEXT,
+            card            TEXT,
+            status          TEXT,
+            previous_status TEXT,
+            notice_due      INTEGER NOT NULL DEFAULT 0,
+            wants_updates   INTEGER NOT NULL DEFAULT 1,
+            created_at      REAL NOT NULL,
+            checked_at      REAL NOT NULL DEFAULT 0,
+            closed_at       REAL,
+            UNIQUE (service, kind, item_id)
+        );
+        CREATE INDEX followups_by_user ON followups (platform, user_id, created_at);
+        CREATE INDEX followups_by_check ON followups (service, kind, checked_at);
+        CREATE INDEX followups_notices ON followups (notice_due) WHERE notice_due = 1;
+        """,
+    ),
+    (
         8,
         """
         CREATE TABLE pending_uploads (
@@ -383,6 +417,43 @@ class PolledItem:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class NewFollowup:
+    """An item Herald just created for a user, to follow its status."""
+
+    service: str
+    kind: str
+    item_id: str
+    url: str | None
+    title: str
+    platform: str
+    user_id: str
+    wants_updates: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """A followed item as stored: its card (where posted, as posted) and what was seen."""
+
+    id: int
+    service: str
+    kind: str
+    item_id: str
+    url: str | None
+    title: str
+    platform: str
+    user_id: str
+    card_channel: str | None
+    card_message: str | None
+    card: dict[str, Any] | None
+    status: str | None
+    previous_status: str | None
+    notice_due: bool
+    wants_updates: bool
+    created_at: float
+    closed_at: float | None
+
+
 class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         # One connection: a read during another coroutine's open transaction would
@@ -499,6 +570,132 @@ class Store:
                 " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
                 (scope, key, value),
             )
+
+    # --- follow-ups: items Herald created for a user -----------------------------
+
+    async def add_followup(self, item: NewFollowup) -> int:
+        """Remember a created item (once per service item); its row id."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO followups (service, kind, item_id, url, title, platform,"
+                " user_id, wants_updates, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    item.service,
+                    item.kind,
+                    item.item_id,
+                    item.url,
+                    item.title,
+                    item.platform,
+                    item.user_id,
+                    int(item.wants_updates),
+                    time.time(),
+                ),
+            )
+            async with db.execute(
+                "SELECT id FROM followups WHERE service = ? AND kind = ? AND item_id = ?",
+                (item.service, item.kind, item.item_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+        return int(row["id"]) if row else 0
+
+    async def set_followup_card(
+        self, followup_id: int, channel_id: str, message_id: str, card: dict[str, Any]
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE followups SET card_channel = ?, card_message = ?, card = ? WHERE id = ?",
+                (channel_id, message_id, _dump(card), followup_id),
+            )
+
+    async def followup(self, followup_id: int) -> Followup | None:
+        found = await self._followups("WHERE id = ?", (followup_id,))
+        return found[0] if found else None
+
+    async def followup_of(self, service: str, kind: str, item_id: str) -> Followup | None:
+        found = await self._followups(
+            "WHERE service = ? AND kind = ? AND item_id = ?", (service, kind, item_id)
+        )
+        return found[0] if found else None
+
+    async def followups_due(
+        self, service: str, kinds: Sequence[str], created_after: float, limit: int
+    ) -> list[Followup]:
+        """Items to read next: those read longest ago first, none past the retention."""
+        marks = ", ".join("?" for _ in kinds)
+        return await self._followups(
+            f"WHERE service = ? AND kind IN ({marks}) AND created_at >= ?"
+            " ORDER BY checked_at, id LIMIT ?",
+            (service, *kinds, created_after, limit),
+        )
+
+    async def followup_notices(self, service: str) -> list[Followup]:
+        """Changes recorded but not yet told (a crash or an outage came between)."""
+        return await self._followups("WHERE notice_due = 1 AND service = ? ORDER BY id", (service,))
+
+    async def user_followups(self, platform: str, user_id: str, limit: int) -> list[Followup]:
+        return await self._followups(
+            "WHERE platform = ? AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            (platform, user_id, limit),
+        )
+
+    async def record_followup_status(
+        self,
+        followup_id: int,
+        seen: str | None,
+        status: str,
+        *,
+        notice: bool,
+        closed_at: float | None,
+    ) -> bool:
+        """Store a new status, only if the last one is still `seen` (a webhook and the
+        poller may race); with `notice`, the change waits to be told. False when lost."""
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE followups SET status = ?, previous_status = ?, notice_due = ?,"
+                " closed_at = ?, checked_at = ? WHERE id = ? AND status IS ?",
+                (status, seen, int(notice), closed_at, time.time(), followup_id, seen),
+            )
+            return cursor.rowcount == 1
+
+    async def followups_checked(self, ids: Sequence[int]) -> None:
+        async with self.transaction() as db:
+            await db.executemany(
+                "UPDATE followups SET checked_at = ? WHERE id = ?",
+                [(time.time(), i) for i in ids],
+            )
+
+    async def followup_told(self, followup_id: int, status: str) -> None:
+        """The change to `status` was told (or cannot be): not again."""
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE followups SET notice_due = 0 WHERE id = ? AND status = ?",
+                (followup_id, status),
+            )
+
+    async def set_followup_updates(
+        self, platform: str, user_id: str, wanted: bool, followup_id: int | None = None
+    ) -> int:
+        """Turn updates on or off for one of the user's items, or all of them; how many."""
+        query = "UPDATE followups SET wants_updates = ? WHERE platform = ? AND user_id = ?"
+        args: tuple[Any, ...] = (int(wanted), platform, user_id)
+        if followup_id is not None:
+            query += " AND id = ?"
+            args = (*args, followup_id)
+        async with self.transaction() as db:
+            cursor = await db.execute(query, args)
+            return cursor.rowcount
+
+    async def prune_followups(self, closed_before: float) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM followups WHERE closed_at IS NOT NULL AND closed_at < ?",
+                (closed_before,),
+            )
+            return cursor.rowcount
+
+    async def _followups(self, where: str, args: tuple[Any, ...]) -> list[Followup]:
+        async with self._db.execute(f"SELECT * FROM followups {where}", args) as cursor:  # noqa: S608 - our own clauses
+            return [_followup(row) async for row in cursor]
 
     # --- pending submissions ---------------------------------------------------
 
@@ -1474,3 +1671,25 @@ def _dump(value: Any) -> str:
 
 def _polled(row: aiosqlite.Row) -> PolledItem:
     return PolledItem(row["item_id"], row["state"], json.loads(row["data"]))
+
+
+def _followup(row: aiosqlite.Row) -> Followup:
+    return Followup(
+        id=row["id"],
+        service=row["service"],
+        kind=row["kind"],
+        item_id=row["item_id"],
+        url=row["url"],
+        title=row["title"],
+        platform=row["platform"],
+        user_id=row["user_id"],
+        card_channel=row["card_channel"],
+        card_message=row["card_message"],
+        card=json.loads(row["card"]) if row["card"] else None,
+        status=row["status"],
+        previous_status=row["previous_status"],
+        notice_due=bool(row["notice_due"]),
+        wants_updates=bool(row["wants_updates"]),
+        created_at=row["created_at"],
+        closed_at=row["closed_at"],
+    )

@@ -45,6 +45,7 @@ SETTING_PREFIXES = (
     "HERALD_",
     "WEBHOOK_",
     "SHUTDOWN_",
+    "FOLLOWUP_",
 )
 LOOPBACK = {"127.0.0.1", "localhost", "::1", None}
 

@@ -36,6 +36,7 @@ from bot.backoff import backoff
 from bot.commands import AutocompleteHandler, Choice, CommandSpec, OptionKind, Param
 from bot.dispatch import echo_reply, error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
+from bot.followups import card_posted
 from bot.forms import form_capable, form_params, parse_action_id
 from bot.models import (
     Attachment,
@@ -43,6 +44,7 @@ from bot.models import (
     Destination,
     Invocation,
     MessageRef,
+    Posted,
     Reply,
     Role,
     User,
@@ -69,6 +71,7 @@ CONNECT_RETRY_MAX = 60.0
 FORM_CHOICES_TIMEOUT = 1.0
 FORM_EXTRAS_KEPT = 500
 DONE = "✅ Done."
+NAME = "discord"
 RECEIVED = "herald:received"
 """Key in `Interaction.extras`: when the interaction arrived (monotonic seconds)."""
 
@@ -129,7 +132,7 @@ class HeraldBot(commands.Bot):
 
 
 class DiscordPlatform(ForwardsOutbound):
-    name = "discord"
+    name = NAME
 
     def __init__(self, core: Core) -> None:
         self.core = core
@@ -420,7 +423,9 @@ class DiscordPlatform(ForwardsOutbound):
         elif not reply.ephemeral and await self._answer_message(reply):
             await interaction.delete_original_response()
         else:
-            await interaction.edit_original_response(**kwargs)
+            message = await interaction.edit_original_response(**kwargs)
+            if public:
+                await card_posted(reply, _posted(message))
 
     async def _answer_message(self, reply: Reply) -> bool:
         """Post a reply to the message it answers; False when there is none or it failed."""
@@ -428,10 +433,11 @@ class DiscordPlatform(ForwardsOutbound):
         if message is None:
             return False
         try:
-            await self.post(Destination(self.name, message.channel_id), reply)
+            posted = await self.post(Destination(self.name, message.channel_id), reply)
         except DeliveryError as error:
             log.warning("could not reply to message %s: %s", message.id, error)
             return False
+        await card_posted(reply, posted)
         return True
 
     # --- forms (modals) ----------------------------------------------------
@@ -559,7 +565,8 @@ class DiscordPlatform(ForwardsOutbound):
             await interaction.edit_original_response(**reply_kwargs(reply))
             return
         if not await self._answer_message(reply):
-            await interaction.followup.send(**reply_kwargs(reply))
+            message = await interaction.followup.send(**reply_kwargs(reply), wait=True)
+            await card_posted(reply, _posted(message))
         await interaction.edit_original_response(**reply_kwargs(Reply(text=DONE)))
 
     async def _on_tree_error(
@@ -636,6 +643,10 @@ def _typed_text(spec: CommandSpec, raw: dict[str, Any]) -> str:
         if p.kind is OptionKind.TEXT and not p.choices and raw.get(p.name)
     ]
     return "\n\n".join(texts)
+
+
+def _posted(message: discord.Message) -> Posted:
+    return Posted(NAME, str(message.channel.id), str(message.id))
 
 
 def _message_url(guild_id: int | None, channel_id: int | str, message_id: int | str) -> str:

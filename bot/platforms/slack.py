@@ -32,6 +32,7 @@ from bot.cmdline import parse
 from bot.commands import CommandSpec, OptionKind
 from bot.dispatch import error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
+from bot.followups import card_posted
 from bot.forms import form_capable, parse_action_id
 from bot.models import Destination, Invocation, MessageRef, Reply, User
 from bot.platforms.outbound import ForwardsOutbound
@@ -375,7 +376,8 @@ class SlackPlatform(ForwardsOutbound):
             elif reply.ephemeral or not ctx.channel_id:
                 await self.direct(ctx.user.id, reply)
             else:
-                await self.post(Destination(self.name, ctx.channel_id), reply)
+                posted = await self.post(Destination(self.name, ctx.channel_id), reply)
+                await card_posted(reply, posted)
         except (SlackApiError, DeliveryError) as error:
             log.warning("Slack: could not answer %s: %s", ctx.user.id, error)
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from bot.duplicates import Match
+from bot.errors import ServiceError
 from bot.files import FileData
 from bot.http import ServiceClient
 from bot.models import MessageRef, User
@@ -23,6 +24,7 @@ from bot.models import MessageRef, User
 # What Herald creates, by the kind stored with a pending submission: the
 # collection in the URL and the Rails form prefix.
 COLLECTIONS = {"feature_request": "feature_requests", "issue": "issues", "ticket": "tickets"}
+LIST_PAGE = 100  # the most issues BetaHub lists per page
 # A bug report's evidence, by upload kind: the path under the issue and the
 # multipart field of the file (log files also take their name).
 UPLOADS = {
@@ -83,6 +85,22 @@ def _items(body: Any, collection: str) -> list[Any]:
     if isinstance(body, dict):
         body = body.get(collection) or body.get("results") or []
     return body if isinstance(body, list) else []
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _object(body: Any, name: str) -> dict[str, Any] | None:
+    """An item answered as itself or wrapped as `{<name>: {...}}`."""
+    if isinstance(body, dict) and isinstance(body.get(name), dict):
+        return dict(body[name])
+    if isinstance(body, dict) and body.get("id") is not None:
+        return body
+    return None
 
 
 def _text(value: Any) -> str | None:
@@ -241,6 +259,47 @@ class BetaHubClient:
             "POST", f"projects/{self.project_id}/{collection}.json", **options
         )
         return self._created(response, collection)
+
+    async def issues_page(self, status: str, page: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of the project's issues in `status` (needs `can_list_issues`), and
+        how many pages there are."""
+        response = await self.http.request(
+            "GET",
+            f"projects/{self.project_id}/issues.json",
+            params={"status": status, "page": str(page), "per_page": str(LIST_PAGE)},
+        )
+        body = _json(response)
+        items = [i for i in _items(body, "issues") if isinstance(i, dict)]
+        pagination = body.get("pagination") if isinstance(body, dict) else None
+        pages = pagination.get("total_pages") if isinstance(pagination, dict) else None
+        return items, pages if isinstance(pages, int) else page + (len(items) >= LIST_PAGE)
+
+    async def ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        """ "Get support ticket details"; None when BetaHub no longer has it."""
+        try:
+            response = await self.http.request(
+                "GET", f"projects/{self.project_id}/tickets/{ticket_id}.json"
+            )
+        except ServiceError as error:
+            if error.status == 404:
+                return None
+            raise
+        return _object(_json(response), "ticket")
+
+    async def feature_request(self, scoped_id: str) -> dict[str, Any] | None:
+        """A feature request looked up by its scoped id through the search (the only
+        single-item read BetaHub documents for them); None when it is not listed there."""
+        response = await self.http.request(
+            "GET",
+            f"projects/{self.project_id}/feature_requests/search.json",
+            params={"scoped_id": scoped_id, "query": scoped_id},
+        )
+        body = _json(response)
+        found = _object(body, "feature_request")
+        if found is not None:
+            return found
+        listed = [i for i in _items(body, "feature_requests") if isinstance(i, dict)]
+        return listed[0] if len(listed) == 1 else None
 
     async def upload(
         self, issue_id: str, kind: str, file: FileData, token: str | None = None

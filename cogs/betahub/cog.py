@@ -51,6 +51,7 @@ from cogs.betahub.client import (
     ticket_form,
 )
 from cogs.betahub.evidence import KIND_NOUNS, LIMITS, LOG, SCREENSHOT, VIDEO, Evidence, kind_of
+from cogs.betahub.followups import status_reader
 from cogs.betahub.releases import SOURCE as RELEASES
 from cogs.betahub.releases import ReleasePoller, release_source
 from cogs.betahub.settings import BetaHubSettings
@@ -128,12 +129,18 @@ class BetaHub(Cog):
             lambda: core.metrics.poller_succeeded(RELEASES),
         )
         core.announcements.add_source(release_source(settings.project_id, interval))
+        self.followups = status_reader(self.api, settings.followup_poll_seconds)
+        core.followups.register(self.followups)
 
     async def load(self) -> None:
         self.submissions.start()
         self.evidence.start()
         if self.settings.releases_poll_seconds > 0:
             self.run_in_background(self.core, self.releases.run(), "betahub-releases")
+        if self.settings.followup_poll_seconds > 0:
+            self.run_in_background(
+                self.core, self.core.followups.poll(self.followups), "betahub-followups"
+            )
 
     async def unload(self) -> None:
         await super().unload()
@@ -402,12 +409,13 @@ class BetaHub(Cog):
         if outcome.url:
             buttons.append(LinkButton("View on BetaHub", outcome.url))
         message = payload.get("message")
-        return Reply(
+        reply = Reply(
             card=card,
             buttons=buttons,
             ephemeral=kind == "ticket",
             in_reply_to=MessageRef(**message) if message else None,
         )
+        return self.submissions.confirmed(reply, outcome)
 
     async def _send(self, submission: Submission) -> Receipt:
         form = dict(submission.payload["form"])
@@ -415,12 +423,12 @@ class BetaHub(Cog):
         form[field] = submission.marked(form[field])
         if not submission.payload.get("evidence"):
             created = await self.api.create(submission.kind, form, submission.files)
-            return Receipt(created.id, created.url)
+            return Receipt(created.id, created.url, submission.payload["heading"])
         # Only a project token's create answers with the JWT a draft's uploads need.
         draft = self.settings.authorization.startswith("FormUser ")
         created = await self.api.create(submission.kind, form, draft=draft)
         await self._queue_evidence(submission, created, draft=draft)
-        return Receipt(created.id, created.url)
+        return Receipt(created.id, created.url, submission.payload["heading"])
 
     async def _find(self, submission: Submission) -> Receipt | None:
         found = await self.api.find(submission.kind, submission.reference)
@@ -428,7 +436,7 @@ class BetaHub(Cog):
             return None
         if submission.payload.get("evidence"):
             await self._queue_evidence(submission, found, draft=False)
-        return Receipt(found.id, found.url)
+        return Receipt(found.id, found.url, submission.payload["heading"])
 
     async def _queue_evidence(
         self, submission: Submission, created: Created, *, draft: bool

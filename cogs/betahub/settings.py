@@ -19,6 +19,7 @@ class BetaHubSettings(ServiceSettings):
     token: SecretStr
     project_id: str
     releases_poll_seconds: float = Field(default=300.0, ge=0, le=86400)
+    followup_poll_seconds: float = Field(default=600.0, ge=0, le=86400)
 
     @field_validator("token")
     @classmethod

@@ -46,6 +46,14 @@ def read_error(response: httpx.Response) -> str | None:
     return None
 
 
+def topic_status(topic: dict[str, Any]) -> str | None:
+    """A topic's status: `{"id": 1, "name": "New"}` as UserEcho answers, or a bare word."""
+    status = topic.get("status")
+    if isinstance(status, dict):
+        status = status.get("name")
+    return status.strip() if isinstance(status, str) and status.strip() else None
+
+
 def site_of(api_url: str) -> str:
     """`https://alias.userecho.com/api/v2` -> `https://alias.userecho.com`."""
     base = api_url.rstrip("/")
@@ -96,6 +104,16 @@ class UserEchoClient:
             if isinstance(text, str) and reference in text and item.get("id") is not None:
                 return self._topic(item)
         return None
+
+    async def topic_status(self, topic_id: str) -> str | None:
+        """A topic's status name (`GET topics/{id}`); None when it is gone or has none."""
+        try:
+            data = await self._data("GET", f"topics/{quote(topic_id, safe='')}.json")
+        except ServiceError as error:
+            if error.status == 404:
+                return None
+            raise
+        return topic_status(data) if isinstance(data, dict) else None
 
     async def search_topics(self, query: str) -> list[Match]:
         """The forum's topics like `query` (full-text, loosely ranked), with links."""

@@ -22,6 +22,7 @@ from bot.models import Card, Colour
 from bot.payload import get, ident, names, obj, text, when
 from bot.text import escape, escape_inline, html_to_text, truncate
 from bot.webhooks import BadDelivery, BodySignature, Incoming
+from cogs.userecho.client import topic_status
 from cogs.userecho.webhook_settings import UserEchoWebhookSettings
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class UserEchoEvents(Cog):
     name = "userecho_events"
 
     def __init__(self, core: Core, settings: UserEchoWebhookSettings) -> None:
+        self.core = core
         self.settings = settings
         token = settings.token.get_secret_value() if settings.token else None
         http = lookup_client(
@@ -108,6 +110,12 @@ class UserEchoEvents(Cog):
             timestamp=when(topic, "updated") or when(topic, "created") or datetime.now(UTC),
         )
         status = text(topic, "status", "name")
+        if verb != "deleted" and (word := topic_status(topic)) and number != "?":
+            # A topic Herald created for someone: they hear of its new status (in the
+            # background: a slow chat platform must not hold up the announcements).
+            self.core.spawn(
+                self.core.followups.observe(SOURCE, "topic", number, word), "userecho-followup"
+            )
         card.add_field("Type", escape(text(topic, "type", "name") or ""))
         card.add_field("Category", escape(text(topic, "category", "name") or ""))
         card.add_field("Status", escape(status or ""))

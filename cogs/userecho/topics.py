@@ -30,6 +30,7 @@ from bot.pending import Outgoing, Receipt, Saved, Submission, Submissions, Submi
 from bot.ratelimit import RateLimiter
 from bot.text import escape, truncate
 from cogs.userecho.client import Named, UserEchoClient, read_error, site_of
+from cogs.userecho.followups import topic_status_reader
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -53,6 +54,7 @@ class TopicSettings(ServiceSettings):
     token: SecretStr
     forum_id: int = Field(ge=1)
     sso_guid_format: str | None = None
+    followup_poll_seconds: float = Field(default=600.0, ge=0, le=86400)
 
     @field_validator("sso_guid_format")
     @classmethod
@@ -140,12 +142,19 @@ class Topics(Cog):
         )
         self.duplicates = DuplicateCheck(self.submissions, self.name)
         self._members: dict[str, str | None] = {}
+        self.followups = topic_status_reader(self.api, settings.followup_poll_seconds)
+        core.followups.register(self.followups)
 
     async def load(self) -> None:
         self.submissions.start()
         self.core.spawn(self.catalog.warm(), name="userecho-catalog")
+        if self.settings.followup_poll_seconds > 0:
+            self.run_in_background(
+                self.core, self.core.followups.poll(self.followups), "userecho-followups"
+            )
 
     async def unload(self) -> None:
+        await super().unload()
         await self.submissions.stop(grace=self.settings.timeout_seconds + 2)
 
     @command("topic", "Start a topic on the community forum")
@@ -213,7 +222,7 @@ class Topics(Cog):
     def _reply(self, payload: dict[str, Any], summary: str, outcome: Receipt | Saved) -> Reply:
         if isinstance(outcome, Saved):
             return self.submissions.saved_reply(outcome, summary)
-        return _confirmation(payload, outcome)
+        return self.submissions.confirmed(_confirmation(payload, outcome), outcome)
 
     async def similar_topics(self, ctx: Invocation, current: str) -> list[Choice]:
         return await title_choices(current, self.quick.topic_titles)
@@ -240,11 +249,11 @@ class Topics(Cog):
             body["description"] = f"{payload['description']}\n\n— {_signature(submission.user)}"
         body["description"] = submission.marked(body["description"])
         topic = await self.api.create_topic(body)
-        return Receipt(topic.id, topic.url)
+        return Receipt(topic.id, topic.url, payload["title"])
 
     async def _find(self, submission: Submission) -> Receipt | None:
         topic = await self.api.find_topic(submission.reference)
-        return Receipt(topic.id, topic.url) if topic else None
+        return Receipt(topic.id, topic.url, submission.payload["title"]) if topic else None
 
     async def _type_id(self, kind: str | None) -> int | str:
         """The type to post with: the chosen one, else the forum's first (fetched now)."""

@@ -37,9 +37,10 @@ def test_check_lists_what_would_load(tmp_path: Path) -> None:
 
     result = run_bot(tmp_path, "check", BETAHUB_TOKEN="pat-x", BETAHUB_PROJECT_ID="pr-1")
     assert result.returncode == 0
-    assert "cogs: betahub, subscriptions\n" in result.stdout
+    assert "cogs: betahub, followups, subscriptions\n" in result.stdout
     assert (
-        "commands: /herald channels, /herald deliveries, /report, /subscribe, /subscriptions,"
+        "commands: /herald channels, /herald deliveries, /mine, /notifications, /report,"
+        " /subscribe, /subscriptions,"
         " /suggest," in result.stdout
     )
     assert "pat-x" not in result.stdout + result.stderr

@@ -19,6 +19,8 @@ PRIORITIES = ("low", "medium", "high", "critical")
 # Rails form prefix -> collection in the URL
 KINDS = {"feature_request": "feature_requests", "issue": "issues", "ticket": "tickets"}
 PREFIXES = {"feature_request": "fr", "issue": "g"}
+FIRST_STATUS = {"feature_request": "open", "issue": "new", "ticket": "new"}
+ISSUE_STATUSES = ("new", "in_progress", "resolved", "closed")
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Evidence uploads: path under the issue -> (file field, other fields allowed, size cap)
 MB = 1024 * 1024
@@ -120,6 +122,8 @@ class FakeBetaHub(FakeServer):
             )
         router.add_get("/projects/{pid}/tickets/search.json", self._search_tickets)
         router.add_get("/projects/{pid}/releases.json", self._releases)
+        router.add_get("/projects/{pid}/issues.json", self._list_issues)
+        router.add_get("/projects/{pid}/tickets/{id}.json", self._ticket)
         for kind in UPLOADS:
             router.add_post(f"/projects/{{pid}}/issues/{{issue}}/{kind}.json", self._uploader(kind))
         router.add_post("/projects/{pid}/issues/{issue}/publish.json", self._publish)
@@ -237,7 +241,14 @@ class FakeBetaHub(FakeServer):
             title = form.get(f"{kind}[title]") or description[:40]
             url = f"{PUBLIC}/projects/{PROJECT_ID}/{collection}/{number}"
             self.items[collection].append(
-                {"id": str(number), "title": title, "description": description, "url": url}
+                {
+                    "id": str(number),
+                    "title": title,
+                    "description": description,
+                    "url": url,
+                    "status": FIRST_STATUS[kind],
+                    "priority": priority or "low",
+                }
             )
             if answer := await self._scripted(self._after_create):
                 return answer
@@ -260,12 +271,72 @@ class FakeBetaHub(FakeServer):
 
         return create
 
+    def set_status(self, collection: str, number: int | str, status: str) -> None:
+        """Move an item as BetaHub's dashboard would (`number`: its id, prefix or not)."""
+        item = self._item(collection, str(number))
+        assert item is not None, f"no {collection} {number}"
+        item["status"] = status
+
+    def _item(self, collection: str, wanted: str) -> dict[str, Any] | None:
+        number = wanted.rsplit("-", 1)[-1]
+        return next((i for i in self.items[collection] if i["id"] == number), None)
+
+    async def _list_issues(self, request: web.Request) -> web.Response:
+        """Issues, `per_page` (at most 100) a page, optionally of one `status`."""
+        if answer := self._refusal(request):
+            return answer
+        status = request.query.get("status")
+        if status is not None and status not in ISSUE_STATUSES:
+            return json_response({"error": f"Invalid status {status}", "status": 400}, 400)
+        per_page = int(request.query.get("per_page", "20"))
+        page = int(request.query.get("page", "1"))
+        if not 1 <= per_page <= 100 or page < 1:
+            return json_response({"error": "Invalid pagination", "status": 400}, 400)
+        listed = [
+            {k: v for k, v in item.items() if k != "url"}  # the list names issues by id only
+            for item in self.items["issues"]
+            if status is None or item.get("status") == status
+        ]
+        pages = max(1, -(-len(listed) // per_page))
+        return json_response(
+            {
+                "issues": listed[(page - 1) * per_page : page * per_page],
+                "pagination": {
+                    "current_page": page,
+                    "total_pages": pages,
+                    "total_count": len(listed),
+                    "per_page": per_page,
+                },
+            }
+        )
+
+    async def _ticket(self, request: web.Request) -> web.Response:
+        """ "Get support ticket details"."""
+        if answer := self._refusal(request):
+            return answer
+        ticket = self._item("tickets", request.match_info["id"])
+        if ticket is None:
+            return json_response({"error": "Not found", "status": 404}, 404)
+        return json_response(
+            {
+                **{k: ticket[k] for k in ("id", "title", "description", "status", "priority")},
+                "created_at": "2026-12-01T10:00:00Z",
+                "updated_at": "2026-12-01T10:30:00Z",
+                "reporter": {"id": "u-1", "name": "ada"},
+                "assigned_to": None,
+                "attachments": [],
+            }
+        )
+
     def _searcher(self, collection: str) -> Any:
         async def search(request: web.Request) -> web.Response:
             if (answer := await self._scripted(self._search_script)) or (
                 answer := self._refusal(request)
             ):
                 return answer
+            if scoped := request.query.get("scoped_id"):
+                item = self._item(collection, scoped)
+                return json_response({collection: [item] if item else []})
             query = request.query.get("query", "")
             if not query.strip():
                 return json_response({"error": "param is missing: query", "status": 400}, 400)

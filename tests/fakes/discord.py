@@ -55,6 +55,7 @@ class Interaction:
     created: float
     acknowledged: bool = False
     callbacks: list[dict[str, Any]] = field(default_factory=list)
+    original: int | None = None  # the public original response, once it has content
 
     @property
     def modal(self) -> dict[str, Any] | None:
@@ -614,10 +615,25 @@ class FakeDiscord(FakeServer):
         )
 
     async def _edit_original(self, request: web.Request) -> web.Response:
+        """A public original response is a channel message (the bot may edit it later
+        through the channel); a private one is not."""
         payload = request[CALL].json or {}
         if problems := check_message(payload):
             return invalid_form(problems)
-        return json_response(self._message(payload))
+        interaction = self._by_token(request.match_info["token"])
+        public = interaction is not None and not any(
+            (c.get("data") or {}).get("flags", 0) & EPHEMERAL for c in interaction.callbacks
+        )
+        message = self._message(payload)
+        if interaction is not None and public:
+            if interaction.original is None:
+                interaction.original = int(message["id"])
+            message["id"] = str(interaction.original)
+            self.messages[interaction.original] = message
+        return json_response(message)
+
+    def _by_token(self, token: str) -> Interaction | None:
+        return next((i for i in self.interactions.values() if i.token == token), None)
 
     async def _delete_original(self, _: web.Request) -> web.Response:
         return web.Response(status=204)
@@ -626,7 +642,10 @@ class FakeDiscord(FakeServer):
         payload = request[CALL].json or {}
         if problems := check_message(payload):
             return invalid_form(problems)
-        return json_response(self._message(payload))
+        message = self._message(payload)
+        if not payload.get("flags", 0) & EPHEMERAL:
+            self.messages[int(message["id"])] = message
+        return json_response(message)
 
     def channel_messages(self, channel_id: int) -> list[dict[str, Any]]:
         """Messages currently in a channel, oldest first, with their latest edits."""

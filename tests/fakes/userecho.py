@@ -69,6 +69,10 @@ class FakeUserEcho(FakeServer):
     def api_url(self) -> str:
         return f"{self.url}/api/v2"
 
+    def set_status(self, topic_id: int, name: str) -> None:
+        """Move a topic as a forum moderator would."""
+        self.known_topics[topic_id]["status"] = {"id": len(name), "name": name}
+
     def script(self, *answers: int | str) -> None:
         self._script.extend(answers)
 
@@ -182,6 +186,7 @@ class FakeUserEcho(FakeServer):
             "forum_id": FORUM_ID,
             "type": next(t for t in TYPES if t["id"] == body["type"]),
             "author_id": body.get("user_id", 1),
+            "status": {"id": 1, "name": "New"},
         }
         self.known_topics[topic_id] = topic
         if answer := await self._scripted(self._after_create):

@@ -112,3 +112,11 @@ async def test_buttons_are_pressed_by_number(core: Core, betahub: FakeBetaHub) -
     assert "[Cancel] type /press 2" in printed
     (created,) = betahub.created
     assert created["issue[title]"] == "Crash opening map"
+
+
+async def test_mine_on_the_console_lists_what_was_created_there(core: Core) -> None:
+    printed = await run_console(core, f"/report description: {BUG} title: Map crash\n/mine\n")
+
+    assert "Your latest items:" in printed
+    assert "• Bug report [Map crash](https://app.betahub.io/projects/" in printed
+    assert "not read yet" in printed
