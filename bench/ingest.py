@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import sqlite3
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -104,6 +106,20 @@ async def compare(bare: Server, herald: Server) -> None:
         server.latencies = await steady(server.sender, numbers)
 
 
+def separate_cores(bare_pid: int, herald: Herald) -> None:
+    """The servers on one core, this load generator on the other (where there are two):
+    otherwise the client competes with the server it measures, and the cheaper the
+    server, the more of the machine the client gets. Every thread of a server is
+    pinned (Herald's SQLite thread shares its core with its event loop)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2 or herald.process is None:
+        return
+    for pid in (bare_pid, herald.process.pid):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), {cores[1]})
+    os.sched_setaffinity(0, {cores[0]})
+
+
 async def main() -> None:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
@@ -113,6 +129,7 @@ async def main() -> None:
     await herald.start()
     try:
         await _wait_port(port)
+        separate_cores(process.pid, herald)
         bare = Server(
             "bare aiohttp (200 OK)", f"http://127.0.0.1:{port}/webhooks/hacknplan", _nothing
         )

@@ -1074,16 +1074,16 @@ class Store:
             first.setdefault(row[2], row)
         unique = list(first.values())
         values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(unique))
-        async with (
-            self._lock,
-            self._db.execute(
+        async with self._lock:
+            # One trip to SQLite's thread (execute, fetch and close together): this
+            # is the path every acknowledged webhook waits on.
+            returned = await self._db.execute_fetchall(
                 "INSERT INTO inbox (source, kind, delivery_key, payload, received_at, state)"  # noqa: S608 - placeholders only
                 f" VALUES {values} ON CONFLICT (delivery_key) DO NOTHING"
                 " RETURNING id, delivery_key",
                 [field for row in unique for field in row],
-            ) as cursor,
-        ):
-            inserted = {key: delivery_id for delivery_id, key in await cursor.fetchall()}
+            )
+        inserted = {key: delivery_id for delivery_id, key in returned}
         return [inserted.pop(row[2], None) for row in rows]
 
     async def new_deliveries(self, limit: int = 100, source: str | None = None) -> list[Delivery]:
@@ -1093,14 +1093,11 @@ class Store:
             if source
             else ("state = ?", (INBOX_NEW,))
         )
-        async with (
-            self._lock,
-            self._db.execute(
+        async with self._lock:
+            rows = await self._db.execute_fetchall(
                 f"SELECT id, source, kind, payload FROM inbox WHERE {where} ORDER BY id LIMIT ?",  # noqa: S608 - placeholders only
                 (*args, limit),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
+            )
         return [Delivery(r["id"], r["source"], r["kind"], r["payload"]) for r in rows]
 
     async def unrouted_sources(self) -> list[str]:
