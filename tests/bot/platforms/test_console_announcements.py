@@ -15,6 +15,8 @@ async def test_a_sample_webhook_shows_its_card_in_the_console(
     console = core.platform("console")
     await console.handle("/subscribe service: hacknplan")
     await hacknplan(core, "workitem.created", sample("hacknplan", "workitem.created"))
+    # Posted before the update arrives (else the two fold into one card, as intended).
+    await settled(core)
     await hacknplan(core, "workitem.updated", sample("hacknplan", "workitem.updated"))
     await hacknplan(
         core, "workitem.comment.created", sample("hacknplan", "workitem.comment.created")
