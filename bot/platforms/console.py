@@ -208,7 +208,8 @@ class ConsolePlatform:
     def _banner(self) -> str:
         lines = ["Herald console: no chat platform is connected, so commands run here."]
         if self.core.commands:
-            example = next(iter(self.core.commands.values()))
+            # A player's command makes the best first example; admin settings come last.
+            example = min(self.core.commands.values(), key=lambda c: (c.admin, " " in c.name))
             lines.append(
                 f"Type a command as you would in Discord, for example {example.usage()[7:]}"
             )
