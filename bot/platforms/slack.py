@@ -267,9 +267,30 @@ class SlackPlatform(ForwardsOutbound):
             return
         reply = await execute(spec, ctx, self.core.metrics)
         private = reply.ephemeral or spec.ephemeral
+        channel_id: str | None = body.get("channel_id")
+        card = not private and reply.on_posted is not None
+        if card and channel_id and await self._post_card(channel_id, reply):
+            return
         await respond(
             **reply_message(reply), response_type="ephemeral" if private else "in_channel"
         )
+
+    async def _post_card(self, channel_id: str, reply: Reply) -> bool:
+        """Post a public card whose status follow-ups will edit it, as the bot.
+
+        An answer through `respond` (the response_url) gives no message ts to
+        edit later, and the response_url expires after 30 minutes; so a card
+        with `on_posted` goes out with chat.postMessage instead. False when
+        Slack refuses it (the bot not in the channel, ...): the caller then
+        answers through `respond` as before, only without the later edits.
+        """
+        try:
+            posted = await self.post(Destination(self.name, channel_id), reply)
+        except DeliveryError as error:
+            log.info("Slack: card answered through response_url instead: %s", error)
+            return False
+        await card_posted(reply, posted)
+        return True
 
     async def _on_shortcut(self, ack: Ack, body: dict[str, Any]) -> None:
         """A message shortcut ("Report as bug"): a modal prefilled with the message."""

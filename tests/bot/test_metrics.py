@@ -277,7 +277,7 @@ async def test_slack_acknowledgements_are_timed_in_both_modes(
             assert signed.status == 200
     else:
         await slack.wait_for_ack(await slack.send_envelope("slash_commands", command))
-    await slack.wait_for_response()
+    await slack.wait_for_post()  # the card, posted by the bot for follow-ups to edit
 
     series = await metrics(core)
     assert value(series, "herald_interaction_ack_seconds_count", platform="slack") == 1

@@ -14,7 +14,7 @@ import asyncio
 import html
 import json
 import re
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,13 +109,22 @@ async def chat(
 # --- what each platform received --------------------------------------------
 
 
-def slack_messages(slack: FakeSlack) -> Iterator[dict[str, Any]]:
-    """Every message body Herald sent to Slack: posts, edits, ephemerals, responses."""
+def slack_messages(
+    slack: FakeSlack, paths: tuple[str, ...] = ("/api/chat.", "/respond/")
+) -> Iterator[dict[str, Any]]:
+    """Every message body Herald sent to Slack: posts, edits, ephemerals, responses
+    (or only those sent to `paths`)."""
     for call in slack.calls:
-        if call.path.startswith(("/api/chat.", "/respond/")):
+        if call.path.startswith(paths):
             args: dict[str, Any] = dict(call.form) if call.form else {}
             args.update(call.json if isinstance(call.json, dict) else {})
             yield {k: _decoded(v) if k in ("blocks", "attachments") else v for k, v in args.items()}
+
+
+def slack_answers(slack: FakeSlack) -> list[dict[str, Any]]:
+    """Answers to commands: through the response_url, or, for a card that follow-ups
+    will edit, posted by the bot with chat.postMessage (among `slack_messages`)."""
+    return list(slack_messages(slack, ("/api/chat.postMessage", "/respond/")))
 
 
 def slack_parsed_texts(message: dict[str, Any]) -> Iterator[str]:
@@ -204,9 +213,16 @@ def _safe(url: str) -> bool:
 def answers(chat: Chat) -> list[str]:
     """Every answer to a command, as JSON text."""
     if chat.platform == "slack":
-        return [json.dumps(r, ensure_ascii=False) for r in chat.slack.responses]
+        return [json.dumps(r, ensure_ascii=False) for r in slack_answers(chat.slack)]
     hooks = [c for c in chat.discord.calls if "/webhooks/" in c.path and c.json]
     return [json.dumps(c.json, ensure_ascii=False) for c in hooks]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"not so within {timeout}s"
+        await asyncio.sleep(0.02)
 
 
 # --- the paths ------------------------------------------------------------------
@@ -226,10 +242,10 @@ async def slack_command(core: Core, slack: FakeSlack, text: str) -> None:
 async def report(chat: Chat, titles: list[str]) -> None:
     """/report titled and described with each of `titles`, at once; waits for the answers."""
     if chat.platform == "slack":
-        before = len(chat.slack.responses)
+        before = len(slack_answers(chat.slack))
         lines = [f"description: {t} happens when I open the map title: {t}" for t in titles]
         await asyncio.gather(*(slack_command(chat.core, chat.slack, line) for line in lines))
-        await chat.slack.wait_for_response(before + len(titles))
+        await until(lambda: len(slack_answers(chat.slack)) >= before + len(titles))
         return
     payloads = [
         chat.discord.command_interaction(
@@ -325,6 +341,9 @@ async def test_hostile_text_pings_no_one_and_disguises_no_link(
 
     assert chat.problems() == []
     if chat.platform == "slack":
+        cards = slack_messages(chat.slack, ("/api/chat.postMessage",))
+        posted = sum("Bug report received" in json.dumps(m, ensure_ascii=False) for m in cards)
+        assert posted == len(HOSTILE), "the cards were posted by the bot, and inspected"
         assert chat.slack.find("POST", "/api/chat.update"), "cards were edited"
         assert any(m["thread_ts"] for m in chat.slack.messages.values()), "threads got lines"
         shown = "\n".join(t for m in slack_messages(chat.slack) for t in slack_parsed_texts(m))
@@ -361,6 +380,7 @@ async def test_a_mention_typed_in_full_on_slack_reaches_betahub_readable(
     """Slack sends a typed `<!channel>` as `&lt;!channel&gt;`: it must not come back live."""
     core = await herald(**slack.env("http"), **betahub_env(betahub))
     await slack_command(core, slack, "description: <!channel> and <<!here>> see the crash")
-    await slack.wait_for_response()
+    (card,) = await slack.wait_for_post()
+    assert "Bug report received" in json.dumps(card)
     (created,) = betahub.created
     assert created["issue[description]"].startswith("@channel and @here see the crash\n")

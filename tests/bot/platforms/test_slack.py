@@ -43,8 +43,13 @@ async def test_signed_slash_command_acks_and_answers_in_channel(
     assert response.status_code == 200
     assert time.monotonic() - started < 3, "Slack needs the ack within 3 seconds"
 
-    (answer,) = await slack.wait_for_response()
-    assert answer["response_type"] == "in_channel"
+    # A card follow-ups will edit: posted by the bot in the channel, as response_url
+    # answers have no ts to edit.
+    (answer,) = await slack.wait_for_post()
+    assert answer["channel"] == CHANNEL_ID
+    (posted,) = slack.channel_messages(CHANNEL_ID)
+    assert posted["thread_ts"] is None
+    assert slack.responses == []
     card = answer["attachments"][0]
     assert card["color"] == f"#{int(Colour.OK):06x}"
     assert "Suggestion received" in card["blocks"][0]["text"]["text"]
@@ -102,8 +107,10 @@ async def test_socket_mode_connects_with_the_app_token_and_serves_commands(
     assert opened.headers["Authorization"] == f"Bearer {APP_TOKEN}"
 
     envelope = await slack.send_envelope("slash_commands", slack.slash_command("/suggest", IDEA))
-    (answer,) = await slack.wait_for_response()
-    assert answer["response_type"] == "in_channel"
+    (answer,) = await slack.wait_for_post()
+    assert answer["channel"] == CHANNEL_ID
+    assert "Suggestion received" in str(answer["attachments"])
+    assert slack.responses == []
     await slack.wait_for_ack(envelope)
     assert len(betahub.created) == 1
 

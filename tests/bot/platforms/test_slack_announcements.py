@@ -98,7 +98,7 @@ async def test_slack_escapes_in_command_text_are_undone(
     core = await herald(**slack.env("http"), **betahub_env(betahub))
     typed = "Show &lt;b&gt;ping&lt;/b&gt; &amp; FPS for <@U0BOSS|boss> in <#C0X|general>"
     await command(core, slack, "/suggest", typed, "U0ADA")
-    await slack.wait_for_response()
+    await slack.wait_for_post()
     (created,) = betahub.created
     assert created["feature_request[description]"].startswith(
         "Show <b>ping</b> & FPS for @boss in #general"

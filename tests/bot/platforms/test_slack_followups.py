@@ -89,3 +89,67 @@ async def _has(slack: FakeSlack, channel: str) -> bool:
 async def _stopped(core: Core) -> bool:
     (item,) = await core.store.user_followups("slack", USER_ID, 10)
     return not item.wants_updates
+
+
+async def _first_reading(core: Core) -> bool:
+    items = await core.store.user_followups("slack", USER_ID, 10)
+    return bool(items) and items[0].status == "new"
+
+
+async def test_a_card_from_a_typed_slash_command_is_posted_by_the_bot_and_edited(
+    herald: StartHerald, slack: FakeSlack, betahub: FakeBetaHub
+) -> None:
+    """`/report` typed with all its options: a response_url answer has no ts to edit
+    and expires after 30 minutes, so the card goes out with chat.postMessage."""
+    core = await herald(
+        **slack.env("http"), **betahub_env(betahub), BETAHUB_FOLLOWUP_POLL_SECONDS="0.2"
+    )
+    await send(core, form_body(slack.slash_command("/report", f"description: {BUG}")))
+    (posted,) = await slack.wait_for_post()
+    assert posted["channel"] == CHANNEL_ID
+    (card,) = slack.channel_messages(CHANNEL_ID)
+    assert "Bug report received" in str(card["attachments"])
+    assert slack.responses == [], "no second answer through the response_url"
+
+    await until(lambda: _first_reading(core), "the first reading")
+    betahub.set_status("issues", 1, "in_progress")
+    await until(lambda: _has(slack, DM), "the DM")
+    await until(lambda: _edited(slack, card["ts"]), "the card's edit")
+
+    (dm,) = slack.channel_messages(DM)
+    assert "New → In progress" in dm["text"]
+    (update,) = slack.find("POST", "/api/chat.update")
+    assert (update.json["channel"], update.json["ts"]) == (CHANNEL_ID, card["ts"])
+    edited = slack.messages[CHANNEL_ID, card["ts"]]
+    assert "In progress" in str(edited["attachments"])
+    assert slack.responses == []
+
+
+async def test_a_typed_slash_command_outside_the_bots_channels_answers_through_response_url(
+    herald: StartHerald, slack: FakeSlack, betahub: FakeBetaHub
+) -> None:
+    """The bot cannot post where it is not a member: the card comes back through the
+    response_url, in the channel, as before; only its later edits are lost."""
+    core = await herald(
+        **slack.env("http"), **betahub_env(betahub), BETAHUB_FOLLOWUP_POLL_SECONDS="0.2"
+    )
+    slack.channel_errors[CHANNEL_ID] = "not_in_channel"
+    await send(core, form_body(slack.slash_command("/report", f"description: {BUG}")))
+    (answer,) = await slack.wait_for_response()
+    assert answer["response_type"] == "in_channel"
+    assert "Bug report received" in str(answer["attachments"])
+    assert len(slack.find("POST", "/api/chat.postMessage")) == 1, "tried once, refused"
+    assert slack.channel_messages(CHANNEL_ID) == []
+    assert len(betahub.created) == 1
+
+    await until(lambda: _first_reading(core), "the first reading")
+    betahub.set_status("issues", 1, "in_progress")
+    await until(lambda: _has(slack, DM), "the DM")
+    (dm,) = slack.channel_messages(DM)
+    assert "New → In progress" in dm["text"]
+    assert slack.find("POST", "/api/chat.update") == []
+    assert len(slack.responses) == 1
+
+
+async def _edited(slack: FakeSlack, ts: str) -> bool:
+    return bool(slack.messages[CHANNEL_ID, ts].get("edited"))

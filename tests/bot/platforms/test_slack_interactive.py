@@ -167,8 +167,9 @@ async def test_topic_from_slack_reaches_userecho(
         "/topic",
         "title: Free camera description: Please add a free camera to the game",
     )
-    (answer,) = await slack.wait_for_response()
-    assert answer["response_type"] == "in_channel"
+    (answer,) = await slack.wait_for_post()  # a card follow-ups edit: posted by the bot
+    assert answer["channel"] == CHANNEL_ID
+    assert slack.responses == []
     (call,) = userecho.find("POST", "/topics.json")
     assert call.json["header"] == "Free camera"
     assert "Slack (herald-studio)" in call.json["description"]
