@@ -737,19 +737,26 @@ class Store:
 
     async def claim_submission(self, submission_id: int, from_state: str) -> bool:
         """Move a submission from `from_state` to `sending`; False if another got it first."""
+        return await self._claim("pending_submissions", submission_id, from_state)
+
+    async def update_submission(self, submission_id: int, **changes: Any) -> None:
+        await self._update("pending_submissions", submission_id, changes)
+
+    async def _claim(self, table: str, row_id: int, from_state: str) -> bool:
+        """A conditional move to `sending`: exactly one of several claimants wins."""
         async with self.transaction() as db:
             cursor = await db.execute(
-                "UPDATE pending_submissions SET state = ? WHERE id = ? AND state = ?",
-                (SENDING, submission_id, from_state),
+                f"UPDATE {table} SET state = ? WHERE id = ? AND state = ?",  # noqa: S608 - our own table names
+                (SENDING, row_id, from_state),
             )
         return cursor.rowcount == 1
 
-    async def update_submission(self, submission_id: int, **changes: Any) -> None:
+    async def _update(self, table: str, row_id: int, changes: dict[str, Any]) -> None:
         assignments = ", ".join(f"{column} = ?" for column in changes)
         async with self.transaction() as db:
             await db.execute(
-                f"UPDATE pending_submissions SET {assignments} WHERE id = ?",  # noqa: S608 - our own column names
-                (*changes.values(), submission_id),
+                f"UPDATE {table} SET {assignments} WHERE id = ?",  # noqa: S608 - our own table and column names
+                (*changes.values(), row_id),
             )
 
     async def delete_submission(self, submission_id: int) -> None:
@@ -849,20 +856,10 @@ class Store:
 
     async def claim_upload(self, upload_id: int, from_state: str) -> bool:
         """Move an upload from `from_state` to `sending`; False if another got it first."""
-        async with self.transaction() as db:
-            cursor = await db.execute(
-                "UPDATE pending_uploads SET state = ? WHERE id = ? AND state = ?",
-                (SENDING, upload_id, from_state),
-            )
-        return cursor.rowcount == 1
+        return await self._claim("pending_uploads", upload_id, from_state)
 
     async def update_upload(self, upload_id: int, **changes: Any) -> None:
-        assignments = ", ".join(f"{column} = ?" for column in changes)
-        async with self.transaction() as db:
-            await db.execute(
-                f"UPDATE pending_uploads SET {assignments} WHERE id = ?",  # noqa: S608 - our own column names
-                (*changes.values(), upload_id),
-            )
+        await self._update("pending_uploads", upload_id, changes)
 
     async def due_uploads(self, service: str, now: float, limit: int = 20) -> list[dict[str, Any]]:
         async with self._db.execute(
