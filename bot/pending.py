@@ -49,7 +49,7 @@ from bot.metrics import CREATED, DUPLICATE_SHOWN, REFUSED, SAVED_FOR_RETRY
 from bot.models import Destination, Invocation, LinkButton, Reply, User
 from bot.store import DONE, DRAFT, PENDING, SENDING
 from bot.text import escape, quote_block
-from bot.waiting import wait_set
+from bot.waiting import finish_or_cancel, wait_set
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -373,11 +373,7 @@ class Submissions:
         self._wake.set()
         if self._task is None:
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace)
-        except TimeoutError:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await finish_or_cancel(self._task, grace)
 
     async def _run(self) -> None:
         store = self.core.store

@@ -20,3 +20,13 @@ async def wait_set(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def finish_or_cancel(task: asyncio.Task[None], grace: float) -> None:
+    """Let `task` finish within `grace` seconds (an attempt in flight is recorded
+    once), else cancel it; either way it has ended when this returns."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), grace)
+    except TimeoutError:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

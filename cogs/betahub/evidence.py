@@ -30,7 +30,7 @@ from bot.models import Attachment, Reply, User
 from bot.pending import SubmissionSettings
 from bot.store import PENDING, SENDING
 from bot.text import escape
-from bot.waiting import wait_set
+from bot.waiting import finish_or_cancel, wait_set
 from cogs.betahub.client import BetaHubClient, Created
 
 if TYPE_CHECKING:
@@ -155,11 +155,7 @@ class Evidence:
         self._wake.set()
         if self._task is None:
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace)
-        except TimeoutError:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await finish_or_cancel(self._task, grace)
 
     async def _run(self) -> None:
         store = self.core.store
