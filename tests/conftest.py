@@ -141,6 +141,9 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": "0",
         "DATABASE_URL": f"sqlite:///{database_file(tmp_path)}",
+        # Saved submissions wait for a test that asks for retries (`fast_retries`):
+        # the default's full jitter could otherwise retry one within a test's run.
+        "HERALD_RETRY_FIRST_SECONDS": "3600",
     }
 
 
