@@ -20,7 +20,9 @@ RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
-RUN pip install --no-deps .
+# The translation catalogs are compiled here, at build time, and installed with Herald.
+RUN python -m babel.messages.frontend compile -D herald -d bot/locales \
+    && pip install --no-deps .
 
 USER herald
 VOLUME ["/data"]

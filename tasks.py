@@ -9,9 +9,15 @@
                                    ingest, end_to_end, burst, crash, butterstack, chaos (or all)
     python3 tasks.py lock          rewrite requirements.lock and requirements-dev.lock from
                                    pyproject.toml (after changing a dependency there)
+    python3 tasks.py translations extract       collect every message into bot/locales/herald.pot
+                                   and add the new ones to each language's .po
+    python3 tasks.py translations init LANG     start a catalog for a new language (e.g. it)
+    python3 tasks.py translations compile       compile the .po catalogs Herald reads (.mo);
+                                   run and test do this themselves
 
 They install into .venv exactly what the lock files pin, hashes checked, then
-Herald itself, and reinstall only when pyproject.toml or a lock file changed.
+Herald itself, and reinstall only when pyproject.toml or a lock file changed;
+then they compile the translation catalogs that changed.
 """
 
 from __future__ import annotations
@@ -58,13 +64,60 @@ def ensure_environment(extras: str) -> None:
     (VENV / f".installed-{digest}-{extras}").touch()
 
 
-def run(args: list[str]) -> int:
+LOCALES = ROOT / "bot" / "locales"
+TEMPLATE = LOCALES / "herald.pot"
+
+
+def pybabel(*args: str) -> int:
+    return subprocess.call([str(PYTHON), "-m", "babel.messages.frontend", *args], cwd=ROOT)
+
+
+def compile_catalogs() -> int:
+    """Compile each language's .po into the .mo Herald reads, where the .po is newer."""
+    for source in sorted(LOCALES.glob("*/LC_MESSAGES/herald.po")):
+        compiled = source.with_suffix(".mo")
+        if compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        language = source.parent.parent.name
+        if pybabel("compile", "--use-fuzzy", "-D", "herald", "-d", str(LOCALES), "-l", language):
+            return 1
+    return 0
+
+
+def prepare(extras: str) -> None:
+    """The environment installed and the catalogs compiled: ready to run Herald."""
+    ensure_environment(extras)
+    if compile_catalogs():
+        sys.exit("compiling the translation catalogs failed")
+
+
+def translations(args: list[str]) -> int:
+    """Extract messages from the source, start a language, or compile the catalogs."""
     ensure_environment("")
+    if args[:1] == ["extract"]:
+        extract = ["extract", "-F", "babel.cfg", "-k", "N_", "-k", "_n:1,2", "--no-location"]
+        extract += ["--sort-output", "--project", "Herald", "-o", str(TEMPLATE), "bot", "cogs"]
+        if pybabel(*extract):
+            return 1
+        update = ["update", "-D", "herald", "-i", str(TEMPLATE), "-d", str(LOCALES)]
+        return pybabel(*update, "--no-fuzzy-matching", "--ignore-obsolete")
+    if args[:1] == ["init"] and len(args) == 2:
+        return pybabel(
+            "init", "-D", "herald", "-i", str(TEMPLATE), "-d", str(LOCALES), "-l", args[1]
+        )
+    if args == ["compile"]:
+        return compile_catalogs()
+    print("usage: python3 tasks.py translations {extract,init LANG,compile}")
+    return 2
+
+
+def run(args: list[str]) -> int:
+    prepare("")
     return subprocess.call([str(PYTHON), "-m", "bot", *args], cwd=Path.cwd())
 
 
 def test(args: list[str]) -> int:
-    ensure_environment("dev")
+    prepare("dev")
     # mypy reads its settings (strict, over bot/ and cogs/) from pyproject.toml.
     for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]):
         if subprocess.call([str(PYTHON), "-m", *check], cwd=ROOT) != 0:
@@ -80,7 +133,7 @@ def bench(args: list[str]) -> int:
     if not names or any(name not in BENCHMARKS for name in names):
         print(f"usage: python3 tasks.py bench {{{','.join(BENCHMARKS)},all}}")
         return 2
-    ensure_environment("dev")
+    prepare("dev")
     for name in names:
         if subprocess.call([str(PYTHON), "-m", f"bench.{name}"], cwd=ROOT) != 0:
             return 1
@@ -102,7 +155,7 @@ def lock(args: list[str]) -> int:
 
 
 def main() -> int:
-    tasks = {"run": run, "test": test, "bench": bench, "lock": lock}
+    tasks = {"run": run, "test": test, "bench": bench, "lock": lock, "translations": translations}
     if len(sys.argv) < 2 or sys.argv[1] not in tasks:
         print(__doc__)
         return 2

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.cog import Cog, find_action
 from bot.commands import CommandSpec
 from bot.errors import UserError
+from bot.i18n import speaking
 from bot.logcontext import bound
 from bot.metrics import ERROR, OK, USER_ERROR
 from bot.models import Invocation, Reply
@@ -40,7 +41,7 @@ async def execute(spec: CommandSpec, ctx: Invocation, metrics: Metrics) -> Reply
     if spec.admin and not ctx.is_admin:
         metrics.command(spec.name, ctx.platform, USER_ERROR)
         return error_reply(ADMIN_ONLY.format(name=spec.name))
-    with bound(command=spec.name, platform=ctx.platform):
+    with bound(command=spec.name, platform=ctx.platform), speaking(ctx.locale):
         reply, outcome = await _guarded(
             f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options)
         )
@@ -59,7 +60,8 @@ async def execute_action(
     if handler is None:
         log.info("button for unknown action %s pressed by %s:%s", ref, ctx.platform, ctx.user.id)
         return error_reply(UNKNOWN_ACTION)
-    with bound(command=ref, platform=ctx.platform):  # a known action's name: bounded
+    # A known action's name: bounded.
+    with bound(command=ref, platform=ctx.platform), speaking(ctx.locale):
         reply, outcome = await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
     metrics.command(ref, ctx.platform, outcome)
     return reply
