@@ -143,6 +143,7 @@ class Settings(BaseHeraldSettings):
     sentry_dsn: SecretStr | None = None
     sentry_environment: str | None = None
     enrich_budget_seconds: float = Field(default=2.0, gt=0, le=60)
+    herald_language: str = "en"
 
     delivery_max_age_hours: float = Field(default=24.0, gt=0)
     delivery_max_attempts: int = Field(default=50, ge=1)
