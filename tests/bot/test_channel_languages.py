@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.core import Core
@@ -20,6 +21,7 @@ from tests.announcing import run, said, settled, subscribe, until
 from tests.bot.speaking_cogs.speaker import Speaker
 from tests.conftest import StartHerald, discord_env
 from tests.fakes.discord import ADMIN, CHANNEL_ID, EVERYONE, FakeDiscord
+from tests.fakes.slack import ADMIN_ID, USER_ID, FakeSlack, form_body, sign
 
 COGS = "tests.bot.speaking_cogs"
 OTHER_CHANNEL = 555555555555555555
@@ -190,3 +192,25 @@ def test_every_shipped_language_is_offered_by_its_own_name() -> None:
 @pytest.mark.parametrize("tag", ["de", "fr", "ja"])
 def test_language_names_are_not_english(tag: str) -> None:
     assert NAMES[tag] != tag
+
+
+async def test_slack_channels_speak_herald_language_until_an_admin_sets_one(
+    herald: StartHerald, slack: FakeSlack
+) -> None:
+    core = await herald(COGS, **slack.env("http"), HERALD_LANGUAGE="ja")
+
+    async def slash(command: str, text: str, user: str = USER_ID) -> str:
+        body = form_body(slack.slash_command(command, text, user_id=user))
+        answered = len(slack.responses)
+        async with httpx.AsyncClient() as client:
+            await client.post(
+                f"http://127.0.0.1:{core.server.port}/slack/events",
+                content=body,
+                headers=sign(body),
+            )
+        answers = await slack.wait_for_response(answered + 1)
+        return str(answers[-1]["blocks"][0]["text"]["text"])
+
+    assert await slash("/language", "here") == "This channel speaks ja."
+    assert (await slash("/herald", "config language de", ADMIN_ID)).endswith("now speak Deutsch.")
+    assert await slash("/language", "here") == "This channel speaks de."
