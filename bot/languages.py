@@ -53,7 +53,9 @@ class ChannelLanguages:
     async def _choices(self) -> dict[str, str]:
         if self._chosen is None:
             stored = await self.core.store.settings_named(KEY, SCOPE)
-            self._chosen = {scope: resolve(language) for scope, language in stored.items()}
+            # Another caller may have loaded (and changed) it meanwhile: keep theirs.
+            if self._chosen is None:
+                self._chosen = {scope: resolve(language) for scope, language in stored.items()}
         return self._chosen
 
     async def chosen(self, platform: str, channel_id: str) -> str | None:
