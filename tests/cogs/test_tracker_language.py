@@ -1,0 +1,43 @@
+"""HERALD_TRACKER_LANGUAGE: Herald's additions to a tracker item speak the project's
+language, the player's text goes as written, and the reply speaks the player's."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import has_translation, translate
+from tests.conftest import StartHerald, betahub_env, discord_env, unmarked
+from tests.fakes.betahub import FakeBetaHub
+from tests.fakes.discord import CHANNEL_ID, FakeDiscord
+
+FROM_A_MESSAGE = "From a message by {author}: {url}"
+PLAYER_TEXT = "Le jeu plante quand je charge ma partie, écran noir après 3 s"
+
+
+@pytest.fixture
+async def bot(herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub) -> FakeDiscord:
+    await herald(**discord_env(discord), **betahub_env(betahub), HERALD_TRACKER_LANGUAGE="de-DE")
+    return discord
+
+
+async def test_herald_additions_speak_the_tracker_language_and_the_players_text_is_kept(
+    bot: FakeDiscord, betahub: FakeBetaHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    message = bot.message_payload(PLAYER_TEXT)
+    opened = bot.message_command_interaction("Report as bug", message)
+    await bot.opened_modal(opened)
+    submit = bot.modal_submit(opened, {"title": "Écran noir"})
+    submit["locale"] = "fr"
+    await bot.interact(submit)
+    (posted,) = await bot.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+
+    link = f"https://discord.com/channels/222222222222222222/{CHANNEL_ID}/{message['id']}"
+    addition = translate(FROM_A_MESSAGE, "de", author="Grace", url=link)
+    sent = unmarked(betahub.created[0]["issue[description]"])
+    assert sent == f"{PLAYER_TEXT}\n\n{addition}"
+    assert PLAYER_TEXT.encode() in sent.encode(), "the player's text goes byte for byte"
+    # Until the German catalog has it, the German look-up falls back to English, and says so.
+    looked_up = f"no de translation for {FROM_A_MESSAGE!r}" in caplog.text
+    assert has_translation(FROM_A_MESSAGE, "de") or looked_up
+    title = translate("Bug report received: {title}", "fr", title="Écran noir")
+    assert posted.json["embeds"][0]["title"] == title
