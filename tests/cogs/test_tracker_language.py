@@ -6,17 +6,21 @@ from __future__ import annotations
 import pytest
 
 from bot.i18n import has_translation, translate
-from tests.conftest import StartHerald, betahub_env, discord_env, unmarked
+from tests.conftest import StartHerald, betahub_env, discord_env, unmarked, userecho_env
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
+from tests.fakes.userecho import FakeUserEcho
 
 FROM_A_MESSAGE = "From a message by {author}: {url}"
 PLAYER_TEXT = "Le jeu plante quand je charge ma partie, écran noir après 3 s"
 
 
 @pytest.fixture
-async def bot(herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub) -> FakeDiscord:
-    await herald(**discord_env(discord), **betahub_env(betahub), HERALD_TRACKER_LANGUAGE="de-DE")
+async def bot(
+    herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub, userecho: FakeUserEcho
+) -> FakeDiscord:
+    services = {**betahub_env(betahub), **userecho_env(userecho)}
+    await herald(**discord_env(discord), **services, HERALD_TRACKER_LANGUAGE="de-DE")
     return discord
 
 
@@ -41,3 +45,20 @@ async def test_herald_additions_speak_the_tracker_language_and_the_players_text_
     assert has_translation(FROM_A_MESSAGE, "de") or looked_up
     title = translate("Bug report received: {title}", "fr", title="Écran noir")
     assert posted.json["embeds"][0]["title"] == title
+
+
+async def test_a_forum_topic_is_signed_in_the_tracker_language(
+    bot: FakeDiscord, userecho: FakeUserEcho
+) -> None:
+    payload = bot.command_interaction(
+        "topic", {"title": "Mode daltonien", "description": PLAYER_TEXT}
+    )
+    payload["locale"] = "fr"
+    await bot.interact(payload)
+    answer = await bot.answer_to(payload)
+
+    (call,) = userecho.find("POST", "/topics.json")
+    signature = translate("— posted from {place} by {user}", "de", place="Discord", user="Ada")
+    assert unmarked(call.json["description"]) == f"{PLAYER_TEXT}\n\n{signature}"
+    title = translate("Topic posted: {title}", "fr", title="Mode daltonien")
+    assert answer["embeds"][0]["title"] == title
