@@ -9,6 +9,7 @@ on: which variable, and what is wrong with it.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.i18n import LANGUAGES, SOURCE, resolve
 
 DEFAULT_ENV_FILE = ".env"
 MIN_SECRET_LENGTH = 16
@@ -62,6 +65,23 @@ def _log_level(value: str) -> str:
     if level not in logging.getLevelNamesMapping():
         raise ValueError(f"must be one of DEBUG, INFO, WARNING, ERROR, got {value!r}")
     return level
+
+
+def _language(value: str) -> str:
+    """A shipped language, from any spelling of it (`de`, `pt-BR`, `de_DE.UTF-8`)."""
+    language = resolve(value)
+    if language == SOURCE and not value.lower().startswith(SOURCE):
+        raise ValueError(f"must be one of {', '.join(LANGUAGES)}, got {value!r}")
+    return language
+
+
+def _environment_language() -> str:
+    """The language of the environment's locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, the
+    first set), when Herald ships it; English otherwise."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(name):
+            return resolve(value)
+    return SOURCE
 
 
 def _lower(value: Any) -> Any:
@@ -143,6 +163,9 @@ class Settings(BaseHeraldSettings):
     sentry_dsn: SecretStr | None = None
     sentry_environment: str | None = None
     enrich_budget_seconds: float = Field(default=2.0, gt=0, le=60)
+    herald_language: Annotated[str, AfterValidator(_language)] = Field(
+        default_factory=_environment_language
+    )
 
     delivery_max_age_hours: float = Field(default=24.0, gt=0)
     delivery_max_attempts: int = Field(default=50, ge=1)
