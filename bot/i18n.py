@@ -135,7 +135,7 @@ def _n(singular: str, plural: str, count: int, /, **params: Any) -> str:
 def translate(message: str, language: str, /, **params: Any) -> str:
     """`message` in `language` (a shipped one, see `resolve`), placeholders filled."""
     text = message
-    catalog = _catalog(language)
+    catalog = _catalog(language) if message else None  # "" is the catalog's header
     if catalog is not None:
         found = catalog._catalog.get(message)
         if found:
@@ -147,8 +147,8 @@ def translate(message: str, language: str, /, **params: Any) -> str:
 
 def has_translation(message: str, language: str) -> bool:
     """Whether `language`'s catalog translates `message` (English always does)."""
-    if language == SOURCE:
-        return True
+    if language == SOURCE or not message:
+        return language == SOURCE
     catalog = _catalog(language)
     return catalog is not None and message in catalog._catalog
 
