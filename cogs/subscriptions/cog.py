@@ -88,7 +88,7 @@ class Subscriptions(Cog):
             ctx.platform, _scope(ctx), channel_id, service, wanted.to_json(), ctx.user.id
         )
         text = f"{channel_mention(channel_id)} will announce {_what(source, wanted)}."
-        return _done(f"{text}\n{source.hint}" if source.hint else text)
+        return _done(f"{text}\n{source.hint()}" if source.hint else text)
 
     @command(
         "unsubscribe", "Stop announcing a service's events in a channel", admin=True, ephemeral=True

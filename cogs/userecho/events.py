@@ -18,6 +18,7 @@ from bot.cache import Lookups, lookup_client
 from bot.cog import Cog
 from bot.events import Attributes, Event, Mode, Source
 from bot.http import ServiceClient
+from bot.i18n import _
 from bot.models import Card, Colour
 from bot.payload import get, ident, names, obj, text, when
 from bot.text import escape, escape_inline, html_to_text, truncate
@@ -43,11 +44,17 @@ KINDS = (
     "comment.deleted",
 )
 ATTRIBUTES = ("forum", "category", "type", "status", "tag")
-HINT = (
-    "Point UserEcho at Herald (Settings > Integrations > Webhooks, or the API's"
-    f" `POST hooks.json`): target URL `https://<herald>{PATH}`, one hook per event;"
-    " put the webhook key UserEcho shows in USERECHO_WEBHOOK_KEY."
-)
+
+
+def hint() -> str:
+    return _(
+        "Point UserEcho at Herald (Settings > Integrations > Webhooks, or the API's"
+        " `POST hooks.json`): target URL `https://<herald>{path}`, one hook per event;"
+        " put the webhook key UserEcho shows in USERECHO_WEBHOOK_KEY.",
+        path=PATH,
+    )
+
+
 TOPIC_LINES = {
     "created": "🆕 new topic",
     "accepted": "✅ accepted",
@@ -78,7 +85,7 @@ class UserEchoEvents(Cog):
         )
         self.api = UserEchoLookups(http)
         core.announcements.add_webhook(
-            Source(SOURCE, LABEL, KINDS, ATTRIBUTES, self.normalise, HINT),
+            Source(SOURCE, LABEL, KINDS, ATTRIBUTES, self.normalise, hint),
             PATH,
             BodySignature(SIGNATURE_HEADER, settings.webhook_key.get_secret_value()),
             _read,
