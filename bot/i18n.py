@@ -169,7 +169,7 @@ def format_moment(moment: datetime, language: str | None = None) -> str:
     return format_datetime(moment, "medium", locale=_babel_locale(language or current_language()))
 
 
-def _fill(text: str, english: str, language: str, **params: Any) -> str:
+def _fill(text: str, english: str, language: str, /, **params: Any) -> str:
     if not params:
         return text
     try:
