@@ -22,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.i18n import _
 from bot.models import Card, CardField, Colour
 from bot.text import escape_inline
 
@@ -151,7 +152,7 @@ def enrich(event: Event, known: KnownItem | None, card_shows: Sequence[str] = ()
     card.url = card.url or known.url
     line = event.line
     if changes and event.mode is Mode.CARD:
-        card.fields.append(CardField("Changed", "\n".join(changes), inline=False))
+        card.fields.append(CardField(_("Changed"), "\n".join(changes), inline=False))
         line = f"{line} ({'; '.join(changes)})"
     return replace(
         event,
