@@ -185,7 +185,7 @@ class HacknPlanEvents:
         self._project_name = project_name
 
     async def normalise(self, kind: str, body: dict[str, Any]) -> Event | None:
-        family, _, verb = kind.rpartition(".")
+        family, _dot, verb = kind.rpartition(".")
         if family.startswith("workitem.") and family != "workitem.user":
             return await self._follow_up(kind, family, verb, body)
         if family in ("workitem", "workitem.user"):
