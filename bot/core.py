@@ -136,8 +136,9 @@ class Core:
         return next((p for p in self.platforms if p.name == name), None)
 
     async def channel_language(self, platform: str, channel_id: str) -> str:
-        """The language announcements and public cards in the channel speak."""
-        return await self.languages.of(platform, channel_id)
+        """The language announcements and public cards in the channel speak (awaitable, so
+        a platform that must ask for it may join later)."""
+        return self.languages.of(platform, channel_id)
 
     def service_settings(self, cls: type[S]) -> S:
         """Load a cog's settings; raises `NotConfigured` when its required ones are unset."""
@@ -199,6 +200,7 @@ class Core:
 
         self._store = await Store.open(self.settings.database_path())
         self.instance_id = await self._store.instance_id()
+        await self.languages.load()
         await self.load_cogs()
         for cog in self.cogs.values():
             await cog.load()

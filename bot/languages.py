@@ -3,8 +3,8 @@
 A channel speaks what an admin chose for it with `/herald config language`,
 else what its platform says its server speaks (a Discord server's
 `preferred_locale`; Slack has no such setting), else `HERALD_LANGUAGE`.
-The choices are few and read on every routed delivery, so they are loaded
-once and kept in memory; choosing one updates both.
+The choices are few and read on every routed delivery and command, so they
+are loaded at start and kept in memory; choosing one updates both.
 """
 
 from __future__ import annotations
@@ -48,23 +48,20 @@ def _scope(platform: str, channel_id: str) -> str:
 class ChannelLanguages:
     def __init__(self, core: Core) -> None:
         self.core = core
-        self._chosen: dict[str, str] | None = None
+        self._chosen: dict[str, str] = {}
 
-    async def _choices(self) -> dict[str, str]:
-        if self._chosen is None:
-            stored = await self.core.store.settings_named(KEY, SCOPE)
-            # Another caller may have loaded (and changed) it meanwhile: keep theirs.
-            if self._chosen is None:
-                self._chosen = {scope: resolve(language) for scope, language in stored.items()}
-        return self._chosen
+    async def load(self) -> None:
+        """Read the channels' chosen languages (at start, once the store is open)."""
+        stored = await self.core.store.settings_named(KEY, SCOPE)
+        self._chosen = {scope: resolve(language) for scope, language in stored.items()}
 
-    async def chosen(self, platform: str, channel_id: str) -> str | None:
+    def chosen(self, platform: str, channel_id: str) -> str | None:
         """The language an admin chose for the channel; None when it speaks its default."""
-        return (await self._choices()).get(_scope(platform, channel_id))
+        return self._chosen.get(_scope(platform, channel_id))
 
-    async def of(self, platform: str, channel_id: str) -> str:
+    def of(self, platform: str, channel_id: str) -> str:
         """The shipped language the channel speaks (see the module doc)."""
-        chosen = await self.chosen(platform, channel_id)
+        chosen = self.chosen(platform, channel_id)
         if chosen is not None:
             return chosen
         return self.default(platform, channel_id)
@@ -77,11 +74,10 @@ class ChannelLanguages:
 
     async def choose(self, platform: str, channel_id: str, language: str | None) -> None:
         """Make the channel speak `language` (a shipped one); None: its default again."""
-        choices = await self._choices()
         scope = _scope(platform, channel_id)
         if language is None:
             await self.core.store.delete_setting(scope, KEY)
-            choices.pop(scope, None)
+            self._chosen.pop(scope, None)
         else:
             await self.core.store.set_setting(scope, KEY, language)
-            choices[scope] = language
+            self._chosen[scope] = language

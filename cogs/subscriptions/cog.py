@@ -308,7 +308,7 @@ class Subscriptions(Cog):
     async def _speaks(self, platform: str, channel_id: str) -> str:
         """Which language the channel's announcements speak, and why."""
         languages = self.core.languages
-        chosen = await languages.chosen(platform, channel_id)
+        chosen = languages.chosen(platform, channel_id)
         where = channel_mention(channel_id)
         if chosen is None:
             name = LANGUAGE_NAMES[languages.default(platform, channel_id)]
