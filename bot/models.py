@@ -105,6 +105,8 @@ class Invocation:
     guild_id: str | None = None
     channel_id: str | None = None
     locale: str | None = None
+    channel_language: str | None = None
+    """What the channel speaks (see `bot.languages`), for public cards; None outside one."""
     is_admin: bool = False
     roles: frozenset[str] = frozenset()
     message: MessageRef | None = None
