@@ -115,6 +115,11 @@ class Invocation:
     def platform(self) -> str:
         return self.user.platform
 
+    @property
+    def public_language(self) -> str | None:
+        """The language of a reply posted for everyone in the channel: the channel's."""
+        return self.channel_language or self.locale
+
 
 @dataclass(slots=True)
 class CardField:
