@@ -57,6 +57,14 @@ from bot.platforms.discord_forms import (
 )
 from bot.platforms.discord_outbound import DiscordOutbound
 from bot.platforms.discord_render import NO_MENTIONS, reply_kwargs
+from bot.platforms.discord_shards import (
+    IdentifyPacer,
+    all_connected,
+    shard_options,
+    shard_status,
+    sharded,
+    syncs_commands,
+)
 from bot.platforms.outbound import ForwardsOutbound
 from bot.text import truncate
 
@@ -106,7 +114,7 @@ _TYPES: dict[OptionKind, Any] = {
 
 
 class HeraldBot(commands.Bot):
-    def __init__(self, platform: DiscordPlatform) -> None:
+    def __init__(self, platform: DiscordPlatform, **shards: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -115,6 +123,7 @@ class HeraldBot(commands.Bot):
             # Herald posts by channel id and needs no full guild cache to
             # serve, so it need not wait long for GUILD_CREATE bursts.
             guild_ready_timeout=0.5,
+            **shards,
         )
         self.platform = platform
 
@@ -128,7 +137,15 @@ class HeraldBot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.platform.discover_gateway()
         self.platform.register_commands(self.tree)
-        await self.platform.sync_commands(self.tree)
+        if syncs_commands(self.platform.settings):
+            await self.platform.sync_commands(self.tree)
+
+
+class ShardedHeraldBot(HeraldBot, commands.AutoShardedBot):
+    """Herald's bot running the shards `DISCORD_SHARD_COUNT`/`DISCORD_SHARD_IDS` name."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await self.platform.identify_pacer.wait(shard_id or 0)
 
 
 class DiscordPlatform(ForwardsOutbound):
@@ -140,7 +157,8 @@ class DiscordPlatform(ForwardsOutbound):
         # Every REST and interaction call goes through this base (an HTTP
         # proxy such as nirn-proxy, or a fake in tests).
         discord.http.Route.BASE = self.settings.discord_api_base
-        self.bot = HeraldBot(self)
+        bot = ShardedHeraldBot if sharded(self.settings) else HeraldBot
+        self.bot = bot(self, **shard_options(self.settings))
         self.outbound = DiscordOutbound(self.bot, salt=core.instance_id)
         self.bot.tree.error(self._on_tree_error)
         self.bot.add_listener(self._on_interaction, "on_interaction")
@@ -149,6 +167,7 @@ class DiscordPlatform(ForwardsOutbound):
         self.bot.add_listener(self._on_gateway_down, "on_disconnect")
         self._gateway_up = False
         self._connection: asyncio.Task[None] | None = None
+        self.identify_pacer = IdentifyPacer()
         # Values a modal cannot carry (files given with the slash command, the
         # message's author), by form token; a form submitted after a restart
         # still has everything typed into it.
@@ -223,7 +242,15 @@ class DiscordPlatform(ForwardsOutbound):
             return "closed"
         if not self.bot.is_ready():
             return "connecting"
+        if isinstance(self.bot, discord.AutoShardedClient):
+            return "connected" if all_connected(self.bot) else "disconnected"
         return "connected" if self._gateway_up else "disconnected"
+
+    def shards(self) -> dict[str, dict[str, Any]] | None:
+        """Per-shard status for /healthz when sharded."""
+        if isinstance(self.bot, discord.AutoShardedClient):
+            return shard_status(self.bot)
+        return None
 
     async def _on_gateway_up(self) -> None:
         if not self._gateway_up and self.bot.is_ready():
@@ -246,7 +273,8 @@ class DiscordPlatform(ForwardsOutbound):
         """Connect where Discord says (`GET /gateway/bot`) unless a URL is configured."""
         url = self.settings.discord_gateway_url
         if url is None:
-            _, url, _ = await self.bot.http.get_bot_gateway()
+            _, url, limits = await self.bot.http.get_bot_gateway()
+            self.identify_pacer.slots = limits["max_concurrency"]
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
     def register_commands(self, tree: app_commands.CommandTree[Any]) -> None:
