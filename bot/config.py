@@ -9,6 +9,8 @@ on: which variable, and what is wrong with it.
 from __future__ import annotations
 
 import logging
+import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -23,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.i18n import LANGUAGES, SOURCE, resolve
 
 DEFAULT_ENV_FILE = ".env"
 MIN_SECRET_LENGTH = 16
@@ -68,6 +72,25 @@ def _log_level(value: str) -> str:
     if level not in logging.getLevelNamesMapping():
         raise ValueError(f"must be one of DEBUG, INFO, WARNING, ERROR, got {value!r}")
     return level
+
+
+def _shipped_language(value: str) -> str:
+    """The shipped language a tag names (any spelling `bot.i18n.resolve` takes)."""
+    language = resolve(value)
+    english = re.split(r"[-_.@]", value.strip())[0].lower() == SOURCE
+    if language == SOURCE and not english:
+        shipped = ", ".join(LANGUAGES)
+        raise ValueError(f"must be one of the shipped languages ({shipped}), got {value!r}")
+    return language
+
+
+def _environment_language() -> str:
+    """The language of the environment's locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, the
+    first set), when Herald ships it; English otherwise."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(name):
+            return resolve(value)
+    return SOURCE
 
 
 def _lower(value: Any) -> Any:
@@ -160,11 +183,17 @@ class Settings(BaseHeraldSettings):
     sentry_dsn: SecretStr | None = None
     sentry_environment: str | None = None
     enrich_budget_seconds: float = Field(default=2.0, gt=0, le=60)
+    herald_language: Annotated[str, AfterValidator(_shipped_language)] = Field(
+        default_factory=_environment_language
+    )
 
     delivery_max_age_hours: float = Field(default=24.0, gt=0)
     delivery_max_attempts: int = Field(default=50, ge=1)
     dead_delivery_retention_days: float = Field(default=14.0, gt=0)
     followup_retention_days: float = Field(default=180.0, gt=0)
+    # What Herald adds to the text it sends to trackers ("sent from Slack by …"), in the
+    # project's language, so developers read one language; the player's text stays as written.
+    herald_tracker_language: Annotated[str, AfterValidator(_shipped_language)] = SOURCE
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -10,6 +10,7 @@ import pytest
 
 import cogs
 from bot.config import NotConfigured, ServiceSettings, Settings, SettingsError, load_settings
+from bot.i18n import LANGUAGES
 from cogs.betahub.settings import BetaHubSettings
 from tests.conftest import run_bot
 
@@ -56,6 +57,7 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DISCORD_API_BASE", "discord.com/api", "DISCORD_API_BASE: must be an http:// or https://"),
         ("DISCORD_GATEWAY_URL", "https://gw", "DISCORD_GATEWAY_URL: must be a ws:// or wss://"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR"),
+        ("HERALD_LANGUAGE", "xx", "HERALD_LANGUAGE: must be one of the shipped languages (en, de"),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -65,6 +67,25 @@ def test_a_bad_value_names_the_variable(
         settings(monkeypatch, **{name: value})
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("environment", "language"),
+    [
+        ({}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, "de"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "uk_UA.UTF-8"}, "en"),
+        ({"LANG": "de_DE.UTF-8", "LC_MESSAGES": "pt_BR.UTF-8"}, "pt_BR"),
+        ({"LANG": "de_DE.UTF-8", "LC_MESSAGES": "pt_BR.UTF-8", "LC_ALL": "ja_JP.UTF-8"}, "ja"),
+        ({"LANG": "de_DE.UTF-8", "HERALD_LANGUAGE": "zh-CN"}, "zh_CN"),
+        ({"HERALD_LANGUAGE": "en-GB"}, "en"),
+    ],
+)
+def test_the_language_follows_the_environments_locale_unless_set(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], language: str
+) -> None:
+    assert settings(monkeypatch, **environment).herald_language == language
 
 
 def test_only_sqlite_urls_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,3 +190,28 @@ def test_a_webhook_secret_of_16_characters_is_enough(tmp_path: Path) -> None:
     result = run_bot(tmp_path, "check", HACKNPLAN_WEBHOOK_SECRET="sixteen-chars!!!")
     assert result.returncode == 0, result.stderr
     assert "hacknplan" in result.stdout
+
+
+def test_the_tracker_language_takes_any_spelling_of_a_shipped_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert settings(monkeypatch).herald_tracker_language == "en"
+    assert settings(monkeypatch, HERALD_TRACKER_LANGUAGE="pt-BR").herald_tracker_language == (
+        "pt_BR"
+    )
+    assert settings(monkeypatch, HERALD_TRACKER_LANGUAGE="de_DE.UTF-8").herald_tracker_language == (
+        "de"
+    )
+    assert settings(monkeypatch, HERALD_TRACKER_LANGUAGE="en-GB").herald_tracker_language == "en"
+
+
+def test_an_unknown_tracker_language_stops_start_up_naming_the_shipped_ones(
+    tmp_path: Path,
+) -> None:
+    result = run_bot(tmp_path, HERALD_TRACKER_LANGUAGE="tlh")
+    assert result.returncode == 2
+    shipped = ", ".join(LANGUAGES)
+    assert result.stderr.strip() == (
+        "herald: cannot start: HERALD_TRACKER_LANGUAGE: must be one of the shipped languages"
+        f" ({shipped}), got 'tlh'"
+    )
