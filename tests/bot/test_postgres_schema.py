@@ -87,7 +87,10 @@ async def test_processes_starting_together_migrate_once(connect: Connect) -> Non
 
     assert versions == [LATEST] * 4
     assert await applied(connections[0]) == [version for version, _ in MIGRATIONS]
-    locks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+    locks = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
     assert await connections[0].fetchval(locks) == 0  # each released its lock
 
 
