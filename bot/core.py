@@ -32,7 +32,7 @@ from bot.logs import redactor
 from bot.metrics import Metrics, core_state, metrics_endpoint
 from bot.models import Destination, Posted, Reply
 from bot.server import HttpServer
-from bot.store import Store
+from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ class Core:
         """Open storage, load cogs, serve HTTP and connect the platforms."""
         from bot.platforms import select
 
-        self._store = await Store.open(self.settings.database_path())
+        self._store = await open_store(self.settings.database_url)
         self.instance_id = await self._store.instance_id()
         await self.load_cogs()
         for cog in self.cogs.values():

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import secrets
 import time
@@ -47,7 +46,7 @@ from bot.files import FileData
 from bot.logcontext import bound
 from bot.metrics import CREATED, DUPLICATE_SHOWN, REFUSED, SAVED_FOR_RETRY
 from bot.models import Destination, Invocation, LinkButton, Reply, User
-from bot.store import DONE, DRAFT, PENDING, SENDING
+from bot.store import DONE, DRAFT, PENDING, SENDING, NewSubmission, PendingSubmission
 from bot.text import escape, quote_block
 from bot.waiting import finish_or_cancel, wait_set
 
@@ -250,10 +249,9 @@ class Submissions:
 
     async def _own_draft(self, draft_id: int, user: User) -> None:
         row = await self.core.store.get_submission(draft_id)
-        if row is None or row["state"] != DRAFT or row["service"] != self.service:
+        if row is None or row.state != DRAFT or row.service != self.service:
             raise self.closed(draft_id)
-        owner = json.loads(row["user"])
-        if (owner["platform"], owner["id"]) != (user.platform, user.id):
+        if (row.user.platform, row.user.id) != (user.platform, user.id):
             raise UserError("Only the person who wrote it can send it.")
 
     async def _first_try(self, submission_id: int, slot: int) -> Receipt | Saved:
@@ -321,7 +319,7 @@ class Submissions:
                 error.message,
             )
             submission.unsure = True
-            await self.core.store.update_submission(submission.id, unsure=1)
+            await self.core.store.update_submission(submission.id, unsure=True)
             try:
                 found = await self._look(submission)
             except ServiceError:
@@ -403,16 +401,16 @@ class Submissions:
                 try:
                     await step(row)
                 except Exception:
-                    log.exception("%s submission %d: worker step failed", self.service, row["id"])
+                    log.exception("%s submission %d: worker step failed", self.service, row.id)
                     await store.update_submission(
-                        row["id"], state=state, next_attempt_at=time.time() + 60
+                        row.id, state=state, next_attempt_at=time.time() + 60
                     )
 
-    async def _retry(self, row: dict[str, Any]) -> None:
+    async def _retry(self, row: PendingSubmission) -> None:
         store = self.core.store
-        if not await store.claim_submission(row["id"], PENDING):
+        if not await store.claim_submission(row.id, PENDING):
             return
-        submission = await self._load(row["id"])
+        submission = await self._load(row.id)
         try:
             receipt = await self._attempt(submission)
         except ServiceError as error:
@@ -437,13 +435,13 @@ class Submissions:
             await self._tell(refreshed)
 
     async def _refused(
-        self, submission: Submission, row: dict[str, Any], error: ServiceError
+        self, submission: Submission, row: PendingSubmission, error: ServiceError
     ) -> None:
         """The service refuses Herald's credentials: an admin can fix that, so keep trying
         for a day; tell the user once, at the first refusal; then give up."""
         log.error("%s refuses Herald's credentials: %s", self.label, error.message)
         now = time.time()
-        refused_at = row["refused_at"]
+        refused_at = row.refused_at
         if refused_at is not None and now - refused_at >= REFUSED_LIFETIME_SECONDS:
             log.warning(
                 "%s submission %d abandoned after a day of refusals", self.service, submission.id
@@ -479,12 +477,12 @@ class Submissions:
         )
         self._wake.set()
 
-    async def _tell(self, row: dict[str, Any]) -> None:
+    async def _tell(self, row: PendingSubmission) -> None:
         """Tell the user how their saved submission ended: DM, else the original channel."""
         store = self.core.store
         if not self._connected(row):
             await store.update_submission(
-                row["id"], next_attempt_at=time.time() + NOTICE_RETRY_SECONDS
+                row.id, next_attempt_at=time.time() + NOTICE_RETRY_SECONDS
             )
             return
         failed = await self._reach(
@@ -493,12 +491,12 @@ class Submissions:
         if failed is not None:
             await self._tell_later(row, failed)
             return
-        await store.delete_submission(row["id"])
+        await store.delete_submission(row.id)
 
-    async def _tell_refused(self, row: dict[str, Any], reason: str) -> None:
+    async def _tell_refused(self, row: PendingSubmission, reason: str) -> None:
         """The one message about a refusal of Herald's credentials; best effort."""
         if not self._connected(row):
-            log.warning("could not tell about refused submission %d: not connected", row["id"])
+            log.warning("could not tell about refused submission %d: not connected", row.id)
             return
         failed = await self._reach(
             row,
@@ -506,34 +504,34 @@ class Submissions:
             "refused",
         )
         if failed is not None:
-            log.warning("could not tell about refused submission %d: %s", row["id"], failed)
+            log.warning("could not tell about refused submission %d: %s", row.id, failed)
 
-    def _connected(self, row: dict[str, Any]) -> bool:
-        platform = self.core.platform(json.loads(row["user"])["platform"])
+    def _connected(self, row: PendingSubmission) -> bool:
+        platform = self.core.platform(row.user.platform)
         return platform is not None and platform.status() == "connected"
 
     async def _reach(
-        self, row: dict[str, Any], notice: Callable[[bool], Reply], key: str
+        self, row: PendingSubmission, notice: Callable[[bool], Reply], key: str
     ) -> DeliveryError | None:
         """DM the user `notice(False)`, else post `notice(True)` in the original channel.
 
         Returns the error when it is worth trying later, None when done (sent,
         or impossible for good).
         """
-        user = User(**json.loads(row["user"]))
+        user = row.user
         platform = self.core.platform(user.platform)
         if platform is None:
             return None
         try:
             await platform.direct(user.id, notice(False))
         except DeliveryError as closed:
-            if not closed.permanent or not row["channel_id"]:
+            if not closed.permanent or not row.channel_id:
                 return closed
             try:
                 await platform.post(
-                    Destination(user.platform, row["channel_id"]),
+                    Destination(user.platform, row.channel_id),
                     notice(True),
-                    key=f"{key}:{row['id']}",
+                    key=f"{key}:{row.id}",
                 )
             except DeliveryError as failed:
                 if not failed.permanent:
@@ -542,73 +540,72 @@ class Submissions:
                     "could not tell %s:%s about submission %d: %s",
                     user.platform,
                     user.id,
-                    row["id"],
+                    row.id,
                     failed,
                 )
         return None
 
-    async def _tell_later(self, row: dict[str, Any], error: DeliveryError) -> None:
-        attempts = row["attempts"] + 1
+    async def _tell_later(self, row: PendingSubmission, error: DeliveryError) -> None:
+        attempts = row.attempts + 1
         delay = backoff(
             attempts, first=NOTICE_RETRY_SECONDS, cap=600.0, server_delay=error.retry_after
         )
         await self.core.store.update_submission(
-            row["id"], attempts=attempts, next_attempt_at=time.time() + delay
+            row.id, attempts=attempts, next_attempt_at=time.time() + delay
         )
 
-    def _notice(self, row: dict[str, Any], *, in_channel: bool) -> Reply:
-        summary = row["summary"]
-        url = row["result_url"]
-        user = User(**json.loads(row["user"]))
+    def _notice(self, row: PendingSubmission, *, in_channel: bool) -> Reply:
+        summary = row.summary
+        url = row.result_url
+        user = row.user
         to = f"{escape(user.label)}, your" if in_channel else "Your"
-        if row["last_error"] and not url:
-            text = f"⚠️ {to} saved {summary} could not be sent: {row['last_error']}"
+        if row.last_error and not url:
+            text = f"⚠️ {to} saved {summary} could not be sent: {row.last_error}"
             if not in_channel:
                 text += (
                     "\nHere is what you wrote, so you can fix it and send it again:\n"
-                    + quote_block(row["user_text"], ECHO_LIMIT)
+                    + quote_block(row.user_text, ECHO_LIMIT)
                 )
             return Reply(text=text)
         text = f"✅ {to} saved {summary} reached {self.label}" + (f": {url}" if url else ".")
         buttons = [LinkButton(f"Open in {self.label}", url)] if url else []
         return Reply(text=text, buttons=list(buttons))
 
-    def _refused_notice(self, row: dict[str, Any], reason: str, *, in_channel: bool) -> Reply:
-        user = User(**json.loads(row["user"]))
+    def _refused_notice(self, row: PendingSubmission, reason: str, *, in_channel: bool) -> Reply:
+        user = row.user
         to = f"{escape(user.label)}, your" if in_channel else "Your"
         text = (
-            f"⚠️ {to} saved {row['summary']} could not be sent yet: {reason}"
+            f"⚠️ {to} saved {row.summary} could not be sent yet: {reason}"
             f"\nHerald keeps trying for a day and sends you the link if it goes through."
         )
         if not in_channel:
             text += "\nHere is what you wrote, in case it does not:\n" + quote_block(
-                row["user_text"], ECHO_LIMIT
+                row.user_text, ECHO_LIMIT
             )
         return Reply(text=text)
 
     # --- rows ----------------------------------------------------------------
 
     async def _store(self, ctx: Invocation, outgoing: Outgoing, state: str) -> int:
-        row = {
-            "service": self.service,
-            "kind": outgoing.kind,
-            "state": state,
-            "reference": new_reference(),
-            "payload": json.dumps(outgoing.payload),
-            "summary": outgoing.summary,
-            "user_text": outgoing.user_text,
-            "user": json.dumps(dataclasses.asdict(ctx.user)),
-            "channel_id": ctx.channel_id,
-            "guild_id": ctx.guild_id,
-            "created_at": time.time(),
-        }
-        files = [(f.filename, f.content_type, f.data) for f in outgoing.files]
-        return await self.core.store.add_submission(row, files)
+        submission = NewSubmission(
+            service=self.service,
+            kind=outgoing.kind,
+            state=state,
+            reference=new_reference(),
+            payload=outgoing.payload,
+            summary=outgoing.summary,
+            user_text=outgoing.user_text,
+            user=ctx.user,
+            channel_id=ctx.channel_id,
+            guild_id=ctx.guild_id,
+            created_at=time.time(),
+        )
+        return await self.core.store.add_submission(submission, outgoing.files)
 
     async def find(self, submission_id: int) -> Submission | None:
         """A stored submission of this service (a draft, say), if it still exists."""
         row = await self.core.store.get_submission(submission_id)
-        if row is None or row["service"] != self.service:
+        if row is None or row.service != self.service:
             return None
         return await self._load(submission_id)
 
@@ -617,18 +614,17 @@ class Submissions:
         row = await store.get_submission(submission_id)
         if row is None:
             raise UserError("This submission no longer exists.")
-        files = await store.submission_files(submission_id)
         return Submission(
-            id=row["id"],
-            kind=row["kind"],
-            payload=json.loads(row["payload"]),
-            summary=row["summary"],
-            user_text=row["user_text"],
-            user=User(**json.loads(row["user"])),
-            channel_id=row["channel_id"],
-            guild_id=row["guild_id"],
-            attempts=row["attempts"],
-            files=[FileData(*file) for file in files],
-            reference=row["reference"] or f"{REFERENCE_PREFIX}{row['id']}",
-            unsure=bool(row["unsure"]),
+            id=row.id,
+            kind=row.kind,
+            payload=row.payload,
+            summary=row.summary,
+            user_text=row.user_text,
+            user=row.user,
+            channel_id=row.channel_id,
+            guild_id=row.guild_id,
+            attempts=row.attempts,
+            files=await store.submission_files(submission_id),
+            reference=row.reference or f"{REFERENCE_PREFIX}{row.id}",
+            unsure=row.unsure,
         )

@@ -7,13 +7,14 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.store import INBOX_ROUTED, Post, Route, Store, Verdict
+from bot.store import INBOX_ROUTED, Post, Route, Verdict
+from bot.store.sqlite import SqliteStore
 
 
 async def test_concurrent_deliveries_keep_arrival_order_and_repeats_are_recognised(
     tmp_path: Path,
 ):
-    store = await Store.open(tmp_path / "herald.db")
+    store = await SqliteStore.open(tmp_path / "herald.db")
     keys = [f"delivery-{n % 5}" for n in range(12)]
     ids = await asyncio.gather(*(store.add_delivery("svc", "k", key, "{}") for key in keys))
     assert ids[:5] == sorted(ids[:5])
@@ -21,7 +22,7 @@ async def test_concurrent_deliveries_keep_arrival_order_and_repeats_are_recognis
     assert [d.id for d in await store.new_deliveries()] == ids[:5]
     await store.close()
 
-    again = await Store.open(tmp_path / "herald.db")
+    again = await SqliteStore.open(tmp_path / "herald.db")
     assert await again.add_delivery("svc", "k", "delivery-3", "{}") is None
     assert await again.add_delivery("svc", "k", "delivery-9", "{}") is not None
     await again.close()
@@ -30,7 +31,7 @@ async def test_concurrent_deliveries_keep_arrival_order_and_repeats_are_recognis
 async def test_pruning_forgets_old_finished_work_and_quiet_cards_but_keeps_the_queue(
     tmp_path: Path,
 ):
-    store = await Store.open(tmp_path / "herald.db")
+    store = await SqliteStore.open(tmp_path / "herald.db")
     old = await store.add_delivery("svc", "k", "old", "{}")
     fresh = await store.add_delivery("svc", "k", "fresh", "{}")
     event = {"item": "svc:1", "kind": "k"}
