@@ -29,10 +29,10 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -46,12 +46,24 @@ from bot.files import FileData
 from bot.logcontext import bound
 from bot.metrics import CREATED, DUPLICATE_SHOWN, REFUSED, SAVED_FOR_RETRY
 from bot.models import Destination, Invocation, LinkButton, Reply, User
-from bot.store import DONE, DRAFT, PENDING, SENDING, NewSubmission, PendingSubmission
+from bot.platforms.base import Platforms
+from bot.store import (
+    DONE,
+    DRAFT,
+    PENDING,
+    SENDING,
+    NewSubmission,
+    PendingSubmission,
+    SlotStore,
+    SubmissionStore,
+)
 from bot.text import escape, quote_block
 from bot.waiting import finish_or_cancel, wait_set
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.followups import Followups
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +168,26 @@ def new_reference() -> str:
     return REFERENCE_PREFIX + secrets.token_hex(4).upper()
 
 
+class PendingStore(SubmissionStore, SlotStore, Protocol):
+    """What submitting needs of the store: the saved submissions and the users' places."""
+
+
+class SubmissionHost(Platforms, Protocol):
+    """What a service's submissions need of Herald (the core is one): the store once it
+    is open, the running platforms, follow-ups, metrics and a task spawner."""
+
+    @property
+    def store(self) -> PendingStore: ...
+
+    @property
+    def followups(self) -> Followups: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
+
+
 class Submissions:
     """One service's submissions: first try at once, then saved and retried.
 
@@ -167,14 +199,14 @@ class Submissions:
 
     def __init__(
         self,
-        core: Core,
+        host: SubmissionHost,
         service: str,
         label: str,
         send: Sender,
         settings: SubmissionSettings,
         find: Finder,
     ) -> None:
-        self.core = core
+        self.host = host
         self.service = service
         self.label = label
         self.send = send
@@ -184,8 +216,10 @@ class Submissions:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._ended: OrderedDict[int, str] = OrderedDict()
-        self.places = Cooldown(core, settings.submission_limit, settings.submission_window_seconds)
-        core.metrics.submitting(service)
+        self.places = Cooldown(
+            lambda: host.store, settings.submission_limit, settings.submission_window_seconds
+        )
+        host.metrics.submitting(service)
 
     @classmethod
     def settings_for(cls, core: Core) -> SubmissionSettings:
@@ -219,7 +253,7 @@ class Submissions:
         so of two racing presses exactly one wins and the other is told the same outcome."""
         await self._own_draft(draft_id, user)
         slot, new = await self.places.reserve(user, draft_id)
-        if not await self.core.store.claim_submission(draft_id, DRAFT):
+        if not await self.host.store.claim_submission(draft_id, DRAFT):
             if new:
                 await self.places.release(slot)
             raise self.closed(draft_id)
@@ -229,7 +263,7 @@ class Submissions:
     async def discard_draft(self, draft_id: int, user: User) -> None:
         """Cancel a draft, unless "Create anyway" claimed it first (then say so)."""
         await self._own_draft(draft_id, user)
-        if not await self.core.store.discard_draft(draft_id):
+        if not await self.host.store.discard_draft(draft_id):
             raise self.closed(draft_id)
         self._end(draft_id, CANCELLED)
 
@@ -248,7 +282,7 @@ class Submissions:
             self._ended.popitem(last=False)
 
     async def _own_draft(self, draft_id: int, user: User) -> None:
-        row = await self.core.store.get_submission(draft_id)
+        row = await self.host.store.get_submission(draft_id)
         if row is None or row.state != DRAFT or row.service != self.service:
             raise self.closed(draft_id)
         if (row.user.platform, row.user.id) != (user.platform, user.id):
@@ -260,7 +294,7 @@ class Submissions:
             receipt = await self._attempt(submission)
         except ServiceError as error:
             if not error.retryable:
-                await self.core.store.delete_submission(submission_id)
+                await self.host.store.delete_submission(submission_id)
                 await self.places.release(slot)
                 self._count(submission.kind, REFUSED)
                 raise
@@ -272,14 +306,14 @@ class Submissions:
             await self._reschedule(submission, "unexpected error", None)
             self._count(submission.kind, SAVED_FOR_RETRY)
             return Saved(submission_id, f"{self.label} could not be reached.")
-        await self.core.store.delete_submission(submission_id)
+        await self.host.store.delete_submission(submission_id)
         self._count(submission.kind, CREATED)
         return await self._remembered(submission, receipt)
 
     async def _remembered(self, submission: Submission, receipt: Receipt) -> Receipt:
         """The receipt, with the item remembered for its status follow-ups."""
         try:
-            followup = await self.core.followups.created(
+            followup = await self.host.followups.created(
                 self.service,
                 submission.kind,
                 receipt.id,
@@ -296,10 +330,10 @@ class Submissions:
     def confirmed(self, reply: Reply, receipt: Receipt) -> Reply:
         """The public confirmation `reply`, set to remember where it is posted so that a
         status change edits it in place."""
-        return self.core.followups.track_card(reply, receipt.followup)
+        return self.host.followups.track_card(reply, receipt.followup)
 
     def _count(self, kind: str, outcome: str) -> None:
-        self.core.metrics.submission(self.service, kind, outcome)
+        self.host.metrics.submission(self.service, kind, outcome)
 
     async def _attempt(self, submission: Submission) -> Receipt:
         """One try: look for the item first when an earlier try may have created it,
@@ -319,7 +353,7 @@ class Submissions:
                 error.message,
             )
             submission.unsure = True
-            await self.core.store.update_submission(submission.id, unsure=True)
+            await self.host.store.update_submission(submission.id, unsure=True)
             try:
                 found = await self._look(submission)
             except ServiceError:
@@ -363,7 +397,7 @@ class Submissions:
 
     def start(self) -> None:
         with bound(service=self.service):  # the task keeps the context it started in
-            self._task = self.core.spawn(self._run(), name=f"{self.service}-submissions")
+            self._task = self.host.spawn(self._run(), name=f"{self.service}-submissions")
 
     async def stop(self, grace: float) -> None:
         """Let an attempt in flight finish (so it is recorded once), then stop."""
@@ -374,7 +408,7 @@ class Submissions:
         await finish_or_cancel(self._task, grace)
 
     async def _run(self) -> None:
-        store = self.core.store
+        store = self.host.store
         recovered = await store.recover_submissions(self.service)
         if recovered:
             log.warning(
@@ -393,7 +427,7 @@ class Submissions:
             await wait_set(self._wake, delay)
 
     async def _drain(self) -> None:
-        store = self.core.store
+        store = self.host.store
         for state, step in ((PENDING, self._retry), (DONE, self._tell)):
             for row in await store.due_submissions(self.service, state, time.time()):
                 if self._stopping:
@@ -407,7 +441,7 @@ class Submissions:
                     )
 
     async def _retry(self, row: PendingSubmission) -> None:
-        store = self.core.store
+        store = self.host.store
         if not await store.claim_submission(row.id, PENDING):
             return
         submission = await self._load(row.id)
@@ -446,11 +480,11 @@ class Submissions:
             log.warning(
                 "%s submission %d abandoned after a day of refusals", self.service, submission.id
             )
-            await self.core.store.delete_submission(submission.id)
+            await self.host.store.delete_submission(submission.id)
             return
         await self._reschedule(submission, error.message, self.settings.retry_max_seconds)
         if refused_at is None:
-            await self.core.store.update_submission(submission.id, refused_at=now)
+            await self.host.store.update_submission(submission.id, refused_at=now)
             await self._tell_refused(row, error.message)
 
     async def _reschedule(self, submission: Submission, reason: str, wait: float | None) -> None:
@@ -461,7 +495,7 @@ class Submissions:
             cap=self.settings.retry_max_seconds,
             server_delay=wait,
         )
-        await self.core.store.update_submission(
+        await self.host.store.update_submission(
             submission.id,
             state=PENDING,
             attempts=attempts,
@@ -479,7 +513,7 @@ class Submissions:
 
     async def _tell(self, row: PendingSubmission) -> None:
         """Tell the user how their saved submission ended: DM, else the original channel."""
-        store = self.core.store
+        store = self.host.store
         if not self._connected(row):
             await store.update_submission(
                 row.id, next_attempt_at=time.time() + NOTICE_RETRY_SECONDS
@@ -507,7 +541,7 @@ class Submissions:
             log.warning("could not tell about refused submission %d: %s", row.id, failed)
 
     def _connected(self, row: PendingSubmission) -> bool:
-        platform = self.core.platform(row.user.platform)
+        platform = self.host.platform(row.user.platform)
         return platform is not None and platform.status() == "connected"
 
     async def _reach(
@@ -519,7 +553,7 @@ class Submissions:
         or impossible for good).
         """
         user = row.user
-        platform = self.core.platform(user.platform)
+        platform = self.host.platform(user.platform)
         if platform is None:
             return None
         try:
@@ -550,7 +584,7 @@ class Submissions:
         delay = backoff(
             attempts, first=NOTICE_RETRY_SECONDS, cap=600.0, server_delay=error.retry_after
         )
-        await self.core.store.update_submission(
+        await self.host.store.update_submission(
             row.id, attempts=attempts, next_attempt_at=time.time() + delay
         )
 
@@ -600,17 +634,17 @@ class Submissions:
             guild_id=ctx.guild_id,
             created_at=time.time(),
         )
-        return await self.core.store.add_submission(submission, outgoing.files)
+        return await self.host.store.add_submission(submission, outgoing.files)
 
     async def find(self, submission_id: int) -> Submission | None:
         """A stored submission of this service (a draft, say), if it still exists."""
-        row = await self.core.store.get_submission(submission_id)
+        row = await self.host.store.get_submission(submission_id)
         if row is None or row.service != self.service:
             return None
         return await self._load(submission_id)
 
     async def _load(self, submission_id: int) -> Submission:
-        store = self.core.store
+        store = self.host.store
         row = await store.get_submission(submission_id)
         if row is None:
             raise UserError("This submission no longer exists.")

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.budget import budget
 from bot.events import Event, KnownItem, Mode, Source, card_to_json, enrich
@@ -33,13 +33,12 @@ from bot.store import (
     INBOX_IGNORED,
     INBOX_ROUTED,
     Delivery,
+    InboxStore,
     Route,
     Subscription,
+    SubscriptionStore,
     Verdict,
 )
-
-if TYPE_CHECKING:
-    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +74,10 @@ class _Late:
     routes: tuple[Route, ...]
 
 
+class RoutingStore(InboxStore, SubscriptionStore, Protocol):
+    """What routing needs of the store: the inbox, and who subscribed to what."""
+
+
 class SourceRouter:
     """Routes the deliveries of one source, in order, in its own task."""
 
@@ -82,7 +85,7 @@ class SourceRouter:
         self,
         name: str,
         source: Source | None,
-        store: Callable[[], Store],
+        store: Callable[[], RoutingStore],
         known_item: Callable[[str], Awaitable[KnownItem | None]],
         routed: Callable[[], None],
         budget_seconds: float,
