@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.delivery import DeliveryStore, DeliveryWorker
@@ -54,19 +54,22 @@ class AnnouncementStore(RoutingStore, DeliveryStore, Protocol):
 class Announcements:
     """Webhooks and pollers in, routers and the delivery worker running.
 
-    `store` gives the store once it is open; `spawn` runs the routers and workers.
+    `store` gives the store once it is open; `channel_language` the language a
+    channel's announcements speak; `spawn` runs the routers and workers.
     """
 
     def __init__(
         self,
         store: Callable[[], AnnouncementStore],
         platforms: Platforms,
+        channel_language: Callable[[str, str], Awaitable[str]],
         spawn: Spawner,
         server: HttpServer,
         metrics: Metrics,
         settings: Settings,
     ) -> None:
         self._store = store
+        self.channel_language = channel_language
         self.spawn = spawn
         self.server = server
         self.metrics = metrics
@@ -153,6 +156,7 @@ class Announcements:
             self.sources.get(name),
             self._store,
             self.known_item,
+            self.channel_language,
             self.worker.wake,
             self.settings.enrich_budget_seconds,
         )

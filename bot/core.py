@@ -28,6 +28,7 @@ from bot.config import (
 from bot.followups import Followups
 from bot.health import platform_problems, store_problem
 from bot.http import ServiceClient
+from bot.languages import ChannelLanguages
 from bot.logs import redactor
 from bot.metrics import Metrics, core_state, metrics_endpoint
 from bot.platforms.base import Platform
@@ -66,9 +67,16 @@ class Core:
         token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
         self.server.add_route("GET", "/metrics", metrics_endpoint(self.metrics, token))
         self.announcements = Announcements(
-            lambda: self.store, self, self.spawn, self.server, self.metrics, settings
+            lambda: self.store,
+            self,
+            self.channel_language,
+            self.spawn,
+            self.server,
+            self.metrics,
+            settings,
         )
         self.followups = Followups(self)
+        self.languages = ChannelLanguages(self)
         self._store: Store | None = None
         self.instance_id = ""  # this database's random id, salting keys sent to platforms
         self._clients: list[ServiceClient] = []
@@ -88,6 +96,11 @@ class Core:
     def platform(self, name: str) -> Platform | None:
         """The running adapter called `name` (`discord`, `slack`, `console`), if any."""
         return next((p for p in self.platforms if p.name == name), None)
+
+    async def channel_language(self, platform: str, channel_id: str) -> str:
+        """The language announcements and public cards in the channel speak (awaitable, so
+        a platform that must ask for it may join later)."""
+        return self.languages.of(platform, channel_id)
 
     def service_settings(self, cls: type[S]) -> S:
         """Load a cog's settings; raises `NotConfigured` when its required ones are unset."""
@@ -149,6 +162,7 @@ class Core:
 
         self._store = await open_store(self.settings.database_url)
         self.instance_id = await self._store.instance_id()
+        await self.languages.load()
         await self.load_cogs()
         for cog in self.cogs.values():
             await cog.load()

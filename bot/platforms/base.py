@@ -50,6 +50,9 @@ class Platform(Protocol):
     def ready_in(self, to: Destination) -> float:
         """Seconds until `to` takes another message (0 when it would now)."""
 
+    def channel_language(self, channel_id: str) -> str | None:
+        """The language the channel's server speaks, where the platform has one."""
+
 
 class Platforms(Protocol):
     """The running adapters, as a worker looks them up (the core is one)."""

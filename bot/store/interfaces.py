@@ -10,7 +10,7 @@ whether it won, so that of two racing callers exactly one does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, Unpack
 
 from bot.events import KnownItem
@@ -44,6 +44,12 @@ class SettingsStore(Protocol):
     async def get_setting(self, scope: str, key: str) -> str | None: ...
 
     async def set_setting(self, scope: str, key: str, value: str) -> None: ...
+
+    async def delete_setting(self, scope: str, key: str) -> None: ...
+
+    async def settings_named(self, key: str, scope_prefix: str) -> dict[str, str]:
+        """Every `key` setting whose scope starts with `scope_prefix`, by scope."""
+        ...
 
     async def instance_id(self) -> str:
         """This database's random id, made once when the database was created; it salts
@@ -109,20 +115,22 @@ class InboxStore(Protocol):
         ...
 
     async def record_routing(self, verdicts: Sequence[Verdict]) -> None:
-        """Queue the outbox rows of routed deliveries, remember their items and close the
-        deliveries, in one transaction; routing the same delivery again is harmless."""
+        """Queue the outbox rows of routed deliveries (each route's event in its language),
+        remember their items and close the deliveries, in one transaction; routing the same
+        delivery again is harmless."""
         ...
 
     async def amend_routing(
         self,
         delivery: Delivery,
-        event: dict[str, Any],
-        edit: dict[str, Any],
+        events: Mapping[str, dict[str, Any]],
+        edits: Mapping[str, dict[str, Any]],
         routes: Sequence[Route],
         known: tuple[str, KnownItem] | None,
     ) -> int:
-        """A routed delivery's card came out better late: give the channels the better one;
-        the number of channels amended."""
+        """A routed delivery's card came out better late: give the channels the better one
+        (`events` and `edits` by the language each route speaks); the number of channels
+        amended."""
         ...
 
 

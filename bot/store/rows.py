@@ -7,10 +7,12 @@ are the values stored in the `state` columns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from bot.events import KnownItem
+from bot.i18n import SOURCE
 from bot.models import User
 
 # Submission (and upload) states: a draft waits for the user's "Create anyway";
@@ -53,11 +55,16 @@ class Route:
     platform: str
     channel_id: str
     subscription_id: int
+    language: str = SOURCE
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What the router made of one delivery: routed to channels, ignored or failed."""
+    """What the router made of one delivery: routed to channels, ignored or failed.
+
+    `event` is in the language of most of its channels; `translations` are
+    the event in the other languages its routes speak, by language.
+    """
 
     delivery_id: int
     state: str
@@ -65,6 +72,7 @@ class Verdict:
     event: dict[str, Any] | None = None
     routes: tuple[Route, ...] = ()
     known: tuple[str, KnownItem] | None = None
+    translations: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,23 +8,29 @@ test's request to a `DATABASE_URL` of an empty database of its own).
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from bot.events import KnownItem
 from bot.files import FileData
 from bot.models import User
 from bot.store import (
     DONE,
     DRAFT,
+    INBOX_ROUTED,
     PENDING,
     SENDING,
     NewFollowup,
     NewSubmission,
     NewUpload,
     PolledItem,
+    Route,
     Store,
     StoreUnavailable,
+    Verdict,
     open_store,
 )
 
@@ -64,6 +70,62 @@ async def test_settings_and_the_schema_survive_reopening(database_url: str) -> N
         assert await reopened.ping()
     finally:
         await reopened.close()
+
+
+async def test_settings_are_listed_by_name_under_a_scope_prefix_and_deleted(
+    store: Store,
+) -> None:
+    await store.set_setting("channel:discord:1", "language", "de")
+    await store.set_setting("channel:discord:2", "language", "fr")
+    await store.set_setting("channel:slack:1", "language", "es")
+    await store.set_setting("channel:discord:3", "other", "x")
+    await store.set_setting("guild_1:a", "language", "it")
+    await store.set_setting("guildX1:b", "language", "pt")
+    assert await store.settings_named("language", "channel:discord:") == {
+        "channel:discord:1": "de",
+        "channel:discord:2": "fr",
+    }
+    assert await store.settings_named("language", "guild_1:") == {"guild_1:a": "it"}, (
+        "a prefix is text, not a pattern"
+    )
+    await store.delete_setting("channel:discord:1", "language")
+    await store.delete_setting("channel:discord:1", "language")
+    assert await store.get_setting("channel:discord:1", "language") is None
+    assert await store.settings_named("language", "channel:discord:") == {"channel:discord:2": "fr"}
+
+
+async def test_each_route_queues_the_event_in_its_language_once(store: Store) -> None:
+    delivery = await store.add_delivery("svc", "k", "d1", "{}")
+    assert delivery is not None
+    assert await store.add_delivery("svc", "k", "d1", "{}") is None, "a repeat"
+    (new,) = await store.new_deliveries(source="svc")
+    assert (new.id, new.source, new.kind, new.payload) == (delivery, "svc", "k", "{}")
+    english = {"item": "svc:1", "title": "Build"}
+    german = {"item": "svc:1", "title": "Bau"}
+    routes = (Route("console", "en", 1), Route("console", "de", 2, language="de"))
+    verdict = Verdict(
+        delivery,
+        INBOX_ROUTED,
+        event=english,
+        routes=routes,
+        known=("svc:1", KnownItem("Build", "https://x/1", {"n": 1})),
+        translations={"de": german},
+    )
+    await store.record_routing([verdict])
+    await store.record_routing([verdict])
+
+    assert await store.new_deliveries() == []
+    assert await store.unrouted_count() == 0
+    assert await store.pending_count() == 2, "routing again queues nothing more"
+    assert await store.known_item("svc:1") == KnownItem("Build", "https://x/1", {"n": 1})
+    (row_en,) = await store.lane_rows("console", "en", time.time())
+    (row_de,) = await store.lane_rows("console", "de", time.time())
+    assert (json.loads(row_en.event), json.loads(row_de.event)) == (english, german)
+    assert row_de.item == "svc:1"
+    assert await store.due_lanes(["console"], time.time()) in (
+        [("console", "de"), ("console", "en")],
+        [("console", "en"), ("console", "de")],
+    )
 
 
 async def test_an_engine_not_built_in_is_refused_with_the_setting_to_fix() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -131,8 +131,17 @@ class SqliteInbox(SqliteBase):
         for verdict in verdicts:
             event = dump(verdict.event) if verdict.event is not None else None
             item = verdict.event.get("item") if verdict.event is not None else None
+            spoken = {language: dump(e) for language, e in verdict.translations.items()}
             rows.extend(
-                (verdict.delivery_id, r.platform, r.channel_id, r.subscription_id, item, event, now)
+                (
+                    verdict.delivery_id,
+                    r.platform,
+                    r.channel_id,
+                    r.subscription_id,
+                    item,
+                    spoken.get(r.language, event),
+                    now,
+                )
                 for r in verdict.routes
             )
             if verdict.known is not None:
@@ -157,22 +166,27 @@ class SqliteInbox(SqliteBase):
     async def amend_routing(
         self,
         delivery: Delivery,
-        event: dict[str, Any],
-        edit: dict[str, Any],
+        events: Mapping[str, dict[str, Any]],
+        edits: Mapping[str, dict[str, Any]],
         routes: Sequence[Route],
         known: tuple[str, KnownItem] | None,
     ) -> int:
         """A routed delivery's card came out better late: give the channels the better one.
 
-        Rows not sent yet take `event` in place. Where the card is posted or
-        being posted, `edit` (a `CARD` event about the same item) is queued
-        under an inbox row of its own, so the delivery worker edits the card.
-        Channels that got the delivery in a digest, or not at all, are left
-        alone. The number of channels amended.
+        `events` are the better event in each language `routes` speak. Rows not
+        sent yet take theirs in place. Where the card is posted or being posted,
+        their `edits` one (a `CARD` event about the same item) is queued under an
+        inbox row of its own, so the delivery worker edits the card. Channels
+        that got the delivery in a digest, or not at all, are left alone. The
+        number of channels amended.
         """
         now = time.time()
-        item = event.get("item")
+        item = next(iter(events.values())).get("item")
         wanted = {(r.platform, r.channel_id): r for r in routes}
+
+        def spoken(versions: Mapping[str, dict[str, Any]], row: aiosqlite.Row) -> str:
+            return dump(versions[wanted[(row["platform"], row["channel_id"])].language])
+
         async with self.transaction() as db:
             async with db.execute(
                 "SELECT id, platform, channel_id, state, batch, batch_kind FROM outbox"
@@ -180,14 +194,14 @@ class SqliteInbox(SqliteBase):
                 (delivery.id,),
             ) as cursor:
                 rows = [r for r in await cursor.fetchall() if (r[1], r[2]) in wanted]
-            waiting = [r["id"] for r in rows if r["state"] == "pending" and r["batch"] is None]
+            waiting = [r for r in rows if r["state"] == "pending" and r["batch"] is None]
             await db.executemany(
-                "UPDATE outbox SET event = ? WHERE id = ?", [(dump(event), i) for i in waiting]
+                "UPDATE outbox SET event = ? WHERE id = ?",
+                [(spoken(events, r), r["id"]) for r in waiting],
             )
+            waited = {r["id"] for r in waiting}
             to_edit = [
-                r
-                for r in rows
-                if item and r["id"] not in waiting and await _card_shown(db, r, item)
+                r for r in rows if item and r["id"] not in waited and await _card_shown(db, r, item)
             ]
             if to_edit:
                 async with db.execute(
@@ -216,7 +230,7 @@ class SqliteInbox(SqliteBase):
                             r["channel_id"],
                             wanted[(r["platform"], r["channel_id"])].subscription_id,
                             item,
-                            dump(edit),
+                            spoken(edits, r),
                             now,
                         )
                         for r in to_edit

@@ -26,3 +26,15 @@ class SqliteSettings(SqliteBase):
                 " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
                 (scope, key, value),
             )
+
+    async def delete_setting(self, scope: str, key: str) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM settings WHERE scope = ? AND key = ?", (scope, key))
+
+    async def settings_named(self, key: str, scope_prefix: str) -> dict[str, str]:
+        """Every `key` setting whose scope starts with `scope_prefix`, by scope."""
+        async with self._db.execute(
+            "SELECT scope, value FROM settings WHERE key = ? AND substr(scope, 1, ?) = ?",
+            (key, len(scope_prefix), scope_prefix),
+        ) as cursor:
+            return {row["scope"]: row["value"] for row in await cursor.fetchall()}
