@@ -27,6 +27,7 @@ from bot.store import (
     NewSubmission,
     NewUpload,
     PolledItem,
+    Post,
     Route,
     Store,
     StoreUnavailable,
@@ -126,6 +127,119 @@ async def test_each_route_queues_the_event_in_its_language_once(store: Store) ->
         [("console", "de"), ("console", "en")],
         [("console", "en"), ("console", "de")],
     )
+
+
+async def test_concurrent_deliveries_keep_arrival_order_and_repeats_are_recognised(
+    database_url: str,
+) -> None:
+    """The inbox's writes may be grouped, but each caller gets its own answer, in order."""
+    store = await open_store(database_url)
+    keys = [f"delivery-{n % 5}" for n in range(12)]
+    ids = await asyncio.gather(*(store.add_delivery("svc", "k", key, "{}") for key in keys))
+    assert ids[:5] == sorted(ids[:5])
+    assert ids[5:] == [None] * 7
+    assert [d.id for d in await store.new_deliveries()] == ids[:5]
+    await store.close()
+
+    again = await open_store(database_url)
+    try:
+        assert await again.add_delivery("svc", "k", "delivery-3", "{}") is None
+        assert await again.add_delivery("svc", "k", "delivery-9", "{}") is not None
+    finally:
+        await again.close()
+
+
+async def routed(store: Store, key: str, channel: str, subscription_id: int = 1) -> int:
+    """A delivery of `key` routed to `channel`; its outbox row's id."""
+    delivery = await store.add_delivery("svc", "k", key, "{}")
+    assert delivery is not None
+    route = Route("console", channel, subscription_id)
+    event = {"item": "svc:1", "kind": "k"}
+    await store.record_routing([Verdict(delivery, INBOX_ROUTED, event=event, routes=(route,))])
+    rows = await store.lane_rows("console", channel, time.time())
+    return rows[-1].id
+
+
+async def test_pruning_forgets_old_finished_work_and_quiet_cards_but_keeps_the_queue(
+    store: Store,
+) -> None:
+    done = await routed(store, "old", "c")
+    await routed(store, "fresh", "d")
+    await store.complete([done], Post("b1:card", "console", "c", "m1", item="svc:1"))
+    assert await store.card("console", "c", "svc:1") == Post(
+        "b1:card", "console", "c", "m1", item="svc:1"
+    )
+    await store.prune(time.time() + 1)
+
+    assert await store.card("console", "c", "svc:1") is None, "its item is forgotten too"
+    assert await store.pending_count() == 1, "the row still to deliver stays"
+    assert await store.add_delivery("svc", "k", "old", "{}") is not None, "forgotten"
+
+
+async def test_failed_rows_wait_expire_and_come_back_when_revived(store: Store) -> None:
+    subscription_id = await store.add_subscription("console", "g", "c", "svc", {}, "admin")
+    first = await routed(store, "one", "c", subscription_id)
+    second = await routed(store, "two", "c", subscription_id)
+    await store.assign_batch([first, second], first, "digest")
+    (row, _) = await store.lane_rows("console", "c", time.time())
+    assert (row.batch, row.batch_kind) == (first, "digest")
+
+    until = time.time() + 60
+    await store.retry_later("console", "c", [first], until, "503")
+    assert await store.lane_rows("console", "c", time.time()) == [], "the lane waits"
+    assert await store.next_due(["console"]) == until
+    assert await store.expire("console", "c", 1, 0.0, "too old") == 1, "tried once: given up"
+    assert await store.expire("console", "c", 1, time.time() + 1, "too old") == 1
+    dead = await store.dead_rows("console", "g")
+    assert {(d.id, d.error) for d in dead} == {
+        (first, "gave up after 1 attempts: 503"),
+        (second, "too old"),
+    }
+    (letters,) = await store.dead_letters("console", "g")
+    assert (letters.channel_id, letters.count) == ("c", 2)
+
+    assert await store.revive("console", scope="g") == 2
+    assert [r.id for r in await store.lane_rows("console", "c", time.time())] == [first, second]
+    assert [r.attempts for r in await store.lane_rows("console", "c", time.time())] == [0, 0]
+    await store.drop([first], "refused")
+    assert await store.pending_count() == 1
+
+
+async def test_lost_access_is_told_once_per_outage_and_pauses_nothing_until_given_up(
+    store: Store,
+) -> None:
+    subscription_id = await store.add_subscription("console", "g", "c", "svc", {}, "admin")
+    await routed(store, "one", "c", subscription_id)
+    assert await store.access_lost("console", "c", "403")
+    assert not await store.access_lost("console", "c", "403 again"), "told once"
+    assert await store.has_lost_access("console", "c")
+    (lost,) = await store.lost_access("console", "g")
+    assert (lost.channel_id, lost.error, lost.waiting) == ("c", "403 again", 1)
+    assert await store.access_back("console", "c")
+    assert not await store.access_back("console", "c")
+
+    assert await store.give_up("console", "c", "gone") == 1
+    (paused,) = await store.subscriptions("console", "g")
+    assert paused.paused == "gone"
+    assert await store.active_subscriptions("svc") == []
+    await store.resume_subscription(subscription_id)
+    assert [s.id for s in await store.active_subscriptions("svc")] == [subscription_id]
+
+
+async def test_a_card_is_the_latest_post_with_its_item_until_forgotten(store: Store) -> None:
+    await store.record_post(Post("k1", "console", "c", "m1", item="svc:1"))
+    await store.record_post(Post("k1", "console", "c", "other"))
+    assert await store.post("k1") == Post("k1", "console", "c", "m1", item="svc:1"), "kept once"
+    await store.record_post(Post("k2", "console", "c", "m2", item="svc:1"))
+    await store.set_thread("k2", "t2")
+    assert await store.card("console", "c", "svc:1") == Post(
+        "k2", "console", "c", "m2", item="svc:1", thread_id="t2"
+    )
+    await store.forget_card("k2")
+    card = await store.card("console", "c", "svc:1")
+    assert card is not None
+    assert card.key == "k1"
+    assert await store.card("console", "d", "svc:1") is None
 
 
 async def test_an_engine_not_built_in_is_refused_with_the_setting_to_fix() -> None:
