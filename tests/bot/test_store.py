@@ -23,6 +23,7 @@ from bot.store import (
     INBOX_ROUTED,
     PENDING,
     SENDING,
+    Delivery,
     NewFollowup,
     NewSubmission,
     NewUpload,
@@ -240,6 +241,38 @@ async def test_a_card_is_the_latest_post_with_its_item_until_forgotten(store: St
     assert card is not None
     assert card.key == "k1"
     assert await store.card("console", "d", "svc:1") is None
+
+
+async def test_a_late_card_replaces_waiting_rows_and_edits_posted_cards_once(
+    store: Store,
+) -> None:
+    delivery = await store.add_delivery("svc", "k", "d1", "{}")
+    assert delivery is not None
+    routes = (Route("console", "a", 1), Route("console", "b", 1, language="de"))
+    first = {"item": "svc:1", "title": "?"}
+    guessed = ("svc:1", KnownItem("?", None, {}))
+    await store.record_routing(
+        [Verdict(delivery, INBOX_ROUTED, event=first, routes=routes, known=guessed)]
+    )
+    (posted,) = await store.lane_rows("console", "b", time.time())
+    await store.assign_batch([posted.id], posted.id, "card")
+    await store.complete([posted.id], Post("b:card", "console", "b", "m1", item="svc:1"))
+
+    events = {
+        "en": {"item": "svc:1", "title": "Crash"},
+        "de": {"item": "svc:1", "title": "Absturz"},
+    }
+    edits = {language: {**event, "edit": True} for language, event in events.items()}
+    late = Delivery(delivery, "svc", "k", "{}")
+    known = ("svc:1", KnownItem("Crash", None, {}))
+    assert await store.amend_routing(late, events, edits, routes, known) == 2
+    (waiting,) = await store.lane_rows("console", "a", time.time())
+    assert json.loads(waiting.event) == events["en"]
+    (edit,) = await store.lane_rows("console", "b", time.time())
+    assert json.loads(edit.event) == edits["de"]
+    assert await store.known_item("svc:1") == KnownItem("Crash", None, {}), "known better"
+    assert await store.amend_routing(late, events, edits, routes, None) == 1, "edited once"
+    assert await store.unrouted_count() == 0, "the edit's inbox row is routed already"
 
 
 async def test_an_engine_not_built_in_is_refused_with_the_setting_to_fix() -> None:
