@@ -6,6 +6,13 @@ store's lifecycle. Every method is one transaction of its own: a write is
 committed (or rolled back) when it returns, and a conditional one (a
 `claim_*`, `discard_draft`, `record_followup_status`, `reserve_slot`) says
 whether it won, so that of two racing callers exactly one does.
+
+What every engine keeps (tests/bot/test_store.py checks it, engine by
+engine): ids grow in arrival order (routing follows the inbox's ids, a lane
+the outbox's); `reserve_slot` counts and takes in one step, so concurrent
+commands cannot all see a free place; `add_delivery` answers only once its
+row is committed; a subscription's filter is found by equality whatever its
+keys' order; `close` finishes the writes under way. Times are epoch seconds.
 """
 
 from __future__ import annotations
