@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot.cog import Cog, find_action
 from bot.commands import CommandSpec
 from bot.errors import UserError
-from bot.i18n import speaking
+from bot.i18n import N_, _, speaking
 from bot.logcontext import bound
 from bot.metrics import ERROR, OK, USER_ERROR
 from bot.models import Invocation, Reply
@@ -26,10 +26,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ADMIN_ONLY = "Only admins can use /{name}."
-UNEXPECTED = "Something went wrong while running {what}. It has been logged; please try again."
+ADMIN_ONLY = N_("Only admins can use /{name}.")
+UNEXPECTED_COMMAND = N_(
+    "Something went wrong while running /{name}. It has been logged; please try again."
+)
+UNEXPECTED_BUTTON = N_(
+    "Something went wrong while running that button ({name}). It has been logged; please try again."
+)
 ECHO_LIMIT = 1500
-UNKNOWN_ACTION = "This button no longer works; please run the command again."
+UNKNOWN_ACTION = N_("This button no longer works; please run the command again.")
 
 
 def error_reply(message: str) -> Reply:
@@ -40,10 +45,14 @@ async def execute(spec: CommandSpec, ctx: Invocation, metrics: Metrics) -> Reply
     """Run `spec`'s handler with `ctx.options`, mapping every failure to a reply."""
     if spec.admin and not ctx.is_admin:
         metrics.command(spec.name, ctx.platform, USER_ERROR)
-        return error_reply(ADMIN_ONLY.format(name=spec.name))
+        with speaking(ctx.locale):
+            return error_reply(_(ADMIN_ONLY, name=spec.name))
     with bound(command=spec.name, platform=ctx.platform), speaking(ctx.locale):
         reply, outcome = await _guarded(
-            f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options)
+            f"/{spec.name}",
+            _(UNEXPECTED_COMMAND, name=spec.name),
+            ctx,
+            lambda: spec.handler(ctx, **ctx.options),
         )
     metrics.command(spec.name, ctx.platform, outcome)
     return reply
@@ -59,18 +68,27 @@ async def execute_action(
     handler = find_action(cogs, ref)
     if handler is None:
         log.info("button for unknown action %s pressed by %s:%s", ref, ctx.platform, ctx.user.id)
-        return error_reply(UNKNOWN_ACTION)
+        with speaking(ctx.locale):
+            return error_reply(_(UNKNOWN_ACTION))
     # A known action's name: bounded.
     with bound(command=ref, platform=ctx.platform), speaking(ctx.locale):
-        reply, outcome = await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
+        reply, outcome = await _guarded(
+            f"that button ({ref})",
+            _(UNEXPECTED_BUTTON, name=ref),
+            ctx,
+            lambda: handler(ctx, argument),
+        )
     metrics.command(ref, ctx.platform, outcome)
     return reply
 
 
 async def _guarded(
-    what: str, ctx: Invocation, call: Callable[[], Awaitable[Reply]]
+    what: str, unexpected: str, ctx: Invocation, call: Callable[[], Awaitable[Reply]]
 ) -> tuple[Reply, str]:
-    """The reply, and the outcome to count: `ok`, `user_error` or `error`."""
+    """The reply, and the outcome to count: `ok`, `user_error` or `error`.
+
+    `what` names the run in the log; `unexpected` is the apology for a failure.
+    """
     try:
         return await call(), OK
     except UserError as error:
@@ -78,15 +96,18 @@ async def _guarded(
         return error_reply(error.message), USER_ERROR
     except Exception:
         log.exception("%s failed for %s:%s", what, ctx.platform, ctx.user.id)
-        return error_reply(UNEXPECTED.format(what=what)), ERROR
+        return error_reply(unexpected), ERROR
 
 
 def echo_reply(message: str, user_text: str) -> Reply:
     """An error with the user's own text shown back, so what they typed is not lost."""
     if not user_text.strip():
         return error_reply(message)
-    return Reply(
-        text=f"⚠️ {message}\nHere is what you wrote, so you can fix it and send it again:\n"
-        f"{quote_block(user_text, ECHO_LIMIT)}",
-        ephemeral=True,
-    )
+    return Reply(text=f"⚠️ {message}{shown_back(user_text)}", ephemeral=True)
+
+
+def shown_back(user_text: str, intro: str | None = None) -> str:
+    """The user's own text quoted on lines of its own after `intro` (in the current
+    language), for a message that would otherwise lose what they typed."""
+    intro = intro or _("Here is what you wrote, so you can fix it and send it again:")
+    return f"\n{intro}\n{quote_block(user_text, ECHO_LIMIT)}"

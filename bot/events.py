@@ -22,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.i18n import _
 from bot.models import Card, CardField, Colour
 from bot.text import escape_inline
 
@@ -139,7 +140,12 @@ def enrich(event: Event, known: KnownItem | None, card_shows: Sequence[str] = ()
         return event
     attributes = {**known.attributes, **event.attributes}
     changes = [
-        f"{key.capitalize()}: {_listed(known.attributes[key])} → {_listed(new)}"
+        _(
+            "{attribute}: {old} → {new}",
+            attribute=key.capitalize(),
+            old=_listed(known.attributes[key]),
+            new=_listed(new),
+        )
         for key, new in event.attributes.items()
         if key in known.attributes
         and key not in card_shows
@@ -150,7 +156,7 @@ def enrich(event: Event, known: KnownItem | None, card_shows: Sequence[str] = ()
     card.url = card.url or known.url
     line = event.line
     if changes and event.mode is Mode.CARD:
-        card.fields.append(CardField("Changed", "\n".join(changes), inline=False))
+        card.fields.append(CardField(_("Changed"), "\n".join(changes), inline=False))
         line = f"{line} ({'; '.join(changes)})"
     return replace(
         event,

@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.errors import UserError
 from bot.events import Event, Source
+from bot.i18n import _
 
 _GLOB = re.compile(r"^[a-z0-9_.*?\[\]-]+$")
 
@@ -64,12 +65,16 @@ class Filter:
         return True
 
     def describe(self) -> str:
-        """The filter in words, with patterns as code (`events `workitem.*` except …`)."""
-        parts = [f"events {_code(self.events)}" if self.events else "all events"]
+        """The filter in words, with patterns as code (`events `workitem.*` except …`), in
+        the current language: each clause is a phrase of its own."""
+        parts = [
+            _("events {patterns}", patterns=_code(self.events)) if self.events else _("all events")
+        ]
         if self.exclude:
-            parts.append(f"except {_code(self.exclude)}")
+            parts.append(_("except {patterns}", patterns=_code(self.exclude)))
         if self.where:
-            parts.append(f"where {_code(f'{k}:{v}' for k, v in self.where)}")
+            conditions = _code(f"{k}:{v}" for k, v in self.where)
+            parts.append(_("where {conditions}", conditions=conditions))
         return " ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -99,13 +104,21 @@ def _split(text: str | None) -> list[str]:
 def _check_glob(source: Source, glob: str) -> None:
     if not _GLOB.match(glob.lower()):
         raise UserError(
-            f"`{glob}` is not an event pattern: use event kinds and globs such as"
-            " `workitem.*` or `board.closed`, separated by commas."
+            _(
+                "`{pattern}` is not an event pattern: use event kinds and globs such as"
+                " `workitem.*` or `board.closed`, separated by commas.",
+                pattern=glob,
+            )
         )
     if not source.kinds_matching(glob):
         families = sorted({k.split(".")[0] + (".*" if "." in k else "") for k in source.kinds})
         raise UserError(
-            f"No {source.label} event matches `{glob}`. Its events: {', '.join(families)}."
+            _(
+                "No {service} event matches `{pattern}`. Its events: {events}.",
+                service=source.label,
+                pattern=glob,
+                events=", ".join(families),
+            )
         )
 
 
@@ -114,12 +127,19 @@ def _condition(source: Source, text: str) -> tuple[str, str]:
     key, value = key.strip().lower(), value.strip().lower()
     if not colon or not key or not value:
         raise UserError(
-            f"`{text}` is not a condition: write key:value, such as"
-            f" {source.attributes[0] if source.attributes else 'status'}:done."
+            _(
+                "`{condition}` is not a condition: write key:value, such as {key}:done.",
+                condition=text,
+                key=source.attributes[0] if source.attributes else "status",
+            )
         )
     if key not in source.attributes:
         raise UserError(
-            f"{source.label} events cannot be filtered on `{key}`;"
-            f" use one of: {', '.join(source.attributes)}."
+            _(
+                "{service} events cannot be filtered on `{key}`; use one of: {keys}.",
+                service=source.label,
+                key=key,
+                keys=", ".join(source.attributes),
+            )
         )
     return key, value

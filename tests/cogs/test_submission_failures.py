@@ -239,7 +239,7 @@ async def test_cooldown_is_configurable(
 ) -> None:
     await herald(**discord_env(discord), **betahub_env(betahub), HERALD_SUBMISSION_LIMIT="1")
     assert (await report(discord, description=BUG))["embeds"]
-    assert "1 submissions" in (await report(discord, description=BUG))["content"]
+    assert "sent 1 submission in" in (await report(discord, description=BUG))["content"]
 
 
 @pytest.mark.parametrize("status", [401, 403])
