@@ -50,7 +50,7 @@ async def execute(spec: CommandSpec, ctx: Invocation, metrics: Metrics) -> Reply
     with bound(command=spec.name, platform=ctx.platform), speaking(ctx.locale):
         reply, outcome = await _guarded(
             f"/{spec.name}",
-            _(UNEXPECTED_COMMAND, name=spec.name),
+            (UNEXPECTED_COMMAND, spec.name),
             ctx,
             lambda: spec.handler(ctx, **ctx.options),
         )
@@ -74,7 +74,7 @@ async def execute_action(
     with bound(command=ref, platform=ctx.platform), speaking(ctx.locale):
         reply, outcome = await _guarded(
             f"that button ({ref})",
-            _(UNEXPECTED_BUTTON, name=ref),
+            (UNEXPECTED_BUTTON, ref),
             ctx,
             lambda: handler(ctx, argument),
         )
@@ -83,11 +83,15 @@ async def execute_action(
 
 
 async def _guarded(
-    what: str, unexpected: str, ctx: Invocation, call: Callable[[], Awaitable[Reply]]
+    what: str,
+    apology: tuple[str, str],
+    ctx: Invocation,
+    call: Callable[[], Awaitable[Reply]],
 ) -> tuple[Reply, str]:
     """The reply, and the outcome to count: `ok`, `user_error` or `error`.
 
-    `what` names the run in the log; `unexpected` is the apology for a failure.
+    `what` names the run in the log; `apology` (a message and the `{name}` it
+    fills) is the reply to a failure.
     """
     try:
         return await call(), OK
@@ -96,7 +100,8 @@ async def _guarded(
         return error_reply(error.message), USER_ERROR
     except Exception:
         log.exception("%s failed for %s:%s", what, ctx.platform, ctx.user.id)
-        return error_reply(unexpected), ERROR
+        message, name = apology
+        return error_reply(_(message, name=name)), ERROR
 
 
 def echo_reply(message: str, user_text: str) -> Reply:
