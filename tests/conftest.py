@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -29,6 +30,9 @@ from tests.fakes.discord import FakeDiscord
 from tests.fakes.hacknplan import FakeHacknPlan
 from tests.fakes.slack import FakeSlack
 from tests.fakes.userecho import FakeUserEcho
+
+# A real PostgreSQL: the fixtures `postgres_url`, `fresh_postgres_url`, `new_postgres_database`.
+pytest_plugins = ["tests.postgres"]
 
 SETTING_PREFIXES = (
     "DISCORD_",
@@ -48,6 +52,8 @@ SETTING_PREFIXES = (
     "FOLLOWUP_",
 )
 LOOPBACK = {"127.0.0.1", "localhost", "::1", None}
+# and HERALD_TEST_POSTGRES_URL's server, when the PostgreSQL tests use one (tests/postgres.py)
+ALLOWED_HOSTS = LOOPBACK | {urlsplit(os.environ.get("HERALD_TEST_POSTGRES_URL", "")).hostname}
 
 StartHerald = Callable[..., Awaitable[Core]]
 
@@ -74,7 +80,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else host
-        if name not in LOOPBACK:
+        if name not in ALLOWED_HOSTS:
             raise OSError(f"tests may only talk to 127.0.0.1, not {name!r}")
         return real(host, *args, **kwargs)
 
