@@ -9,6 +9,7 @@ on: which variable, and what is wrong with it.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.i18n import LANGUAGES, SOURCE, resolve
 
 DEFAULT_ENV_FILE = ".env"
 MIN_SECRET_LENGTH = 16
@@ -62,6 +65,16 @@ def _log_level(value: str) -> str:
     if level not in logging.getLevelNamesMapping():
         raise ValueError(f"must be one of DEBUG, INFO, WARNING, ERROR, got {value!r}")
     return level
+
+
+def _shipped_language(value: str) -> str:
+    """The shipped language a tag names (any spelling `bot.i18n.resolve` takes)."""
+    language = resolve(value)
+    english = re.split(r"[-_.@]", value.strip())[0].lower() == SOURCE
+    if language == SOURCE and not english:
+        shipped = ", ".join(LANGUAGES)
+        raise ValueError(f"must be one of the shipped languages ({shipped}), got {value!r}")
+    return language
 
 
 def _lower(value: Any) -> Any:
@@ -148,6 +161,9 @@ class Settings(BaseHeraldSettings):
     delivery_max_attempts: int = Field(default=50, ge=1)
     dead_delivery_retention_days: float = Field(default=14.0, gt=0)
     followup_retention_days: float = Field(default=180.0, gt=0)
+    # What Herald adds to the text it sends to trackers ("sent from Slack by …"), in the
+    # project's language, so developers read one language; the player's text stays as written.
+    herald_tracker_language: Annotated[str, AfterValidator(_shipped_language)] = SOURCE
 
     @field_validator("slack_bot_token")
     @classmethod

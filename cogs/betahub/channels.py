@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
+from bot.i18n import _
 from bot.models import Channel, Invocation
 from bot.text import escape
 
@@ -17,14 +18,14 @@ KEY = "betahub.channels.{command}"
 
 def _scope(ctx: Invocation) -> str:
     if ctx.guild_id is None:
-        raise UserError("Channel rules are set in a server, not in private messages.")
+        raise UserError(_("Channel rules are set in a server, not in private messages."))
     return f"guild:{ctx.platform}:{ctx.guild_id}"
 
 
 def channel_label(channel: Channel) -> str:
     if channel.name and channel.name != channel.id:
         return f"#{escape(channel.name)}"
-    return f"channel {channel.id}"
+    return _("channel {id}", id=channel.id)
 
 
 class ChannelRules:
@@ -47,4 +48,10 @@ class ChannelRules:
         allowed = await self.allowed(ctx, command)
         if allowed and ctx.channel_id not in {c.id for c in allowed}:
             where = ", ".join(channel_label(c) for c in allowed)
-            raise UserError(f"/{command} can be used in {where} on this server.")
+            raise UserError(
+                _(
+                    "/{command} can be used in {channels} on this server.",
+                    command=command,
+                    channels=where,
+                )
+            )

@@ -19,6 +19,7 @@ from bot.duplicates import Match
 from bot.errors import ServiceError
 from bot.files import FileData
 from bot.http import ServiceClient
+from bot.i18n import _
 from bot.models import MessageRef, User
 
 # What Herald creates, by the kind stored with a pending submission: the
@@ -152,14 +153,26 @@ def reporter_fields(user: User, prefix: str) -> dict[str, str]:
 
 def attributed(text: str, user: User, message: MessageRef | None = None) -> str:
     """The text as sent: with a link to the chat message it came from, and signed
-    with who sent it when BetaHub cannot know otherwise."""
+    with who sent it when BetaHub cannot know otherwise.
+
+    The player's text stays as written; Herald's lines are in the current
+    language (the cog speaks `HERALD_TRACKER_LANGUAGE` while building forms).
+    """
     if message is not None and message.url:
-        by = f" by {message.author}" if message.author else ""
-        text = f"{text}\n\nFrom a message{by}: {message.url}"
+        if message.author:
+            source = _("From a message by {author}: {url}", author=message.author, url=message.url)
+        else:
+            source = _("From a message: {url}", url=message.url)
+        text = f"{text}\n\n{source}"
     if user.platform == "discord":
         return text
-    where = f"{user.platform.capitalize()}" + (f" ({user.workspace})" if user.workspace else "")
-    return f"{text}\n\n— sent from {where} by {user.label}"
+    return f"{text}\n\n{sent_from(user)}"
+
+
+def sent_from(user: User) -> str:
+    """Herald's signature for a user the tracker cannot name: "— sent from Slack (Acme) by Ann"."""
+    where = user.platform.capitalize() + (f" ({user.workspace})" if user.workspace else "")
+    return _("— sent from {place} by {user}", place=where, user=user.label)
 
 
 def _form(prefix: str, fields: dict[str, str | None], reporter: User) -> dict[str, str]:

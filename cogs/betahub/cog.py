@@ -20,6 +20,7 @@ from bot.dispatch import echo_reply
 from bot.duplicates import DuplicateCheck, Match, Prompt, title_choices
 from bot.errors import ServiceError, UserError
 from bot.files import Downloader, FileData, size_label
+from bot.i18n import N_, _, speaking
 from bot.models import (
     ActionButton,
     Attachment,
@@ -63,21 +64,36 @@ SEARCH_TIMEOUT = 2.5
 # Uploads are bulky (videos up to 100 MB) and retried by the evidence worker, not inline.
 UPLOAD_TIMEOUT = 300.0
 MAX_ATTACHMENTS = 3
-SUGGESTION_TOO_SHORT = (
+SUGGESTION_TOO_SHORT = N_(
     "Tell us a little more: a suggestion needs at least 10 characters."
     " What would you like to see in the game, and how would it help you?"
 )
-REPORT_TOO_SHORT = (
+REPORT_TOO_SHORT = N_(
     "Tell us a little more: a bug report needs at least 10 characters."
     " What happened, and what did you expect to happen?"
 )
-TICKET_TOO_SHORT = (
+TICKET_TOO_SHORT = N_(
     "Tell us a little more: a ticket needs at least 10 characters. What do you need help with?"
 )
-PRIORITIES = ("low", "medium", "high", "critical")
-# What each kind is called, and where its duplicates are searched.
-NOUNS = {"feature_request": "suggestion", "issue": "bug report", "ticket": "support ticket"}
+# A ticket's priority as BetaHub spells it, and as people read it.
+PRIORITIES = {
+    "low": N_("low"),
+    "medium": N_("medium"),
+    "high": N_("high"),
+    "critical": N_("critical"),
+}
+# How the user is told of their item: "Your {summary} is saved…".
+SUMMARIES = {
+    "feature_request": N_("suggestion **{title}**"),
+    "issue": N_("bug report **{title}**"),
+}
 FEEDBACK_COMMANDS = ("report", "suggest")
+CHANGES = {
+    "add": N_("add"),
+    "remove": N_("remove"),
+    "clear": N_("clear"),
+    "show": N_("show"),
+}
 
 
 class BetaHub(Cog):
@@ -131,6 +147,7 @@ class BetaHub(Cog):
         core.announcements.add_source(release_source(settings.project_id, interval))
         self.followups = status_reader(self.api, settings.followup_poll_seconds)
         core.followups.register(self.followups)
+        self.tracker_language = core.settings.herald_tracker_language
 
     async def load(self) -> None:
         self.submissions.start()
@@ -152,8 +169,8 @@ class BetaHub(Cog):
 
     @command(
         "suggest",
-        "Suggest a feature for the game",
-        message_menu="Suggest as feature",
+        N_("Suggest a feature for the game"),
+        message_menu=N_("Suggest as feature"),
         message_option="description",
     )
     async def suggest(
@@ -162,7 +179,7 @@ class BetaHub(Cog):
         description: Annotated[
             str,
             Option(
-                "What you would like to see, and why",
+                N_("What you would like to see, and why"),
                 min_length=10,
                 max_length=4000,
                 paragraph=True,
@@ -171,18 +188,23 @@ class BetaHub(Cog):
         ],
         title: Annotated[
             str | None,
-            Option("A short title for your idea", max_length=100, autocomplete="similar_requests"),
+            Option(
+                N_("A short title for your idea"),
+                max_length=100,
+                autocomplete="similar_requests",
+            ),
         ] = None,
     ) -> Reply:
         await self.rules.check(ctx, "suggest")
         async with self.submissions.cooldown(ctx.user) as slot:
-            form = feature_request_form(description, title, ctx.user, ctx.message)
+            with speaking(self.tracker_language):
+                form = feature_request_form(description, title, ctx.user, ctx.message)
             return await self._submit_or_ask(ctx, slot, "feature_request", form, description, title)
 
     @command(
         "report",
-        "Report a bug in the game",
-        message_menu="Report as bug",
+        N_("Report a bug in the game"),
+        message_menu=N_("Report as bug"),
         message_option="description",
     )
     async def report(
@@ -191,7 +213,7 @@ class BetaHub(Cog):
         description: Annotated[
             str,
             Option(
-                "What went wrong, and what you expected",
+                N_("What went wrong, and what you expected"),
                 min_length=10,
                 max_length=4000,
                 paragraph=True,
@@ -200,21 +222,22 @@ class BetaHub(Cog):
         ],
         steps: Annotated[
             str | None,
-            Option("Steps to reproduce it, one per line", max_length=2000, paragraph=True),
+            Option(N_("Steps to reproduce it, one per line"), max_length=2000, paragraph=True),
         ] = None,
         title: Annotated[
             str | None,
-            Option("A short title for the bug", max_length=100, autocomplete="similar_issues"),
+            Option(N_("A short title for the bug"), max_length=100, autocomplete="similar_issues"),
         ] = None,
         screenshot: Annotated[
-            Attachment | None, Option("A screenshot of the bug (images up to 10 MB)")
+            Attachment | None, Option(N_("A screenshot of the bug (images up to 10 MB)"))
         ] = None,
-        video: Annotated[Attachment | None, Option("A video of the bug (up to 100 MB)")] = None,
-        log: Annotated[Attachment | None, Option("A log file (up to 25 MB)")] = None,
+        video: Annotated[Attachment | None, Option(N_("A video of the bug (up to 100 MB)"))] = None,
+        log: Annotated[Attachment | None, Option(N_("A log file (up to 25 MB)"))] = None,
     ) -> Reply:
         await self.rules.check(ctx, "report")
         async with self.submissions.cooldown(ctx.user) as slot:
-            form = issue_form(description, steps, title, ctx.user, ctx.message)
+            with speaking(self.tracker_language):
+                form = issue_form(description, steps, title, ctx.user, ctx.message)
             chosen = [(SCREENSHOT, screenshot), (VIDEO, video), (LOG, log)]
             given = [(kind, a) for kind, a in chosen if a is not None]
             found = [(kind_of(a), a) for a in (ctx.message.attachments if ctx.message else ())]
@@ -224,44 +247,50 @@ class BetaHub(Cog):
                 ctx, slot, "issue", form, description, title, steps=steps, files=files, **evidence
             )
 
-    @command("ticket", "Ask the team for help (only you see the answer)", ephemeral=True)
+    @command("ticket", N_("Ask the team for help (only you see the answer)"), ephemeral=True)
     async def ticket(
         self,
         ctx: Invocation,
         description: Annotated[
             str,
             Option(
-                "What you need help with",
+                N_("What you need help with"),
                 min_length=10,
                 max_length=4000,
                 paragraph=True,
                 too_short=TICKET_TOO_SHORT,
             ),
         ],
-        title: Annotated[str | None, Option("A short title", max_length=100)] = None,
+        title: Annotated[str | None, Option(N_("A short title"), max_length=100)] = None,
         priority: Annotated[
-            str | None, Option("How urgent it is (default: low)", choices=PRIORITIES)
+            str | None,
+            Option(N_("How urgent it is (default: low)"), choices=_choices(PRIORITIES)),
         ] = None,
         attachment: Annotated[
             list[Attachment] | None,
-            Option("Screenshots or logs (up to 3 files, 25 MB each)", max_items=MAX_ATTACHMENTS),
+            Option(
+                N_("Screenshots or logs (up to 3 files, 25 MB each)"), max_items=MAX_ATTACHMENTS
+            ),
         ] = None,
     ) -> Reply:
         async with self.submissions.cooldown(ctx.user) as slot:
             files = await self.downloader.fetch_all(attachment or [])
+            with speaking(self.tracker_language):
+                form = ticket_form(description, title, priority, ctx.user)
             payload = {
-                "form": ticket_form(description, title, priority, ctx.user),
+                "form": form,
                 "heading": _heading(description, title),
                 "text": description,
                 "priority": priority or "low",
                 "files": [f"{f.filename} ({size_label(len(f.data))})" for f in files],
             }
             # A ticket is private: the saved-notice names no title in a channel.
-            return await self._create(ctx, slot, "ticket", payload, "support ticket", files=files)
+            summary = _("support ticket")
+            return await self._create(ctx, slot, "ticket", payload, summary, files=files)
 
     @command(
         "herald channels",
-        "Choose the channels where /report and /suggest may be used",
+        N_("Choose the channels where /report and /suggest may be used"),
         ephemeral=True,
         admin=True,
     )
@@ -271,15 +300,15 @@ class BetaHub(Cog):
         change: Annotated[
             str,
             Option(
-                "add or remove a channel, clear the limit, or show it",
-                choices=("add", "remove", "clear", "show"),
+                N_("add or remove a channel, clear the limit, or show it"),
+                choices=_choices(CHANGES),
             ),
         ],
         feedback: Annotated[
             str | None,
-            Option("Which command (default: both)", choices=FEEDBACK_COMMANDS),
+            Option(N_("Which command (default: both)"), choices=FEEDBACK_COMMANDS),
         ] = None,
-        channel: Annotated[Channel | None, Option("The channel (default: this one)")] = None,
+        channel: Annotated[Channel | None, Option(N_("The channel (default: this one)"))] = None,
     ) -> Reply:
         rules = self.rules
         where = channel or Channel(ctx.channel_id or "", "")
@@ -294,7 +323,7 @@ class BetaHub(Cog):
                 allowed = []
             if change != "show":
                 await rules.save(ctx, name, allowed)
-            shown = ", ".join(channel_label(c) for c in allowed) or "any channel"
+            shown = ", ".join(channel_label(c) for c in allowed) or _("any channel")
             lines.append(f"/{name}: {shown}")
         return Reply(text="\n".join(lines), ephemeral=True)
 
@@ -318,7 +347,7 @@ class BetaHub(Cog):
             ctx,
             argument,
             lambda draft, outcome: self._confirmation(
-                draft.kind, draft.payload, outcome, draft.summary
+                draft.kind, draft.payload, outcome, draft.summary, _card_language(ctx, draft.kind)
             ),
         )
 
@@ -355,7 +384,7 @@ class BetaHub(Cog):
             "message": message,
             **extra,
         }
-        summary = f"{NOUNS[kind]} **{escape(heading)}**"
+        summary = _(SUMMARIES[kind], title=escape(heading))
         matches = await self._duplicates(kind, title or heading)
         if not matches:
             return await self._create(ctx, slot, kind, payload, summary, files=files)
@@ -381,7 +410,7 @@ class BetaHub(Cog):
         outcome = await self._outcome_of(submitted, payload["text"])
         if isinstance(outcome, Reply):
             return outcome
-        return await self._confirmation(kind, payload, outcome, summary)
+        return await self._confirmation(kind, payload, outcome, summary, _card_language(ctx, kind))
 
     async def _outcome_of(
         self, submitted: Awaitable[Receipt | Saved], user_text: str
@@ -393,21 +422,28 @@ class BetaHub(Cog):
             return echo_reply(error.message, user_text)
 
     async def _confirmation(
-        self, kind: str, payload: dict[str, Any], outcome: Receipt | Saved, summary: str
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        outcome: Receipt | Saved,
+        summary: str,
+        language: str | None,
     ) -> Reply:
+        """The card in `language` (the channel's for a public card, see `_card_language`)."""
         # Files refused before download; their reasons are written for the chat already.
         refused = [f"⚠️ {reason}" for reason in payload.get("refused", [])]
         if isinstance(outcome, Saved):
             reply = self.submissions.saved_reply(outcome, summary)
             return replace(reply, text="\n".join([reply.text or "", *refused]))
-        card = _CARDS[kind](payload, outcome)
-        if payload.get("evidence") or refused:
-            tried = await self.evidence.first_try(outcome.id) if payload.get("evidence") else []
-            lines = [o.line() for o in tried] + refused
-            card.add_field("Files", "\n".join(lines), inline=False)
-        buttons: list[LinkButton | ActionButton] = []
-        if outcome.url:
-            buttons.append(LinkButton("View on BetaHub", outcome.url))
+        tried = await self.evidence.first_try(outcome.id) if payload.get("evidence") else []
+        with speaking(language):
+            card = _CARDS[kind](payload, outcome)
+            if payload.get("evidence") or refused:
+                lines = [o.line() for o in tried] + refused
+                card.add_field(_("Files"), "\n".join(lines), inline=False)
+            buttons: list[LinkButton | ActionButton] = []
+            if outcome.url:
+                buttons.append(LinkButton(_("View on BetaHub"), outcome.url))
         message = payload.get("message")
         reply = Reply(
             card=card,
@@ -463,7 +499,7 @@ class BetaHub(Cog):
         for kind, attachment in chosen:
             try:
                 files.append(
-                    await self.downloader.fetch(attachment, LIMITS[kind], KIND_NOUNS[kind])
+                    await self.downloader.fetch(attachment, LIMITS[kind], _(KIND_NOUNS[kind]))
                 )
             except UserError as error:
                 refused.append(error.message)
@@ -476,43 +512,59 @@ def _heading(description: str, title: str | None) -> str:
     return title or truncate(description.strip().splitlines()[0], 80)
 
 
+def _choices(names: dict[str, str]) -> tuple[Choice, ...]:
+    return tuple(Choice(name, value) for value, name in names.items())
+
+
+def _public(ctx: Invocation) -> str | None:
+    """The language of a card posted for everyone in the channel: the one place to
+    choose it (the invoker's until the channel's own language is known)."""
+    return ctx.locale
+
+
+def _card_language(ctx: Invocation, kind: str) -> str | None:
+    """A ticket's card is for its author alone; the others are public."""
+    return ctx.locale if kind == "ticket" else _public(ctx)
+
+
 # How the duplicate prompt speaks of each kind that is searched first.
 _PROMPTS = {
     "feature_request": Prompt(
-        NOUNS["feature_request"],
-        "Vote for",
-        "Votes on an existing one count more than a new copy.",
+        N_("suggestion"),
+        N_("Vote for"),
+        N_("Votes on an existing one count more than a new copy."),
     ),
     "issue": Prompt(
-        NOUNS["issue"], "Open", "Adding to an existing report helps more than a new copy."
+        N_("bug report"), N_("Open"), N_("Adding to an existing report helps more than a new copy.")
     ),
 }
 
 
 def _suggestion_card(payload: dict[str, Any], receipt: Receipt) -> Card:
     return Card(
-        title=f"Suggestion received: {escape(payload['heading'])}",
+        title=_("Suggestion received: {title}", title=escape(payload["heading"])),
         url=receipt.url,
         description=escape(truncate(payload["text"], 500)),
         colour=Colour.OK,
-        footer="BetaHub feature request · others can vote on it",
+        footer=_("BetaHub feature request · others can vote on it"),
     )
 
 
 def _report_card(payload: dict[str, Any], receipt: Receipt) -> Card:
     card = Card(
-        title=f"Bug report received: {escape(payload['heading'])}",
+        title=_("Bug report received: {title}", title=escape(payload["heading"])),
         url=receipt.url,
         description=escape(truncate(payload["text"], 500)),
         colour=Colour.OK,
-        footer="BetaHub bug report · thank you for reporting it",
+        footer=_("BetaHub bug report · thank you for reporting it"),
     )
     if payload.get("steps"):
-        card.add_field("Steps to reproduce", escape(truncate(payload["steps"], 1000)), inline=False)
+        steps = escape(truncate(payload["steps"], 1000))
+        card.add_field(_("Steps to reproduce"), steps, inline=False)
     else:
         card.add_field(
-            "Help us fix it faster",
-            "Add the steps to reproduce it, and a screenshot or log, on the report.",
+            _("Help us fix it faster"),
+            _("Add the steps to reproduce it, and a screenshot or log, on the report."),
             inline=False,
         )
     return card
@@ -520,14 +572,14 @@ def _report_card(payload: dict[str, Any], receipt: Receipt) -> Card:
 
 def _ticket_card(payload: dict[str, Any], receipt: Receipt) -> Card:
     card = Card(
-        title=f"Support ticket created: {escape(payload['heading'])}",
+        title=_("Support ticket created: {title}", title=escape(payload["heading"])),
         url=receipt.url,
         description=escape(truncate(payload["text"], 500)),
         colour=Colour.OK,
-        footer="Only you can see this. The team will answer on BetaHub.",
+        footer=_("Only you can see this. The team will answer on BetaHub."),
     )
-    card.add_field("Priority", payload["priority"])
-    card.add_field("Attachments", escape(", ".join(payload["files"])))
+    card.add_field(_("Priority"), _(PRIORITIES[payload["priority"]]))
+    card.add_field(_("Attachments"), escape(", ".join(payload["files"])))
     return card
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from bot.backoff import backoff
 from bot.errors import DeliveryError, ServiceError
 from bot.files import FileData
+from bot.i18n import N_, _, current_language, speaking
 from bot.models import Attachment, Reply, User
 from bot.pending import SubmissionSettings
 from bot.store import PENDING, SENDING
@@ -43,7 +44,7 @@ PUBLISH = "publish"
 MB = 1024 * 1024
 # What BetaHub takes, per kind; checked before and while downloading.
 LIMITS = {SCREENSHOT: 10 * MB, LOG: 25 * MB, VIDEO: 100 * MB}
-KIND_NOUNS = {SCREENSHOT: "images", VIDEO: "videos", LOG: "logs"}
+KIND_NOUNS = {SCREENSHOT: N_("images"), VIDEO: N_("videos"), LOG: N_("logs")}
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"})
 # The command's own first try comes before the worker's.
@@ -51,6 +52,8 @@ FIRST_TRY_GRACE = 60.0
 GIVE_UP_SECONDS = 24 * 3600
 KEEP_FINISHED_SECONDS = 7 * 86400
 ATTACHED, REFUSED, RETRYING = "attached", "refused", "retrying"
+# Refused by Herald after BetaHub did not take the file for GIVE_UP_SECONDS.
+EXPIRED = "expired"
 
 
 def kind_of(attachment: Attachment) -> str:
@@ -66,7 +69,8 @@ def kind_of(attachment: Attachment) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of one file: attached, refused (with BetaHub's reason) or retrying."""
+    """What became of one file: attached, refused (with BetaHub's reason), expired
+    (with the last error) or retrying."""
 
     filename: str
     state: str
@@ -74,11 +78,20 @@ class Outcome:
 
     def line(self) -> str:
         name = f"**{escape(self.filename)}**"
+        reason = escape(self.reason or "")
         if self.state == ATTACHED:
-            return f"✅ {name} attached"
+            return _("✅ {file} attached", file=name)
+        if self.state == EXPIRED:
+            return _(
+                "⚠️ {file} refused: BetaHub did not take it for a day ({reason})",
+                file=name,
+                reason=reason,
+            )
+        if self.state == REFUSED and reason:
+            return _("⚠️ {file} refused: {reason}", file=name, reason=reason)
         if self.state == REFUSED:
-            return f"⚠️ {name} refused: {escape(self.reason or 'no reason given')}"
-        return f"⏳ {name} not attached yet: BetaHub is busy, Herald keeps trying"
+            return _("⚠️ {file} refused: no reason given", file=name)
+        return _("⏳ {file} not attached yet: BetaHub is busy, Herald keeps trying", file=name)
 
 
 class Evidence:
@@ -109,7 +122,8 @@ class Evidence:
         """Store the uploads of a created issue (again: ignored), then its publish step.
 
         `first_try_follows` when the command is still answering: it tries them
-        (`first_try`) and the worker waits; otherwise they are due at once.
+        (`first_try`) and the worker waits; otherwise they are due at once. The
+        reporter is told later in the language spoken now (theirs, in a command).
         """
         now = time.time()
         base: dict[str, Any] = {
@@ -118,7 +132,7 @@ class Evidence:
             "item_id": created.id,
             "item_url": created.url,
             "token": token,
-            "user": json.dumps(dataclasses.asdict(user)),
+            "user": json.dumps({**dataclasses.asdict(user), "language": current_language()}),
             "state": PENDING,
             "next_attempt_at": now + FIRST_TRY_GRACE if first_try_follows else now,
             "created_at": now,
@@ -200,7 +214,7 @@ class Evidence:
     async def _reschedule(self, row: dict[str, Any], reason: str, wait: float | None) -> None:
         attempts = row["attempts"] + 1
         if time.time() - row["created_at"] > GIVE_UP_SECONDS:
-            await self._end(row, REFUSED, f"BetaHub did not take it for a day ({reason})")
+            await self._end(row, EXPIRED, reason)
             return
         delay = backoff(
             attempts,
@@ -221,7 +235,7 @@ class Evidence:
         self._wake.set()
 
     async def _end(self, row: dict[str, Any], state: str, reason: str | None) -> None:
-        if state == REFUSED:
+        if state in (REFUSED, EXPIRED):
             log.warning("betahub refused upload %d (%s): %s", row["id"], row["step"], reason)
         await self.core.store.update_upload(
             row["id"], state=state, data=None, last_error=reason, next_attempt_at=0
@@ -232,12 +246,20 @@ class Evidence:
         row = await self.core.store.get_upload(upload_id)
         if row is None or row["step"] == PUBLISH or row["state"] in (PENDING, SENDING):
             return
-        user = User(**json.loads(row["user"]))
+        fields = json.loads(row["user"])
+        language = fields.pop("language", None)
+        user = User(**fields)
         platform = self.core.platform(user.platform)
         if platform is None:
             return
-        where = f": {row['item_url']}" if row["item_url"] else "."
-        text = f"{_outcome(row).line()} on your bug report{where}"
+        with speaking(language):
+            outcome = _outcome(row).line()
+            if row["item_url"]:
+                text = _(
+                    "{outcome} on your bug report: {url}", outcome=outcome, url=row["item_url"]
+                )
+            else:
+                text = _("{outcome} on your bug report.", outcome=outcome)
         try:
             await platform.direct(user.id, Reply(text=text))
         except DeliveryError as error:

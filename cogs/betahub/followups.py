@@ -17,12 +17,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.followups import StatusReader
+from bot.i18n import N_
 from bot.store import Followup
 from cogs.betahub.client import BetaHubClient
 
 ISSUE_STATUSES = ("new", "in_progress", "resolved", "closed")
 MAX_ISSUE_PAGES = 20  # pages of issue lists read per pass, all statuses together
-KINDS = {"issue": "bug report", "ticket": "support ticket", "feature_request": "suggestion"}
+KINDS = {
+    "issue": N_("bug report"),
+    "ticket": N_("support ticket"),
+    "feature_request": N_("suggestion"),
+}
 
 
 def status_reader(api: BetaHubClient, interval: float) -> StatusReader:

@@ -20,6 +20,7 @@ import httpx
 from bot.duplicates import Match
 from bot.errors import ServiceError
 from bot.http import ServiceClient
+from bot.i18n import _
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,6 @@ class UserEchoClient:
         except ValueError:
             body = {}
         if isinstance(body, dict) and body.get("status") == "error":
-            reason = read_error(response) or "UserEcho refused the request."
+            reason = read_error(response) or _("UserEcho refused the request.")
             raise ServiceError("UserEcho", reason, status=response.status_code)
         return body.get("data") if isinstance(body, dict) else body

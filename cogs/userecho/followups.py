@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.followups import StatusReader
+from bot.i18n import N_
 from bot.store import Followup
 from cogs.userecho.client import UserEchoClient
 
@@ -21,4 +22,4 @@ def topic_status_reader(api: UserEchoClient, interval: float) -> StatusReader:
                 found[item.id] = status
         return found
 
-    return StatusReader(SERVICE, "UserEcho", {KIND: "forum topic"}, read, interval)
+    return StatusReader(SERVICE, "UserEcho", {KIND: N_("forum topic")}, read, interval)

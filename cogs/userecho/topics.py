@@ -25,6 +25,7 @@ from bot.config import HttpUrl, ServiceSettings
 from bot.dispatch import echo_reply
 from bot.duplicates import DuplicateCheck, Prompt, title_choices
 from bot.errors import ServiceError, UserError
+from bot.i18n import N_, _, speaking
 from bot.models import Card, Colour, Invocation, LinkButton, Reply, User
 from bot.pending import Outgoing, Receipt, Saved, Submission, Submissions, SubmissionSettings
 from bot.ratelimit import RateLimiter
@@ -37,12 +38,19 @@ if TYPE_CHECKING:
 
 LOOKUP_TIMEOUT = 2.5
 CATALOG_TTL = 600.0
-TOPIC_TOO_SHORT = (
+TOPIC_TOO_SHORT = N_(
     "Tell the community a little more: a topic needs at least 10 characters of description."
 )
 PROMPT = Prompt(
-    "topic", "Vote for", "Votes and comments on an existing topic count more than a new copy."
+    N_("topic"),
+    N_("Vote for"),
+    N_("Votes and comments on an existing topic count more than a new copy."),
 )
+# A type or category the forum does not have, by what was looked for.
+UNKNOWN = {
+    "topic type": N_("There is no topic type “{value}” on the forum. Choose one of: {names}."),
+    "category": N_("There is no category “{value}” on the forum. Choose one of: {names}."),
+}
 
 
 class TopicSettings(ServiceSettings):
@@ -102,7 +110,7 @@ def pick(value: str | None, known: list[Named], what: str) -> Named | None:
         if lowered in (item.id.lower(), item.name.lower()):
             return item
     names = ", ".join(escape(item.name) for item in known[:25])
-    raise UserError(f"There is no {what} “{escape(value)}” on the forum. Choose one of: {names}.")
+    raise UserError(_(UNKNOWN[what], value=escape(value), names=names))
 
 
 class Topics(Cog):
@@ -144,6 +152,7 @@ class Topics(Cog):
         self._members: dict[str, str | None] = {}
         self.followups = topic_status_reader(self.api, settings.followup_poll_seconds)
         core.followups.register(self.followups)
+        self.tracker_language = core.settings.herald_tracker_language
 
     async def load(self) -> None:
         self.submissions.start()
@@ -157,20 +166,23 @@ class Topics(Cog):
         await super().unload()
         await self.submissions.stop(grace=self.settings.timeout_seconds + 2)
 
-    @command("topic", "Start a topic on the community forum")
+    @command("topic", N_("Start a topic on the community forum"))
     async def topic(
         self,
         ctx: Invocation,
         title: Annotated[
             str,
             Option(
-                "The topic's headline", min_length=3, max_length=200, autocomplete="similar_topics"
+                N_("The topic's headline"),
+                min_length=3,
+                max_length=200,
+                autocomplete="similar_topics",
             ),
         ],
         description: Annotated[
             str,
             Option(
-                "What you want to say or ask",
+                N_("What you want to say or ask"),
                 min_length=10,
                 max_length=4000,
                 paragraph=True,
@@ -179,10 +191,12 @@ class Topics(Cog):
         ],
         kind: Annotated[
             str | None,
-            Option("Idea, problem, question… (default: the forum's first)", autocomplete="types"),
+            Option(
+                N_("Idea, problem, question… (default: the forum's first)"), autocomplete="types"
+            ),
         ] = None,
         category: Annotated[
-            str | None, Option("Where it belongs on the forum", autocomplete="categories")
+            str | None, Option(N_("Where it belongs on the forum"), autocomplete="categories")
         ] = None,
     ) -> Reply:
         async with self.submissions.cooldown(ctx.user) as slot:
@@ -196,7 +210,8 @@ class Topics(Cog):
                 "category": chosen_category.id if chosen_category else category,
                 "category_name": chosen_category.name if chosen_category else category,
             }
-            outgoing = Outgoing("topic", payload, f"topic **{escape(title)}**", description)
+            summary = _("topic **{title}**", title=escape(title))
+            outgoing = Outgoing("topic", payload, summary, description)
             matches = await self.duplicates.close_to(title, self.quick.search_topics)
             if matches:
                 return await self.duplicates.ask(ctx, outgoing, slot, matches, PROMPT)
@@ -204,25 +219,35 @@ class Topics(Cog):
                 outcome = await self.submissions.submit(ctx, outgoing, slot)
             except ServiceError as error:
                 return echo_reply(error.message, description)
-        return self._reply(payload, outgoing.summary, outcome)
+        return self._reply(payload, outgoing.summary, outcome, _public(ctx))
 
     @action("create")
     async def create_anyway(self, ctx: Invocation, argument: str) -> Reply:
         """ "Create anyway" on the duplicate prompt: post the stored draft."""
-        return await self.duplicates.create_anyway(ctx, argument, self._confirm_draft)
 
-    async def _confirm_draft(self, draft: Submission, outcome: Receipt | Saved) -> Reply:
-        return self._reply(draft.payload, draft.summary, outcome)
+        async def confirm(draft: Submission, outcome: Receipt | Saved) -> Reply:
+            return self._reply(draft.payload, draft.summary, outcome, _public(ctx))
+
+        return await self.duplicates.create_anyway(ctx, argument, confirm)
 
     @action("discard")
     async def discard(self, ctx: Invocation, argument: str) -> Reply:
         """ "Cancel" on the duplicate prompt."""
         return await self.duplicates.cancel(ctx, argument)
 
-    def _reply(self, payload: dict[str, Any], summary: str, outcome: Receipt | Saved) -> Reply:
+    def _reply(
+        self,
+        payload: dict[str, Any],
+        summary: str,
+        outcome: Receipt | Saved,
+        language: str | None,
+    ) -> Reply:
+        """The public card in `language` (see `_public`), or the saved-for-later notice."""
         if isinstance(outcome, Saved):
             return self.submissions.saved_reply(outcome, summary)
-        return self.submissions.confirmed(_confirmation(payload, outcome), outcome)
+        with speaking(language):
+            card = _confirmation(payload, outcome)
+        return self.submissions.confirmed(card, outcome)
 
     async def similar_topics(self, ctx: Invocation, current: str) -> list[Choice]:
         return await title_choices(current, self.quick.topic_titles)
@@ -246,7 +271,8 @@ class Topics(Cog):
         if member is not None:
             body["user_id"] = _number(member)
         else:
-            body["description"] = f"{payload['description']}\n\n— {_signature(submission.user)}"
+            with speaking(self.tracker_language):
+                body["description"] = f"{payload['description']}\n\n{_signature(submission.user)}"
         body["description"] = submission.marked(body["description"])
         topic = await self.api.create_topic(body)
         return Receipt(topic.id, topic.url, payload["title"])
@@ -260,7 +286,9 @@ class Topics(Cog):
         known = await self.catalog.get("types")
         if not known:
             raise ServiceError(
-                "UserEcho", "UserEcho is not answering right now (no topic types).", retryable=True
+                "UserEcho",
+                _("UserEcho is not answering right now (no topic types)."),
+                retryable=True,
             )
         chosen = pick(kind, known, "topic type") if kind else known[0]
         return _number(chosen.id if chosen else known[0].id)
@@ -288,21 +316,28 @@ def _number(value: str) -> int | str:
 
 
 def _signature(user: User) -> str:
+    """Herald's line naming a poster UserEcho does not know: "— posted from Slack by Ann"."""
     where = user.platform.capitalize() + (f" ({user.workspace})" if user.workspace else "")
-    return f"posted from {where} by {user.label}"
+    return _("— posted from {place} by {user}", place=where, user=user.label)
+
+
+def _public(ctx: Invocation) -> str | None:
+    """The language of a card posted for everyone in the channel: the one place to
+    choose it (the invoker's until the channel's own language is known)."""
+    return ctx.locale
 
 
 def _confirmation(payload: dict[str, Any], receipt: Receipt) -> Reply:
     card = Card(
-        title=f"Topic posted: {escape(payload['title'])}",
+        title=_("Topic posted: {title}", title=escape(payload["title"])),
         url=receipt.url,
         description=escape(truncate(payload["description"], 500)),
         colour=Colour.OK,
-        footer="UserEcho community forum · others can vote and comment",
+        footer=_("UserEcho community forum · others can vote and comment"),
     )
-    card.add_field("Type", escape(payload["kind_name"] or ""))
-    card.add_field("Category", escape(payload["category_name"] or ""))
-    buttons = [LinkButton("Open on UserEcho", receipt.url)] if receipt.url else []
+    card.add_field(_("Type"), escape(payload["kind_name"] or ""))
+    card.add_field(_("Category"), escape(payload["category_name"] or ""))
+    buttons = [LinkButton(_("Open on UserEcho"), receipt.url)] if receipt.url else []
     return Reply(card=card, buttons=list(buttons))
 
 

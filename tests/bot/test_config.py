@@ -10,6 +10,7 @@ import pytest
 
 import cogs
 from bot.config import NotConfigured, ServiceSettings, Settings, SettingsError, load_settings
+from bot.i18n import LANGUAGES
 from cogs.betahub.settings import BetaHubSettings
 from tests.conftest import run_bot
 
@@ -169,3 +170,28 @@ def test_a_webhook_secret_of_16_characters_is_enough(tmp_path: Path) -> None:
     result = run_bot(tmp_path, "check", HACKNPLAN_WEBHOOK_SECRET="sixteen-chars!!!")
     assert result.returncode == 0, result.stderr
     assert "hacknplan" in result.stdout
+
+
+def test_the_tracker_language_takes_any_spelling_of_a_shipped_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert settings(monkeypatch).herald_tracker_language == "en"
+    assert settings(monkeypatch, HERALD_TRACKER_LANGUAGE="pt-BR").herald_tracker_language == (
+        "pt_BR"
+    )
+    assert settings(monkeypatch, HERALD_TRACKER_LANGUAGE="de_DE.UTF-8").herald_tracker_language == (
+        "de"
+    )
+    assert settings(monkeypatch, HERALD_TRACKER_LANGUAGE="en-GB").herald_tracker_language == "en"
+
+
+def test_an_unknown_tracker_language_stops_start_up_naming_the_shipped_ones(
+    tmp_path: Path,
+) -> None:
+    result = run_bot(tmp_path, HERALD_TRACKER_LANGUAGE="tlh")
+    assert result.returncode == 2
+    shipped = ", ".join(LANGUAGES)
+    assert result.stderr.strip() == (
+        "herald: cannot start: HERALD_TRACKER_LANGUAGE: must be one of the shipped languages"
+        f" ({shipped}), got 'tlh'"
+    )
