@@ -9,6 +9,7 @@ on: which variable, and what is wrong with it.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -75,6 +76,15 @@ def _shipped_language(value: str) -> str:
         shipped = ", ".join(LANGUAGES)
         raise ValueError(f"must be one of the shipped languages ({shipped}), got {value!r}")
     return language
+
+
+def _environment_language() -> str:
+    """The language of the environment's locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, the
+    first set), when Herald ships it; English otherwise."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(name):
+            return resolve(value)
+    return SOURCE
 
 
 def _lower(value: Any) -> Any:
@@ -156,6 +166,9 @@ class Settings(BaseHeraldSettings):
     sentry_dsn: SecretStr | None = None
     sentry_environment: str | None = None
     enrich_budget_seconds: float = Field(default=2.0, gt=0, le=60)
+    herald_language: Annotated[str, AfterValidator(_shipped_language)] = Field(
+        default_factory=_environment_language
+    )
 
     delivery_max_age_hours: float = Field(default=24.0, gt=0)
     delivery_max_attempts: int = Field(default=50, ge=1)

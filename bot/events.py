@@ -95,7 +95,8 @@ class Source:
     whose family (all but the last dotted part) is listed is formatted too,
     so a new verb in a known family still gets a card. `normalise` returns
     None for a payload it chooses not to announce. `hint` tells an admin how
-    to point the service at Herald, shown after /subscribe. `card_shows` names
+    to point the service at Herald, shown after /subscribe: it is called then,
+    so it speaks the admin's language. `card_shows` names
     attributes every card of the service already shows where no one can miss
     them (a build's status is its title): their changes are not listed again.
     """
@@ -105,7 +106,7 @@ class Source:
     kinds: tuple[str, ...]
     attributes: tuple[str, ...]
     normalise: Normaliser
-    hint: str = ""
+    hint: Callable[[], str] | None = None
     card_shows: tuple[str, ...] = ()
 
     def formats(self, kind: str) -> bool:

@@ -65,8 +65,7 @@ class Filter:
         return True
 
     def describe(self) -> str:
-        """The filter in words, with patterns as code (`events `workitem.*` except …`), in
-        the current language: each clause is a phrase of its own."""
+        """The filter in words, with patterns as code (`events `workitem.*` except …`)."""
         parts = [
             _("events {patterns}", patterns=_code(self.events)) if self.events else _("all events")
         ]
@@ -114,10 +113,10 @@ def _check_glob(source: Source, glob: str) -> None:
         families = sorted({k.split(".")[0] + (".*" if "." in k else "") for k in source.kinds})
         raise UserError(
             _(
-                "No {service} event matches `{pattern}`. Its events: {events}.",
+                "No {service} event matches `{pattern}`. Its events: {kinds}.",
                 service=source.label,
                 pattern=glob,
-                events=", ".join(families),
+                kinds=", ".join(families),
             )
         )
 
@@ -128,8 +127,8 @@ def _condition(source: Source, text: str) -> tuple[str, str]:
     if not colon or not key or not value:
         raise UserError(
             _(
-                "`{condition}` is not a condition: write key:value, such as {key}:done.",
-                condition=text,
+                "`{text}` is not a condition: write key:value, such as {key}:done.",
+                text=text,
                 key=source.attributes[0] if source.attributes else "status",
             )
         )

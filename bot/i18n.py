@@ -135,7 +135,7 @@ def _n(singular: str, plural: str, count: int, /, **params: Any) -> str:
 def translate(message: str, language: str, /, **params: Any) -> str:
     """`message` in `language` (a shipped one, see `resolve`), placeholders filled."""
     text = message
-    catalog = _catalog(language)
+    catalog = _catalog(language) if message else None  # "" is the catalog's header
     if catalog is not None:
         found = catalog._catalog.get(message)
         if found:
@@ -147,8 +147,8 @@ def translate(message: str, language: str, /, **params: Any) -> str:
 
 def has_translation(message: str, language: str) -> bool:
     """Whether `language`'s catalog translates `message` (English always does)."""
-    if language == SOURCE:
-        return True
+    if language == SOURCE or not message:
+        return language == SOURCE
     catalog = _catalog(language)
     return catalog is not None and message in catalog._catalog
 
@@ -157,12 +157,19 @@ def format_number(value: float, language: str | None = None) -> str:
     return format_decimal(value, locale=_babel_locale(language or current_language()))
 
 
+def format_decimal_places(value: float, places: int, language: str | None = None) -> str:
+    """`value` with exactly `places` decimals, as `language` writes it (`1.50`, `1,50`)."""
+    pattern = "0." + "0" * places if places else "0"
+    locale = _babel_locale(language or current_language())
+    return format_decimal(value, pattern, locale=locale, decimal_quantization=True)
+
+
 def format_moment(moment: datetime, language: str | None = None) -> str:
     """A date and time as people of `language` write it (`3 Dec 2026, 14:05`)."""
     return format_datetime(moment, "medium", locale=_babel_locale(language or current_language()))
 
 
-def _fill(text: str, english: str, language: str, **params: Any) -> str:
+def _fill(text: str, english: str, language: str, /, **params: Any) -> str:
     if not params:
         return text
     try:

@@ -51,6 +51,7 @@ SETTING_PREFIXES = (
     "SHUTDOWN_",
     "FOLLOWUP_",
 )
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 LOOPBACK = {"127.0.0.1", "localhost", "::1", None}
 # and HERALD_TEST_POSTGRES_URL's server, when the PostgreSQL tests use one (tests/postgres.py)
 ALLOWED_HOSTS = LOOPBACK | {urlsplit(os.environ.get("HERALD_TEST_POSTGRES_URL", "")).hostname}
@@ -60,9 +61,10 @@ StartHerald = Callable[..., Awaitable[Core]]
 
 @pytest.fixture(autouse=True)
 def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No setting from the developer's shell or .env reaches a test."""
+    """No setting from the developer's shell or .env reaches a test, nor its locale
+    (the console's language follows it)."""
     for name in list(os.environ):
-        if name.startswith(SETTING_PREFIXES):
+        if name.startswith(SETTING_PREFIXES) or name in LOCALE_VARIABLES:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 

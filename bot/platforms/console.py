@@ -8,6 +8,7 @@ first `name:` goes to the first required option (`/suggest Add a photo mode`);
 A command missing a required option asks for each field in turn (the
 console's modal); files are local paths (`attachment: crash.log, shot.png`);
 a reply's buttons are pressed with `/press N`.
+It speaks `HERALD_LANGUAGE` (by default the terminal's own locale).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.cmdline import parse
-from bot.commands import CommandSpec, OptionKind
+from bot.commands import CommandSpec, OptionKind, Param
 from bot.dispatch import error_reply, execute, execute_action
 from bot.errors import UserError
+from bot.i18n import N_, _, speaking
 from bot.models import (
     ActionButton,
     Attachment,
@@ -46,7 +48,7 @@ _BOLD = re.compile(r"(?<!\\)\*\*")
 TERMINAL_CAPACITY = 1000
 QUIT = frozenset({"/quit", "/exit", "quit", "exit"})
 
-CONNECT_HELP = (
+CONNECT_HELP = N_(
     "To connect Discord, set DISCORD_TOKEN in .env; for Slack, SLACK_BOT_TOKEN and"
     " SLACK_APP_TOKEN. .env.example lists every setting."
 )
@@ -62,13 +64,15 @@ class ConsolePlatform:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.user = User(platform="console", id="console", name=getpass.getuser())
+        self.language = core.settings.herald_language
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         self._closed = False
         self._ids = itertools.count(1)
         self._actions: list[ActionButton] = []
 
     async def start(self) -> None:
-        self._say(self._banner())
+        with speaking(self.language):
+            self._say(self._banner())
         loop = asyncio.get_running_loop()
         threading.Thread(target=self._read_stdin, args=(loop,), name="console", daemon=True).start()
         self.core.spawn(self._serve(), name="console")
@@ -82,19 +86,26 @@ class ConsolePlatform:
     async def post(
         self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False
     ) -> Posted:
-        where = f"#{to.channel_id}" + (f", thread {to.thread_id}" if to.thread_id else "")
+        where = f"#{to.channel_id}"
+        if to.thread_id:
+            where = _("#{channel}, thread {thread}", channel=to.channel_id, thread=to.thread_id)
         self._say(f"[{where}] {render(reply)}")
         return Posted(self.name, to.channel_id, str(next(self._ids)))
 
     async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None:
-        self._say(f"[#{posted.channel_id}, message {posted.message_id} edited] {render(reply)}")
+        edited = _(
+            "#{channel}, message {message} edited",
+            channel=posted.channel_id,
+            message=posted.message_id,
+        )
+        self._say(f"[{edited}] {render(reply)}")
 
     async def find_posted(self, to: Destination, key: str, since: float) -> Posted | None:
         """A terminal never loses an answer: nothing to look for."""
         return None
 
     async def direct(self, user_id: str, reply: Reply) -> Posted:
-        self._say(f"[private message] {render(reply)}")
+        self._say(f"[{_('private message')}] {render(reply)}")
         return Posted(self.name, "direct", str(next(self._ids)))
 
     async def open_thread(self, posted: Posted, name: str) -> Destination:
@@ -133,7 +144,11 @@ class ConsolePlatform:
         self.core.stop()
 
     async def handle(self, line: str) -> None:
-        """Run one console line and print the reply."""
+        """Run one console line and print the reply, in the console's language."""
+        with speaking(self.language):
+            await self._handle(line)
+
+    async def _handle(self, line: str) -> None:
         if line.lstrip("/") in ("help", "?"):
             self._say(self._help())
             return
@@ -146,7 +161,7 @@ class ConsolePlatform:
             if spec.missing(raw):
                 raw = await self._ask(spec, raw)
                 if raw is None:
-                    self._say("Cancelled.")
+                    self._say(_("Cancelled."))
                     return
             ctx = self._invocation(spec.name)
             ctx.options = spec.bind(_files(spec, raw))
@@ -161,22 +176,24 @@ class ConsolePlatform:
             user=self.user,
             guild_id="console",
             channel_id="console",
+            locale=self.language,
             is_admin=True,
         )
 
     async def _ask(self, spec: CommandSpec, raw: dict[str, Any]) -> dict[str, Any] | None:
         """The console's form: ask for each option not given; None when cancelled."""
         self._say(
-            f"/{spec.name}: {spec.description}. Enter each field (empty skips an optional one)."
+            _(
+                "/{command}: {description}. Enter each field (empty skips an optional one).",
+                command=spec.name,
+                description=_(spec.description),
+            )
         )
         answers = dict(raw)
         for param in spec.params:
             if param.name in answers:
                 continue
-            hint = "required" if param.required else "optional"
-            if param.choices:
-                hint += ": " + ", ".join(str(c.value) for c in param.choices)
-            self.stdout.write(f"{param.title} ({hint}): ")
+            self.stdout.write(f"{_question(param)}: ")
             self.stdout.flush()
             answer = await self._lines.get()
             if answer is None:
@@ -190,7 +207,7 @@ class ConsolePlatform:
     async def _press(self, which: str) -> None:
         if not which.isdigit() or not 1 <= int(which) <= len(self._actions):
             self._say(
-                render(error_reply("There is no such button; /press takes a button's number."))
+                render(error_reply(_("There is no such button; /press takes a button's number.")))
             )
             return
         button = self._actions[int(which) - 1]
@@ -206,33 +223,45 @@ class ConsolePlatform:
         self._say(render(reply, self._actions))
 
     def _banner(self) -> str:
-        lines = ["Herald console: no chat platform is connected, so commands run here."]
+        lines = [_("Herald console: no chat platform is connected, so commands run here.")]
         if self.core.commands:
             # A player's command makes the best first example; admin settings come last.
             example = min(self.core.commands.values(), key=lambda c: (c.admin, " " in c.name))
             lines.append(
-                f"Type a command as you would in Discord, for example {example.usage()[7:]}"
+                _(
+                    "Type a command as you would in Discord, for example {example}",
+                    example=_command_line(example),
+                )
             )
         else:
-            lines.append("No service is configured yet, so there are no commands to try.")
+            lines.append(_("No service is configured yet, so there are no commands to try."))
         lines.extend(
-            f"  {name} is off: set {', '.join(needs)} to turn it on"
+            "  "
+            + _(
+                "{service} is off: set {settings} to turn it on",
+                service=name,
+                settings=", ".join(needs),
+            )
             for name, needs in sorted(self.core.skipped.items())
         )
-        lines.append(CONNECT_HELP)
+        lines.append(_(CONNECT_HELP))
         lines.append(
-            "Announcements for channels subscribed here print in this console; README.md,"
-            ' "Trying it locally", shows how to send a sample webhook.'
+            _(
+                "Announcements for channels subscribed here print in this console;"
+                ' {readme}, "{section}", shows how to send a sample webhook.',
+                readme="README.md",
+                section="Trying it locally",
+            )
         )
-        lines.append("Type /help for the commands, /quit (or Ctrl-D) to leave.")
+        lines.append(_("Type /help for the commands, /quit (or Ctrl-D) to leave."))
         return "\n".join(lines)
 
     def _help(self) -> str:
         if not self.core.commands:
-            return "No commands are loaded. " + CONNECT_HELP
-        lines = ["Commands:"]
+            return f"{_('No commands are loaded.')} {_(CONNECT_HELP)}"
+        lines = [_("Commands:")]
         for spec in sorted(self.core.commands.values(), key=lambda s: s.name):
-            lines.append(f"  /{spec.name}: {spec.description}")
+            lines.append(f"  /{spec.name}: {_(spec.description)}")
             lines.append(f"    {spec.usage()}")
         return "\n".join(lines)
 
@@ -256,8 +285,28 @@ def render(reply: Reply, actions: list[ActionButton] | None = None) -> str:
         if isinstance(button, LinkButton):
             parts.append(f"  [{button.label}] {button.url}")
         elif actions is not None and button in actions:
-            parts.append(f"  [{button.label}] type /press {actions.index(button) + 1}")
+            press = _("type /press {number}", number=actions.index(button) + 1)
+            parts.append(f"  [{button.label}] {press}")
     return "\n".join(parts)
+
+
+def _question(param: Param) -> str:
+    """How the console's form asks for an option: `Steps (optional)`, with its choices."""
+    field = _(param.title)
+    if param.choices:
+        values = ", ".join(str(c.value) for c in param.choices)
+        if param.required:
+            return _("{field} (required: {choices})", field=field, choices=values)
+        return _("{field} (optional: {choices})", field=field, choices=values)
+    if param.required:
+        return _("{field} (required)", field=field)
+    return _("{field} (optional)", field=field)
+
+
+def _command_line(spec: CommandSpec) -> str:
+    """A command as typed (`/suggest description: …`): its usage, less the `Usage:` word."""
+    usage = spec.usage()
+    return usage[usage.index("/") :]
 
 
 def _files(spec: CommandSpec, raw: dict[str, Any]) -> dict[str, Any]:
@@ -274,7 +323,7 @@ def _files(spec: CommandSpec, raw: dict[str, Any]) -> dict[str, Any]:
 def _local_file(name: str) -> Attachment:
     path = Path(name).expanduser()
     if not path.is_file():
-        raise UserError(f"There is no file {name}.")
+        raise UserError(_("There is no file {name}.", name=name))
     return Attachment(path.name, path.resolve().as_uri(), path.stat().st_size, local=True)
 
 

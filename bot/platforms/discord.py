@@ -38,6 +38,7 @@ from bot.dispatch import echo_reply, error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
 from bot.followups import card_posted
 from bot.forms import form_capable, form_params, parse_action_id
+from bot.i18n import N_, _, speaking
 from bot.models import (
     Attachment,
     Channel,
@@ -57,8 +58,8 @@ from bot.platforms.discord_forms import (
 )
 from bot.platforms.discord_outbound import DiscordOutbound
 from bot.platforms.discord_render import NO_MENTIONS, reply_kwargs
+from bot.platforms.discord_translator import Translator, localized
 from bot.platforms.outbound import ForwardsOutbound
-from bot.text import truncate
 
 if TYPE_CHECKING:
     from bot.core import Core
@@ -70,7 +71,6 @@ CONNECT_RETRY_FIRST = 2.0
 CONNECT_RETRY_MAX = 60.0
 FORM_CHOICES_TIMEOUT = 1.0
 FORM_EXTRAS_KEPT = 500
-DONE = "✅ Done."
 NAME = "discord"
 RECEIVED = "herald:received"
 """Key in `Interaction.extras`: when the interaction arrived (monotonic seconds)."""
@@ -168,7 +168,7 @@ class DiscordPlatform(ForwardsOutbound):
         self._connection = asyncio.create_task(self._stay_connected(), name="discord")
         self._connection.add_done_callback(self._connection_ended)
         ready = asyncio.create_task(self.bot.wait_until_ready())
-        done, _ = await asyncio.wait(
+        done, _pending = await asyncio.wait(
             {ready, self._connection}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
         )
         if ready not in done:
@@ -246,7 +246,7 @@ class DiscordPlatform(ForwardsOutbound):
         """Connect where Discord says (`GET /gateway/bot`) unless a URL is configured."""
         url = self.settings.discord_gateway_url
         if url is None:
-            _, url, _ = await self.bot.http.get_bot_gateway()
+            _shards, url, _limits = await self.bot.http.get_bot_gateway()
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
     def register_commands(self, tree: app_commands.CommandTree[Any]) -> None:
@@ -283,21 +283,27 @@ class DiscordPlatform(ForwardsOutbound):
         )
         return app_commands.Group(
             name=prefix[-1],
-            description=f"{' '.join(prefix).capitalize()} commands",
+            description=localized(N_("{group} commands"), group=" ".join(prefix).capitalize()),
             parent=parent,
             default_permissions=discord.Permissions(manage_guild=True) if admin else None,
             guild_only=admin,
         )
 
     async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
-        """Upload the command list where it changed since the last upload."""
+        """Upload the command list, with its texts in every shipped language, where it
+        changed since the last upload (a catalog's new translations change it too)."""
+        translator = Translator()
+        await tree.set_translator(translator)
         guilds: list[discord.Object | None] = [
             discord.Object(id=g) for g in self.settings.discord_guild_ids
         ] or [None]
         for guild in guilds:
             if guild is not None:
                 tree.copy_global_to(guild=guild)
-            payload = [c.to_dict(tree) for c in tree.get_commands(guild=guild)]
+            payload = [
+                await c.get_translated_payload(tree, translator)
+                for c in tree.get_commands(guild=guild)
+            ]
             digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
             scope = f"discord:{self.bot.application_id}"
             key = f"commands:{guild.id if guild else 'global'}"
@@ -313,7 +319,8 @@ class DiscordPlatform(ForwardsOutbound):
         self, spec: CommandSpec, leaf: str, parent: app_commands.Group | None
     ) -> app_commands.Command[Any, ..., None]:
         async def callback(interaction: discord.Interaction, **values: Any) -> None:
-            await self._invoke(spec, interaction, values)
+            with speaking(str(interaction.locale)):
+                await self._invoke(spec, interaction, values)
 
         callback.__signature__ = _signature(spec)  # type: ignore[attr-defined]  # discord.py reads it
         callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]  # discord.py reads it
@@ -341,7 +348,8 @@ class DiscordPlatform(ForwardsOutbound):
             interaction: discord.Interaction, current: str
         ) -> list[app_commands.Choice[Any]]:
             try:
-                choices = await handler(self.invocation(spec.name, interaction), current)
+                with speaking(str(interaction.locale)):
+                    choices = await handler(self.invocation(spec.name, interaction), current)
             except UserError:
                 return []
             return [app_commands.Choice(name=c.name[:100], value=c.value) for c in choices[:25]]
@@ -444,18 +452,25 @@ class DiscordPlatform(ForwardsOutbound):
 
     def _message_menu(self, spec: CommandSpec) -> app_commands.ContextMenu:
         async def menu(interaction: discord.Interaction, message: discord.Message) -> None:
-            ref = MessageRef(
-                id=str(message.id),
-                channel_id=str(message.channel.id),
-                text=message.content,
-                author=message.author.display_name,
-                url=_message_url(interaction.guild_id, message.channel.id, message.id),
-                attachments=tuple(_neutral(a) for a in message.attachments),
-            )
-            given = {spec.message_option: message.content} if spec.message_option else {}
-            await self._open_form(spec, interaction, given, ref)
+            with speaking(str(interaction.locale)):
+                await self._open_menu_form(spec, interaction, message)
 
         return app_commands.ContextMenu(name=spec.message_menu or spec.name, callback=menu)
+
+    async def _open_menu_form(
+        self, spec: CommandSpec, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """The modal of a message's context-menu entry, prefilled from the message."""
+        ref = MessageRef(
+            id=str(message.id),
+            channel_id=str(message.channel.id),
+            text=message.content,
+            author=message.author.display_name,
+            url=_message_url(interaction.guild_id, message.channel.id, message.id),
+            attachments=tuple(_neutral(a) for a in message.attachments),
+        )
+        given = {spec.message_option: message.content} if spec.message_option else {}
+        await self._open_form(spec, interaction, given, ref)
 
     async def _open_form(
         self,
@@ -481,7 +496,7 @@ class DiscordPlatform(ForwardsOutbound):
             message.channel_id if message else None,
             message.id if message else None,
         )
-        title = spec.message_menu if message and spec.message_menu else f"/{spec.name}"
+        title = _(spec.message_menu) if message and spec.message_menu else f"/{spec.name}"
         modal = build_form(spec, form_id, title, given, choices)
         await interaction.response.send_modal(modal)
         self._acknowledged(interaction)
@@ -514,14 +529,15 @@ class DiscordPlatform(ForwardsOutbound):
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         try:
-            if interaction.type is discord.InteractionType.modal_submit:
-                form = FormId.decode(custom_id)
-                if form is not None:
-                    await self._submit_form(interaction, form, data)
-            elif interaction.type is discord.InteractionType.component:
-                action = parse_action_id(custom_id)
-                if action is not None:
-                    await self._press(interaction, *action)
+            with speaking(str(interaction.locale)):
+                if interaction.type is discord.InteractionType.modal_submit:
+                    form = FormId.decode(custom_id)
+                    if form is not None:
+                        await self._submit_form(interaction, form, data)
+                elif interaction.type is discord.InteractionType.component:
+                    action = parse_action_id(custom_id)
+                    if action is not None:
+                        await self._press(interaction, *action)
         except discord.HTTPException:
             log.exception("Discord refused an answer to interaction %s", interaction.id)
 
@@ -530,7 +546,7 @@ class DiscordPlatform(ForwardsOutbound):
     ) -> None:
         spec = self.core.commands.get(form.command)
         if spec is None:
-            reply = error_reply(f"/{form.command} is not available any more.")
+            reply = error_reply(_("/{command} is not available any more.", command=form.command))
             await interaction.response.send_message(**reply_kwargs(reply), ephemeral=True)
             return
         extras = self._form_extras.pop(form.token, {})
@@ -567,13 +583,14 @@ class DiscordPlatform(ForwardsOutbound):
         if not await self._answer_message(reply):
             message = await interaction.followup.send(**reply_kwargs(reply), wait=True)
             await card_posted(reply, _posted(message))
-        await interaction.edit_original_response(**reply_kwargs(Reply(text=DONE)))
+        await interaction.edit_original_response(**reply_kwargs(Reply(text=_("✅ Done."))))
 
     async def _on_tree_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         log.error("Discord command error", exc_info=error)
-        kwargs = reply_kwargs(error_reply("Something went wrong; it has been logged."))
+        with speaking(str(interaction.locale)):
+            kwargs = reply_kwargs(error_reply(_("Something went wrong; it has been logged.")))
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(ephemeral=True, **kwargs)
@@ -597,7 +614,7 @@ def _signature(spec: CommandSpec) -> inspect.Signature:
         )
     ]
     for param in spec.params:
-        for index, (name, _) in enumerate(_option_names(param)):
+        for index, (name, _description) in enumerate(_option_names(param)):
             annotation = _annotation(param)
             default: object = inspect.Parameter.empty
             if not param.required or by_form or index > 0:
@@ -611,15 +628,17 @@ def _signature(spec: CommandSpec) -> inspect.Signature:
     return inspect.Signature(parameters)
 
 
-def _option_names(param: Param) -> list[tuple[str, str]]:
+def _option_names(param: Param) -> list[tuple[str, str | app_commands.locale_str]]:
     """The Discord option names (and descriptions) for one parameter."""
-    if not param.is_list:
-        return [(param.name, param.description)]
-    names = [(param.name, param.description)]
-    names += [
-        (f"{param.name}_{n}", truncate(f"Another file ({n} of {param.many})", 100))
-        for n in range(2, param.many + 1)
-    ]
+    names: list[tuple[str, str | app_commands.locale_str]] = [(param.name, param.description)]
+    if param.is_list:
+        names += [
+            (
+                f"{param.name}_{n}",
+                localized(N_("Another file ({number} of {count})"), number=n, count=param.many),
+            )
+            for n in range(2, param.many + 1)
+        ]
     return names
 
 
@@ -628,7 +647,7 @@ def _collect(spec: CommandSpec, values: dict[str, Any]) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for param in spec.params:
         if param.is_list:
-            items = [values.get(name) for name, _ in _option_names(param)]
+            items = [values.get(name) for name, _description in _option_names(param)]
             raw[param.name] = [_neutral(item) for item in items if item is not None]
         elif values.get(param.name) is not None:
             raw[param.name] = _neutral(values[param.name])

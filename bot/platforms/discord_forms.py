@@ -19,6 +19,7 @@ import discord
 from bot.commands import Choice, CommandSpec, OptionKind, Param
 from bot.forms import form_params
 from bot.models import Attachment
+from bot.platforms import form_fields
 from bot.text import truncate
 
 FORM_PREFIX = "herald:form:"
@@ -66,14 +67,16 @@ def build_form(
     values: Mapping[str, Any],
     choices: Mapping[str, Sequence[Choice]],
 ) -> discord.ui.Modal:
-    """A modal for `spec`, prefilled with `values`; `choices` adds live choices per option."""
+    """A modal for `spec`, prefilled with `values`; `choices` adds live choices per option.
+
+    Built in the language of the person it is for (labels, descriptions, choices)."""
     modal = discord.ui.Modal(title=truncate(title, TITLE_LIMIT), custom_id=form_id.encode())
     for param in form_params(spec, choices, MAX_FIELDS):
-        options = list(choices.get(param.name) or param.choices)
+        options = form_fields.choices(param, choices)
         modal.add_item(
             discord.ui.Label(
-                text=truncate(param.title, LABEL_LIMIT),
-                description=truncate(param.description, DESCRIPTION_LIMIT),
+                text=truncate(form_fields.label(param), LABEL_LIMIT),
+                description=truncate(form_fields.hint(param), DESCRIPTION_LIMIT),
                 component=_field(param, values.get(param.name), options),
             )
         )

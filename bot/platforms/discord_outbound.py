@@ -28,6 +28,7 @@ import aiohttp
 import discord
 
 from bot.errors import DeliveryError
+from bot.i18n import _
 from bot.models import Destination, Posted, Reply
 from bot.platforms.discord_render import plain_kwargs, reply_kwargs
 from bot.ratelimit import RateLimiter, SlidingWindow
@@ -104,7 +105,7 @@ class DiscordOutbound:
                 data = await self.bot.http.start_thread_with_message(
                     posted.channel_id,
                     posted.message_id,
-                    name=truncate(name, THREAD_NAME_LIMIT) or "Updates",
+                    name=truncate(name, THREAD_NAME_LIMIT) or _("Updates"),
                     auto_archive_duration=THREAD_ARCHIVE_MINUTES,
                 )
                 thread_id = str(data["id"])

@@ -34,6 +34,7 @@ from bot.dispatch import error_reply, execute, execute_action
 from bot.errors import DeliveryError, StartError, UserError
 from bot.followups import card_posted
 from bot.forms import form_capable, parse_action_id
+from bot.i18n import _, resolve, speaking
 from bot.models import Destination, Invocation, MessageRef, Reply, User
 from bot.platforms.outbound import ForwardsOutbound
 from bot.platforms.slack_forms import (
@@ -62,7 +63,6 @@ MENU_PREFIX = "herald:menu:"
 SOCKET_PING_SECONDS = 10.0
 """Socket Mode's ping interval (slack-sdk's default): a connection that has not answered
 for four of them is stale, and a lost one is retried at this pace."""
-DONE = "✅ Done."
 
 Ack = Callable[..., Awaitable[None]]
 Respond = Callable[..., Awaitable[Any]]
@@ -70,12 +70,17 @@ Respond = Callable[..., Awaitable[Any]]
 
 @dataclass(slots=True)
 class Profile:
-    """What Herald needs to know of a Slack user, from `users.info`."""
+    """What Herald needs to know of a Slack user, from `users.info`.
+
+    `language` is the shipped language for the locale the user chose in Slack
+    (`es-ES` speaks `es`); None when Slack did not say.
+    """
 
     name: str | None = None
     display_name: str | None = None
     email: str | None = None
     admin: bool = False
+    language: str | None = None
 
 
 def menu_callback(spec: CommandSpec) -> str:
@@ -248,6 +253,10 @@ class SlackPlatform(ForwardsOutbound):
         A command given without its required options opens a modal instead.
         """
         await ack()
+        with speaking(await self.language(body["user_id"])):
+            await self._command(body, respond)
+
+    async def _command(self, body: dict[str, Any], respond: Respond) -> None:
         line = f"{body['command'].lstrip('/')} {body.get('text') or ''}"
         try:
             spec, raw = parse(line, self.core.commands)
@@ -295,6 +304,10 @@ class SlackPlatform(ForwardsOutbound):
     async def _on_shortcut(self, ack: Ack, body: dict[str, Any]) -> None:
         """A message shortcut ("Report as bug"): a modal prefilled with the message."""
         await ack()
+        with speaking(await self.language(body["user"]["id"])):
+            await self._shortcut(body)
+
+    async def _shortcut(self, body: dict[str, Any]) -> None:
         spec = self._menu_spec(body.get("callback_id", ""))
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id")
@@ -310,7 +323,8 @@ class SlackPlatform(ForwardsOutbound):
             files=shared_files(message),
         )
         given = {spec.message_option: message.get("text", "")} if spec.message_option else {}
-        await self._open_form(spec, body["trigger_id"], context, given, spec.message_menu or "")
+        title = _(spec.message_menu) if spec.message_menu else ""
+        await self._open_form(spec, body["trigger_id"], context, given, title)
 
     def _menu_spec(self, callback_id: str) -> CommandSpec | None:
         return self.core.commands.get(callback_id.removeprefix(MENU_PREFIX))
@@ -333,6 +347,10 @@ class SlackPlatform(ForwardsOutbound):
 
     async def _on_form(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """A submitted modal: problems go back beside their fields; else run the command."""
+        with speaking(await self.language(body["user"]["id"])):
+            await self._form(ack, body, view)
+
+    async def _form(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         context = FormContext.decode(view.get("private_metadata") or "")
         spec = self.core.commands.get(context.command) if context else None
         if context is None or spec is None:
@@ -375,12 +393,13 @@ class SlackPlatform(ForwardsOutbound):
         ref, argument = parsed
         ctx = await self.invocation(ref, body["user"]["id"], body)
         ctx.channel_id = (body.get("channel") or {}).get("id")
-        reply = await execute_action(self.core.cogs, ref, argument, ctx, self.core.metrics)
-        if reply.ephemeral:
-            await respond(**reply_message(reply), replace_original=True)
-            return
-        await self._deliver(ctx, reply)
-        await respond(**reply_message(Reply(text=DONE)), replace_original=True)
+        with speaking(ctx.locale):
+            reply = await execute_action(self.core.cogs, ref, argument, ctx, self.core.metrics)
+            if reply.ephemeral:
+                await respond(**reply_message(reply), replace_original=True)
+                return
+            await self._deliver(ctx, reply)
+            await respond(**reply_message(Reply(text=_("✅ Done."))), replace_original=True)
 
     async def _on_link(self, ack: Ack) -> None:
         """Link buttons open in the browser; Slack still wants the click acknowledged."""
@@ -424,6 +443,7 @@ class SlackPlatform(ForwardsOutbound):
             ),
             guild_id=body.get("team_id") or team.get("id"),
             channel_id=body.get("channel_id"),
+            locale=profile.language,
             is_admin=profile.admin or bool(groups & admin_groups),
             roles=groups,
         )
@@ -442,21 +462,28 @@ class SlackPlatform(ForwardsOutbound):
             self._groups = (members, time.monotonic() + PROFILE_CACHE_SECONDS)
         return frozenset(self._groups[0].get(user_id, ()))
 
+    async def language(self, user_id: str) -> str | None:
+        """The language `user_id` reads Slack in (cached with their profile)."""
+        return (await self.profile(user_id)).language
+
     async def profile(self, user_id: str) -> Profile:
-        """Name, e-mail and whether a workspace admin or owner, from `users.info` (cached)."""
+        """Name, e-mail, language and whether a workspace admin or owner, from
+        `users.info` (cached)."""
         cached = self._profiles.get(user_id)
         if cached and cached[1] > time.monotonic():
             self._profiles.move_to_end(user_id)
             return cached[0]
         profile = Profile()
         try:
-            user = (await self.client.users_info(user=user_id))["user"]
+            user = (await self.client.users_info(user=user_id, include_locale=True))["user"]
             details = user.get("profile") or {}
+            locale = user.get("locale")
             profile = Profile(
                 name=user.get("name"),
                 display_name=details.get("display_name") or user.get("real_name"),
                 email=details.get("email"),
                 admin=bool(user.get("is_admin") or user.get("is_owner")),
+                language=resolve(locale) if locale else None,
             )
         except SlackApiError as error:
             reason = error.response.get("error")

@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 
 from bot.commands import Choice, CommandSpec, OptionKind, Param
 from bot.forms import form_params
+from bot.i18n import _
 from bot.models import Attachment
+from bot.platforms import form_fields
 from bot.text import truncate
 
 FORM_CALLBACK = "herald:form"
@@ -108,16 +110,16 @@ def build_view(
     values: Mapping[str, Any],
     choices: Mapping[str, Sequence[Choice]],
 ) -> dict[str, Any]:
-    """A modal view for `spec`, prefilled with `values`."""
+    """A modal view for `spec`, prefilled with `values`, in the language spoken now."""
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,
         "private_metadata": context.encode(),
         "title": _plain(truncate(title, TITLE_LIMIT)),
-        "submit": _plain("Send"),
-        "close": _plain("Cancel"),
+        "submit": _plain(_("Send")),
+        "close": _plain(_("Cancel")),
         "blocks": [
-            _input(param, values.get(param.name), list(choices.get(param.name) or param.choices))
+            _input(param, values.get(param.name), form_fields.choices(param, choices))
             for param in slack_params(spec, choices)
         ],
     }
@@ -128,8 +130,8 @@ def _input(param: Param, value: Any, options: list[Choice]) -> dict[str, Any]:
         "type": "input",
         "block_id": param.name,
         "optional": not param.required,
-        "label": _plain(truncate(param.title, LABEL_LIMIT)),
-        "hint": _plain(truncate(param.description, HINT_LIMIT)),
+        "label": _plain(truncate(form_fields.label(param), LABEL_LIMIT)),
+        "hint": _plain(truncate(form_fields.hint(param), HINT_LIMIT)),
         "element": _element(param, value, options),
     }
     return block

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.events import Event, Source
+from bot.i18n import _, format_number
 from bot.models import Card, Colour
 from bot.polling import Problems, Submit
 from bot.store import PolledItem, Store
@@ -38,26 +39,35 @@ def release_card(release: Release) -> Card:
     if release.description:
         parts.append(escape(truncate(release.description, DESCRIPTION_LIMIT)))
     card = Card(
-        title=f"🎉 New release: {escape(release.label)}",
+        title=_("🎉 New release: {release}", release=escape(release.label)),
         url=release.url,
         description="\n\n".join(parts) or None,
         colour=Colour.ACCENT,
-        footer="BetaHub release",
+        footer=_("BetaHub release"),
     )
     downloads = "\n".join(link(d.label, d.url) for d in release.downloads)
-    card.add_field("Download", downloads or link("Release page", release.url), inline=False)
+    card.add_field(_("Download"), downloads or link(_("Release page"), release.url), inline=False)
     return card
 
 
 def release_event(release: Release, project_id: str) -> Event:
-    summary = f": {escape(truncate(release.summary, 150))}" if release.summary else ""
+    named = link(release.label, release.url)
+    line = (
+        _(
+            "🎉 New release {release}: {summary}",
+            release=named,
+            summary=escape(truncate(release.summary, 150)),
+        )
+        if release.summary
+        else _("🎉 New release {release}", release=named)
+    )
     return Event(
         source=SOURCE,
         kind=KIND,
         card=release_card(release),
-        line=f"🎉 New release {link(release.label, release.url)}{summary}",
+        line=line,
         item=release_item(release.id),
-        title=f"Release {escape(release.label)}",
+        title=_("Release {release}", release=escape(release.label)),
         url=release.url,
         attributes={"project": [project_id]},
     )
@@ -71,13 +81,17 @@ def release_source(project_id: str, interval: float) -> Source:
             return None
         return release_event(Release.parse(payload), project_id)
 
-    if interval > 0:
-        hint = f"Herald reads BetaHub's releases itself, every {interval:g} seconds."
-    else:
-        hint = (
+    def hint() -> str:
+        if interval > 0:
+            return _(
+                "Herald reads BetaHub's releases itself, every {interval} seconds.",
+                interval=format_number(interval),
+            )
+        return _(
             "Herald does not read BetaHub's releases now:"
             " set BETAHUB_RELEASES_POLL_SECONDS above 0 and restart it."
         )
+
     return Source(SOURCE, LABEL, (KIND,), ATTRIBUTES, normalise, hint)
 
 

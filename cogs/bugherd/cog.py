@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.cache import lookup_client
 from bot.cog import Cog
 from bot.events import Source
+from bot.i18n import _
 from bot.webhooks import BadDelivery, Incoming, QuerySecret
 from cogs.bugherd.client import BugHerdClient
 from cogs.bugherd.events import ATTRIBUTES, KINDS, LABEL, SOURCE, BugHerdEvents, check
@@ -24,11 +25,15 @@ if TYPE_CHECKING:
     from bot.core import Core
 
 PATH = "/webhooks/bugherd/{event}"
-HINT = (
-    "Point BugHerd at Herald with one webhook per event: "
-    "`https://<herald>/webhooks/bugherd/<event>?token=<BUGHERD_WEBHOOK_SECRET>`"
-    f" for each of {', '.join(KINDS)}."
-)
+
+
+def hint() -> str:
+    return _(
+        "Point BugHerd at Herald with one webhook per event: "
+        "`https://<herald>/webhooks/bugherd/<event>?token=<BUGHERD_WEBHOOK_SECRET>`"
+        " for each of {kinds}.",
+        kinds=", ".join(KINDS),
+    )
 
 
 class BugHerd(Cog):
@@ -51,7 +56,7 @@ class BugHerd(Cog):
         self.api = BugHerdClient(http)
         self.events = BugHerdEvents(self.api.project_name, self.api.task)
         core.announcements.add_webhook(
-            Source(SOURCE, LABEL, KINDS, ATTRIBUTES, self.events.normalise, HINT),
+            Source(SOURCE, LABEL, KINDS, ATTRIBUTES, self.events.normalise, hint),
             PATH,
             QuerySecret("token", settings.webhook_secret.get_secret_value()),
             _read,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.events import Attributes, Event, Mode
+from bot.i18n import N_, _
 from bot.models import Card, Colour
 from bot.payload import ident, obj, text, when
 from bot.text import escape, escape_inline, link, truncate
@@ -23,10 +24,11 @@ SOURCE = "bugherd"
 LABEL = "BugHerd"
 KINDS = ("task_create", "task_update", "task_destroy", "comment")
 ATTRIBUTES = ("status", "priority", "tag", "assignee", "project", "site")
+# What happened to a task, alone and with who did it (`{actor}`); translated where shown.
 LINES = {
-    "task_create": "🐞 reported",
-    "task_update": "✏️ updated",
-    "task_destroy": "🗑 deleted",
+    "task_create": (N_("🐞 reported"), N_("🐞 reported by {actor}")),
+    "task_update": (N_("✏️ updated"), N_("✏️ updated by {actor}")),
+    "task_destroy": (N_("🗑 deleted"), N_("🗑 deleted by {actor}")),
 }
 
 NameLookup = Callable[[str], Awaitable[str | None]]
@@ -62,7 +64,7 @@ class BugHerdEvents:
         actor = _person(obj(task, "updater")) if kind != "task_create" else None
         actor = actor or _person(obj(task, "requester")) or text(task, "requester_email")
         card = Card(
-            title=escape(f"🗑 Deleted: {title}" if kind == "task_destroy" else title),
+            title=escape(_("🗑 Deleted: {title}", title=title) if kind == "task_destroy" else title),
             url=url,
             description=_excerpt(text(task, "description"), 400),
             colour=Colour.NEUTRAL if kind == "task_destroy" else Colour.ORANGE,
@@ -73,16 +75,15 @@ class BugHerdEvents:
         status = text(task, "status") or "feedback"
         tags = _tags(task)
         assignee = _person(obj(task, "assigned_to"))
-        card.add_field("Status", escape(status))
-        card.add_field("Priority", escape(text(task, "priority") or ""))
-        card.add_field("Assigned", escape(assignee or ""))
-        card.add_field("Tags", escape(", ".join(tags)))
+        card.add_field(_("Status"), escape(status))
+        card.add_field(_("Priority"), escape(text(task, "priority") or ""))
+        card.add_field(_("Assigned"), escape(assignee or ""))
+        card.add_field(_("Tags"), escape(", ".join(tags)))
         page = text(task, "url")
         if page and page.startswith(("http://", "https://")):
-            card.add_field("Page", link(truncate(page, 200), page), inline=False)
-        line = LINES[kind]
-        if actor:
-            line = f"{line} by {escape_inline(actor)}"
+            card.add_field(_("Page"), link(truncate(page, 200), page), inline=False)
+        alone, by = LINES[kind]
+        line = _(by, actor=escape_inline(actor)) if actor else _(alone)
         return Event(
             source=SOURCE,
             kind=kind,
@@ -102,10 +103,10 @@ class BugHerdEvents:
         project = ident(task, "project_id") or ident(comment, "project_id")
         if text(task, "description") is None and project and task_id:
             task = await self._task(project, task_id) or task
-        who = _person(obj(comment, "user")) or "someone"
+        who = _person(obj(comment, "user")) or _("someone")
         said = escape_inline(truncate(text(comment, "text") or "", 280))
-        line = f"💬 **{escape_inline(who)}**: {said}"
-        title = _title(task) if task else f"Task {task_id}"
+        line = _("💬 **{who}**: {said}", who=escape_inline(who), said=said)
+        title = _title(task) if task else _("Task {task}", task=task_id)
         project_label = text(task, "project_name") or await self._project(project)
         card = Card(
             title=escape(title),
@@ -152,7 +153,9 @@ def _attributes(
 def _title(task: dict[str, Any]) -> str:
     number = ident(task, "local_task_id") or ident(task, "id") or "?"
     words = text(task, "title") or (text(task, "description") or "").strip().split("\n")[0]
-    return f"#{number} {truncate(words, 120)}".strip() if words else f"Task #{number}"
+    return (
+        f"#{number} {truncate(words, 120)}".strip() if words else _("Task #{number}", number=number)
+    )
 
 
 def _task_url(task: dict[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 from bot.cog import Cog
 from bot.commands import Choice, CommandSpec, Option, command
 from bot.errors import ServiceError, UserError
+from bot.i18n import N_, _
 from bot.models import ActionButton, Invocation, LinkButton, Reply, Role
 from bot.ratelimit import RateLimiter
 from bot.text import escape
@@ -32,12 +33,11 @@ log = logging.getLogger(__name__)
 BURST = 5
 BUILD_ROLE = "butterstack.build-role"
 MAX_CHOICES = 25  # Discord's limit on an option's choices
-_MAYBE_STARTED = (
-    "⚠️ {reason} The build may or may not have started. Check /build list before starting it again."
-)
 
-Project = Annotated[str | None, Option("ButterStack project (default: the first)", max_length=100)]
-Limit = Annotated[int, Option("How many to show", min_value=1, max_value=25)]
+Project = Annotated[
+    str | None, Option(N_("ButterStack project (default: the first)"), max_length=100)
+]
+Limit = Annotated[int, Option(N_("How many to show"), min_value=1, max_value=25)]
 
 
 def _scope(ctx: Invocation) -> str:
@@ -104,7 +104,13 @@ class ButterStack(Cog):
         if project is None:
             return self.projects[0]
         if project not in self.projects:
-            raise UserError(f"Herald watches {', '.join(self.projects)}; not {project}.")
+            raise UserError(
+                _(
+                    "Herald watches {projects}; not {project}.",
+                    projects=", ".join(self.projects),
+                    project=project,
+                )
+            )
         return project
 
     async def _card(self, build: Build) -> Reply:
@@ -114,17 +120,25 @@ class ButterStack(Cog):
             typical = await self.durations.typical(build.project_id, build.platform)
         card = build_card(build, now=datetime.now(UTC), changelist=changelist, typical=typical)
         buttons: list[LinkButton | ActionButton] = (
-            [LinkButton("Open in ButterStack", build.url)] if build.url else []
+            [LinkButton(_("Open in ButterStack"), build.url)] if build.url else []
         )
         return Reply(card=card, buttons=buttons)
 
-    @command("build list", "Recent builds, newest first")
+    @command("build list", N_("Recent builds, newest first"))
     async def build_list(
         self,
         ctx: Invocation,
         status: Annotated[
             str | None,
-            Option("Only builds with this status", choices=[PENDING, RUNNING, SUCCESS, FAILED]),
+            Option(
+                N_("Only builds with this status"),
+                choices=[
+                    Choice(N_("pending"), PENDING),
+                    Choice(N_("running"), RUNNING),
+                    Choice(N_("success"), SUCCESS),
+                    Choice(N_("failed"), FAILED),
+                ],
+            ),
         ] = None,
         limit: Limit = 10,
         project: Project = None,
@@ -133,41 +147,41 @@ class ButterStack(Cog):
         builds = await self.api.builds(chosen, status=status, limit=limit)
         return Reply(card=builds_card(chosen, builds, status))
 
-    @command("build status", "A build's status, changelist, progress and artifacts")
+    @command("build status", N_("A build's status, changelist, progress and artifacts"))
     async def build_status(
         self,
         ctx: Invocation,
-        build_id: Annotated[str, Option("The build id, such as build_xyz789", max_length=100)],
+        build_id: Annotated[str, Option(N_("The build id, such as build_xyz789"), max_length=100)],
     ) -> Reply:
         return await self._card(await self.api.build(build_id))
 
-    @command("deploys", "Recent deployments, newest first")
+    @command("deploys", N_("Recent deployments, newest first"))
     async def deploys(self, ctx: Invocation, limit: Limit = 10, project: Project = None) -> Reply:
         chosen = self._project(project)
         deployments = await self.api.deployments(chosen, limit=limit)
         return Reply(card=deployments_card(chosen, deployments))
 
-    @command("changelist", "A Perforce changelist: author, description and files")
+    @command("changelist", N_("A Perforce changelist: author, description and files"))
     async def changelist(
         self,
         ctx: Invocation,
-        number: Annotated[int, Option("The changelist number, such as 12345", min_value=1)],
+        number: Annotated[int, Option(N_("The changelist number, such as 12345"), min_value=1)],
     ) -> Reply:
         found = await self.changelists.get(str(number))
         if found is None:
-            raise UserError(f"ButterStack knows no changelist {number}.")
+            raise UserError(_("ButterStack knows no changelist {number}.", number=number))
         return Reply(card=changelist_card(found))
 
-    @command("build trigger", "Start a build", ephemeral=True)
+    @command("build trigger", N_("Start a build"), ephemeral=True)
     async def build_trigger(
         self,
         ctx: Invocation,
-        platform: Annotated[str, Option("Target platform, such as win64", max_length=50)],
+        platform: Annotated[str, Option(N_("Target platform, such as win64"), max_length=50)],
         configuration: Annotated[
-            str, Option("Build configuration, such as development or shipping", max_length=50)
+            str, Option(N_("Build configuration, such as development or shipping"), max_length=50)
         ],
         changelist: Annotated[
-            str | None, Option("Changelist to build (default: latest)", max_length=50)
+            str | None, Option(N_("Changelist to build (default: latest)"), max_length=50)
         ] = None,
         project: Project = None,
     ) -> Reply:
@@ -181,7 +195,12 @@ class ButterStack(Cog):
             # Never sent again by itself: a second build costs real machine time.
             log.warning("ButterStack build trigger in %s: outcome unknown", chosen)
             self.poller.poke(chosen)
-            return Reply(text=_MAYBE_STARTED.format(reason=error.message), ephemeral=True)
+            maybe = _(
+                "⚠️ {reason} The build may or may not have started."
+                " Check /build list before starting it again.",
+                reason=error.message,
+            )
+            return Reply(text=maybe, ephemeral=True)
         log.info(
             "%s:%s started ButterStack build %s (%s %s) in %s",
             ctx.platform,
@@ -193,7 +212,9 @@ class ButterStack(Cog):
         )
         self.poller.poke(chosen)
         reply = await self._card(build)
-        reply.text = f"Build {escape(build.id)} is queued; its card follows it in the channel."
+        reply.text = _(
+            "Build {build} is queued; its card follows it in the channel.", build=escape(build.id)
+        )
         reply.ephemeral = True
         return reply
 
@@ -207,29 +228,35 @@ class ButterStack(Cog):
             return
         if role is not None:
             raise UserError(
-                f"Only members with the {escape(role['name'])} role (or server admins) can"
-                " start builds."
+                _(
+                    "Only members with the {role} role (or server admins) can start builds.",
+                    role=escape(role["name"]),
+                )
             )
         raise UserError(
-            "Only server admins can start builds here. An admin can let a role do it with"
-            " /herald config build-role."
+            _(
+                "Only server admins can start builds here. An admin can let a role do it with"
+                " /herald config build-role."
+            )
         )
 
     @command(
         "herald config build-role",
-        "Choose the role whose members may start builds",
+        N_("Choose the role whose members may start builds"),
         admin=True,
         ephemeral=True,
     )
     async def build_role(
         self,
         ctx: Invocation,
-        role: Annotated[Role, Option("Members with this role may use /build trigger")],
+        role: Annotated[Role, Option(N_("Members with this role may use /build trigger"))],
     ) -> Reply:
         value = json.dumps({"id": role.id, "name": role.name})
         await self.core.store.set_setting(_scope(ctx), BUILD_ROLE, value)
         return Reply(
-            text=f"Members with the {escape(role.name)} role can now start builds with"
-            " /build trigger.",
+            text=_(
+                "Members with the {role} role can now start builds with /build trigger.",
+                role=escape(role.name),
+            ),
             ephemeral=True,
         )

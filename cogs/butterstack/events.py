@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.events import Attributes, Event, Source
+from bot.i18n import _
 from bot.models import Card
 from cogs.butterstack.cards import (
     build_card,
@@ -163,8 +164,11 @@ class Normaliser:
 
 
 def source(projects: Sequence[str], changelists: Changelists | None = None) -> Source:
-    hint = (
-        "Nothing to set up in ButterStack: Herald reads the builds and deployments of"
-        f" {', '.join(projects)} itself."
-    )
+    def hint() -> str:
+        return _(
+            "Nothing to set up in ButterStack: Herald reads the builds and deployments of"
+            " {projects} itself.",
+            projects=", ".join(projects),
+        )
+
     return Source(SOURCE, LABEL, KINDS, ATTRIBUTES, Normaliser(changelists), hint, CARD_SHOWS)

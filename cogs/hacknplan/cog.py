@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.cache import lookup_client
 from bot.cog import Cog
 from bot.events import Source
+from bot.i18n import _
 from bot.webhooks import BadDelivery, HeaderSecret, Incoming
 from cogs.hacknplan.client import HacknPlanClient
 from cogs.hacknplan.events import ATTRIBUTES, KINDS, LABEL, SOURCE, HacknPlanEvents, Links, check
@@ -24,11 +25,15 @@ if TYPE_CHECKING:
 
 EVENT_HEADER = "X-HacknPlan-Event"
 PATH = "/webhooks/hacknplan"
-HINT = (
-    "Point HacknPlan at Herald (project settings > Webhooks): URL"
-    f" `https://<herald>{PATH}`, custom header"
-    " `Authorization: Bearer <HACKNPLAN_WEBHOOK_SECRET>`, and the events you want."
-)
+
+
+def hint() -> str:
+    return _(
+        "Point HacknPlan at Herald (project settings > Webhooks): URL"
+        " `https://<herald>{path}`, custom header"
+        " `Authorization: Bearer <HACKNPLAN_WEBHOOK_SECRET>`, and the events you want.",
+        path=PATH,
+    )
 
 
 class HacknPlan(Cog):
@@ -58,7 +63,7 @@ class HacknPlan(Cog):
         )
         secret = settings.webhook_secret.get_secret_value()
         core.announcements.add_webhook(
-            Source(SOURCE, LABEL, KINDS, ATTRIBUTES, self.events.normalise, HINT),
+            Source(SOURCE, LABEL, KINDS, ATTRIBUTES, self.events.normalise, hint),
             PATH,
             HeaderSecret("Authorization", f"Bearer {secret}"),
             _read,

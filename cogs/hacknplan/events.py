@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.events import Attributes, Event, KnownItem, Mode
+from bot.i18n import N_, _, format_number
 from bot.models import Card, Colour
 from bot.payload import get, ident, names, obj, objects, text, when
 from bot.text import escape, escape_inline, link, truncate
@@ -105,14 +106,22 @@ REQUIRED = {
     "designelement": "DesignElementId",
     "projectuser": "User",
 }
+# What happened, alone and with who did it (`{actor}`); translated where shown.
 VERBS = {
-    "created": "🆕 created",
-    "updated": "✏️ updated",
-    "deleted": "🗑 deleted",
-    "closed": "🔒 closed",
-    "reopened": "🔓 reopened",
-    "blocked": "⛔ blocked",
-    "unblocked": "✅ unblocked",
+    "created": (N_("🆕 created"), N_("🆕 created by {actor}")),
+    "updated": (N_("✏️ updated"), N_("✏️ updated by {actor}")),
+    "deleted": (N_("🗑 deleted"), N_("🗑 deleted by {actor}")),
+    "closed": (N_("🔒 closed"), N_("🔒 closed by {actor}")),
+    "reopened": (N_("🔓 reopened"), N_("🔓 reopened by {actor}")),
+    "blocked": (N_("⛔ blocked"), N_("⛔ blocked by {actor}")),
+    "unblocked": (N_("✅ unblocked"), N_("✅ unblocked by {actor}")),
+}
+# What happened to a project user, `{who}` being them.
+PROJECT_USER = {
+    "added": N_("{who} joined the project"),
+    "updated": N_("{who} had their project role updated"),
+    "left": N_("{who} left the project"),
+    "removed": N_("{who} was removed from the project"),
 }
 ACTOR_FIELDS = ("Actor", "ModifiedBy", "UpdatedBy", "ChangedBy", "Author")
 
@@ -176,7 +185,7 @@ class HacknPlanEvents:
         self._project_name = project_name
 
     async def normalise(self, kind: str, body: dict[str, Any]) -> Event | None:
-        family, _, verb = kind.rpartition(".")
+        family, _dot, verb = kind.rpartition(".")
         if family.startswith("workitem.") and family != "workitem.user":
             return await self._follow_up(kind, family, verb, body)
         if family in ("workitem", "workitem.user"):
@@ -198,24 +207,26 @@ class HacknPlanEvents:
         is_item = text(item, "Title") is not None
         if not is_item and project:
             item = await self._work_item(project, number) or item
+        actor = _actor(body) or (user_name(obj(item, "User")) if verb == "created" else None)
         if family == "workitem.user" and is_item:
             # The body is the work item: its User is the creator, not who was assigned;
             # the new assignee list (and the change, once known) is on the card.
-            line = "👤 assignees changed"
+            line = _("👤 assignees changed")
         elif family == "workitem.user":
-            who = escape_inline(user_name(obj(body, "User")) or "someone")
-            line = f"👤 {who} unassigned" if verb == "unassigned" else f"👤 assigned to {who}"
+            who = escape_inline(user_name(obj(body, "User")) or _("someone"))
+            line = (
+                _("👤 {who} unassigned", who=who)
+                if verb == "unassigned"
+                else _("👤 assigned to {who}", who=who)
+            )
         else:
-            line = VERBS.get(verb, verb)
-        actor = _actor(body) or (user_name(obj(item, "User")) if verb == "created" else None)
-        if actor and family == "workitem":
-            line = f"{line} by {escape_inline(actor)}"
+            line = _verb_line(verb, actor)
         if text(item, "Title") is None:
             return await self._follow_up_event(kind, family, project, number, line, body)
         event = await self._work_item_card(kind, family, project, number, item, actor)
         event.line = line
         if verb == "deleted":
-            event.card.title = escape(f"🗑 Deleted: {event.title}")
+            event.card.title = escape(_("🗑 Deleted: {title}", title=event.title))
             event.card.colour = Colour.NEUTRAL
         elif verb == "blocked" or get(item, "IsBlocked") is True:
             event.card.colour = Colour.ERROR
@@ -243,18 +254,18 @@ class HacknPlanEvents:
             footer=await self._footer(project, kind),
             timestamp=when(item, "UpdateDate") or when(item, "CreationDate") or _now(),
         )
-        card.add_field("Stage", escape(text(item, "Stage", "Name") or ""))
-        card.add_field("Category", escape(text(item, "Category", "Name") or ""))
-        card.add_field("Board", escape(text(board, "Name") or ""))
-        card.add_field("Assigned", escape(", ".join(assignees)))
-        card.add_field("Importance", escape(text(item, "ImportanceLevel", "Name") or ""))
-        card.add_field("Estimate", _hours(get(item, "EstimatedCost")))
-        card.add_field("Logged", _hours(get(item, "LoggedCost")))
-        card.add_field("Tags", escape(", ".join(names(item, "Tags"))))
-        card.add_field("Design element", escape(text(item, "DesignElement", "Name") or ""))
-        card.add_field("Due", _date(when(item, "DueDate")))
+        card.add_field(_("Stage"), escape(text(item, "Stage", "Name") or ""))
+        card.add_field(_("Category"), escape(text(item, "Category", "Name") or ""))
+        card.add_field(_("Board"), escape(text(board, "Name") or ""))
+        card.add_field(_("Assigned"), escape(", ".join(assignees)))
+        card.add_field(_("Importance"), escape(text(item, "ImportanceLevel", "Name") or ""))
+        card.add_field(_("Estimate"), _hours(get(item, "EstimatedCost")))
+        card.add_field(_("Logged"), _hours(get(item, "LoggedCost")))
+        card.add_field(_("Tags"), escape(", ".join(names(item, "Tags"))))
+        card.add_field(_("Design element"), escape(text(item, "DesignElement", "Name") or ""))
+        card.add_field(_("Due"), _date(when(item, "DueDate")))
         if get(item, "IsBlocked") is True:
-            card.add_field("Blocked", "yes")
+            card.add_field(_("Blocked"), _("yes"))
         attributes = _work_item_attributes(item)
         attributes.update(_attributes(project=await self._project_label(project)))
         return Event(
@@ -298,7 +309,7 @@ class HacknPlanEvents:
             title = f"#{number} {text(fetched, 'Title') or ''}".strip()
             url = self.links.work_item(project, number, ident(fetched, "Board", "BoardId"))
             attributes.update(_work_item_attributes(fetched))
-        title = title or f"Work item #{number}"
+        title = title or _("Work item #{number}", number=number)
         url = url or self.links.work_item(project, number, None)
         card = Card(
             title=escape(title),
@@ -336,40 +347,43 @@ class HacknPlanEvents:
         attributes = _attributes(project=project_label)
         if family == "milestone":
             number = ident(body, "MilestoneId") or "?"
-            title = f"🏁 Milestone: {name or number}"
+            title = _("🏁 Milestone: {name}", name=name or number)
             url = self.links.project(project)
             card.description = _excerpt(text(body, "GeneralInfo"), 400)
             attributes.update(_attributes(milestone=name))
         elif family == "board":
             number = ident(body, "BoardId") or "?"
-            title = f"📋 Board: {name or number}"
+            title = _("📋 Board: {name}", name=name or number)
             url = self.links.board(project, number)
             card.description = _excerpt(text(body, "Description"), 400)
             attributes.update(_attributes(board=name))
         elif family == "designelement":
             number = ident(body, "DesignElementId") or "?"
-            title = f"🎨 {text(body, 'Type', 'Name') or 'Design element'}: {name or number}"
+            kind_name = text(body, "Type", "Name")
+            title = (
+                _("🎨 {type}: {name}", type=kind_name, name=name or number)
+                if kind_name
+                else _("🎨 Design element: {name}", name=name or number)
+            )
             url = self.links.project(project)
             card.description = _excerpt(text(body, "Description"), 400)
-            card.add_field("Parent", escape(text(body, "Parent", "Name") or ""))
+            card.add_field(_("Parent"), escape(text(body, "Parent", "Name") or ""))
             attributes.update(_attributes(type=text(body, "Type", "Name")))
         else:
             number = project or "?"
-            title = f"📁 Project: {name or project_label or number}"
+            title = _("📁 Project: {name}", name=name or project_label or number)
             url = self.links.project(project)
             card.description = _excerpt(text(body, "Description"), 400)
-        card.add_field("Starts", _date(when(body, "StartDate")))
-        card.add_field("Due", _date(when(body, "DueDate")))
-        card.add_field("Closed", _date(when(body, "ClosingDate")))
-        card.title = escape(f"🗑 Deleted: {title}" if verb == "deleted" else title)
+        card.add_field(_("Starts"), _date(when(body, "StartDate")))
+        card.add_field(_("Due"), _date(when(body, "DueDate")))
+        card.add_field(_("Closed"), _date(when(body, "ClosingDate")))
+        card.title = escape(_("🗑 Deleted: {title}", title=title) if verb == "deleted" else title)
         card.url = url
-        line = VERBS.get(verb, verb)
-        actor = _actor(body)
         return Event(
             source=SOURCE,
             kind=kind,
             card=card,
-            line=f"{line} by {escape_inline(actor)}" if actor else line,
+            line=_verb_line(verb, _actor(body)),
             item=f"{SOURCE}:{project}:{family}:{number}",
             title=title,
             url=url,
@@ -379,15 +393,14 @@ class HacknPlanEvents:
 
     async def _project_user(self, kind: str, verb: str, body: dict[str, Any]) -> Event:
         project = ident(body, "ProjectId")
-        who = user_name(obj(body, "User")) or "Someone"
-        what = {
-            "added": "joined the project",
-            "updated": "had their project role updated",
-            "left": "left the project",
-            "removed": "was removed from the project",
-        }.get(verb, verb)
+        who = user_name(obj(body, "User")) or _("Someone")
+        what = (
+            _(PROJECT_USER[verb], who=who)
+            if verb in PROJECT_USER
+            else _("{who} {verb}", who=who, verb=verb)
+        )
         role = text(body, "Role", "Name")
-        title = f"👋 {who} {what}" if verb == "added" else f"{who} {what}"
+        title = f"👋 {what}" if verb == "added" else what
         card = Card(
             title=escape(title),
             url=self.links.project(project),
@@ -395,14 +408,14 @@ class HacknPlanEvents:
             footer=await self._footer(project, kind),
             timestamp=when(body, "CreationDate") or _now(),
         )
-        card.add_field("Role", escape(role or ""))
+        card.add_field(_("Role"), escape(role or ""))
         if get(body, "IsAdmin") is True:
-            card.add_field("Admin", "yes")
+            card.add_field(_("Admin"), _("yes"))
         return Event(
             source=SOURCE,
             kind=kind,
             card=card,
-            line=escape(f"{who} {what}"),
+            line=escape(what),
             title=title,
             url=card.url,
             mode=Mode.CARD,
@@ -419,49 +432,80 @@ class HacknPlanEvents:
         return await self._project_name(project) or f"project {project}"
 
 
+def _verb_line(verb: str, actor: str | None) -> str:
+    """`🆕 created by Jane`: what happened to a card's item, and who did it when known."""
+    if verb not in VERBS:
+        return _("{verb} by {actor}", verb=verb, actor=escape_inline(actor)) if actor else verb
+    alone, by = VERBS[verb]
+    return _(by, actor=escape_inline(actor)) if actor else _(alone)
+
+
 def _follow_up_line(family: str, verb: str, body: dict[str, Any]) -> str:
-    who = escape_inline(user_name(obj(body, "User")) or _actor(body) or "someone")
+    who = escape_inline(user_name(obj(body, "User")) or _actor(body) or _("someone"))
     if family == "workitem.comment":
         comment = obj(body, "Comment") or body
         said = _said(text(comment, "Text"), 280) or ""
-        return {
-            "created": f"💬 **{who}**: {said}",
-            "updated": f"✏️ **{who}** edited a comment: {said}",
-            "deleted": f"🗑 a comment by {who} was deleted",
-        }.get(verb, f"💬 comment {verb}: {said}")
+        if verb == "created":
+            return _("💬 **{who}**: {said}", who=who, said=said)
+        if verb == "updated":
+            return _("✏️ **{who}** edited a comment: {said}", who=who, said=said)
+        if verb == "deleted":
+            return _("🗑 a comment by {who} was deleted", who=who)
+        return _("💬 comment {verb}: {said}", verb=verb, said=said)
     if family == "workitem.subtask":
-        name = escape_inline(text(body, "Title") or "a subtask")
+        name = escape_inline(text(body, "Title") or _("a subtask"))
         if verb == "updated" and get(body, "IsCompleted") is True:
-            return f"☑ subtask done: {name}"
-        return {
-            "created": f"☐ subtask added: {name}",
-            "updated": f"☐ subtask updated: {name}",
-            "deleted": f"✖ subtask removed: {name}",
-        }.get(verb, f"subtask {verb}: {name}")
+            return _("☑ subtask done: {name}", name=name)
+        if verb == "created":
+            return _("☐ subtask added: {name}", name=name)
+        if verb == "updated":
+            return _("☐ subtask updated: {name}", name=name)
+        if verb == "deleted":
+            return _("✖ subtask removed: {name}", name=name)
+        return _("subtask {verb}: {name}", verb=verb, name=name)
     if family == "workitem.worklog":
-        hours = _hours(get(body, "Value")) or "time"
-        note = _said(text(body, "Comment"), 200)
-        suffix = f": {note}" if note else ""
-        return {
-            "created": f"⏱ **{who}** logged {hours}{suffix}",
-            "updated": f"⏱ **{who}** changed a worklog to {hours}{suffix}",
-            "deleted": f"⏱ a worklog of {hours} by {who} was removed",
-        }.get(verb, f"⏱ worklog {verb}: {hours}")
+        return _worklog_line(verb, who, body)
     if family == "workitem.dependency":
         other = obj(body, "Dependency") or obj(body, "DependsOn") or obj(body, "WorkItem")
-        number = ident(other, "WorkItemId") or ident(body, "DependencyId") or "another item"
-        named = f"#{number} {text(other, 'Title') or ''}".strip() if number[0].isdigit() else number
-        joined = "now depends on" if verb == "added" else "no longer depends on"
-        return f"🔗 {joined} {escape_inline(named)}"
+        number = ident(other, "WorkItemId") or ident(body, "DependencyId")
+        named = (
+            f"#{number} {text(other, 'Title') or ''}".strip()
+            if number and number[0].isdigit()
+            else number or _("another item")
+        )
+        if verb == "added":
+            return _("🔗 now depends on {item}", item=escape_inline(named))
+        return _("🔗 no longer depends on {item}", item=escape_inline(named))
     if family == "workitem.attachment":
         file = obj(body, "File") or obj(body, "Attachment", "File")
-        name = text(file, "Name") or "a file"
+        name = text(file, "Name") or _("a file")
         url = text(file, "Url")
         shown = link(name, url) if url and url.startswith("https://") else escape_inline(name)
         if verb == "added":
-            return f"📎 **{who}** attached {shown}"
-        return f"📎 {escape_inline(name)} removed"
+            return _("📎 **{who}** attached {file}", who=who, file=shown)
+        return _("📎 {file} removed", file=escape_inline(name))
     return f"{family.split('.')[-1]} {verb}"
+
+
+def _worklog_line(verb: str, who: str, body: dict[str, Any]) -> str:
+    hours = _hours(get(body, "Value")) or _("time")
+    note = _said(text(body, "Comment"), 200)
+    if verb == "created":
+        if note:
+            return _("⏱ **{who}** logged {hours}: {note}", who=who, hours=hours, note=note)
+        return _("⏱ **{who}** logged {hours}", who=who, hours=hours)
+    if verb == "updated":
+        if note:
+            return _(
+                "⏱ **{who}** changed a worklog to {hours}: {note}",
+                who=who,
+                hours=hours,
+                note=note,
+            )
+        return _("⏱ **{who}** changed a worklog to {hours}", who=who, hours=hours)
+    if verb == "deleted":
+        return _("⏱ a worklog of {hours} by {who} was removed", hours=hours, who=who)
+    return _("⏱ worklog {verb}: {hours}", verb=verb, hours=hours)
 
 
 def _work_item_attributes(item: dict[str, Any]) -> Attributes:
@@ -512,7 +556,7 @@ def _said(value: str | None, limit: int) -> str | None:
 def _hours(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         return ""
-    return f"{value:g} h"
+    return _("{hours} h", hours=format_number(value))
 
 
 def _date(value: datetime | None) -> str:

@@ -21,6 +21,7 @@ from bot.commands import Choice, Option, command
 from bot.errors import UserError
 from bot.events import Event, Source
 from bot.filters import Filter
+from bot.i18n import N_, _, _n, format_number
 from bot.models import Card, Channel, Colour, Invocation, Reply
 from bot.store import DeadLetters, DeadRow, LostAccess, Subscription
 from bot.text import channel_mention, escape
@@ -35,11 +36,11 @@ SERVICES = (
     Choice("ButterStack", "butterstack"),
     Choice("BetaHub", "betahub"),
 )
-ServiceOption = Option("The service whose events to announce", choices=SERVICES)
-EVENTS_HELP = "Only these event kinds, comma-separated globs (workitem.*, board.closed)"
-EXCLUDE_HELP = "Leave out these event kinds (workitem.worklog.*)"
-WHERE_HELP = "Only events with these attributes (category:Art, board:Sprint 4, tag:ui)"
-DELIVERIES_ACTIONS = ("list", "retry")
+ServiceOption = Option(N_("The service whose events to announce"), choices=SERVICES)
+EVENTS_HELP = N_("Only these event kinds, comma-separated globs (workitem.*, board.closed)")
+EXCLUDE_HELP = N_("Leave out these event kinds (workitem.worklog.*)")
+WHERE_HELP = N_("Only events with these attributes (category:Art, board:Sprint 4, tag:ui)")
+DELIVERIES_ACTIONS = (Choice(N_("list"), "list"), Choice(N_("retry"), "retry"))
 DEAD_LISTED = 10
 REPLAY_SECONDS = 24 * 3600
 
@@ -52,12 +53,14 @@ class Subscriptions(Cog):
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    @command("subscribe", "Announce a service's events in a channel", admin=True, ephemeral=True)
+    @command(
+        "subscribe", N_("Announce a service's events in a channel"), admin=True, ephemeral=True
+    )
     async def subscribe(
         self,
         ctx: Invocation,
         service: Annotated[str, ServiceOption],
-        channel: Annotated[Channel | None, Option("Where (default: this channel)")] = None,
+        channel: Annotated[Channel | None, Option(N_("Where (default: this channel)"))] = None,
         events: Annotated[str | None, Option(EVENTS_HELP, max_length=500)] = None,
         exclude: Annotated[str | None, Option(EXCLUDE_HELP, max_length=500)] = None,
         where: Annotated[str | None, Option(WHERE_HELP, max_length=500)] = None,
@@ -71,7 +74,11 @@ class Subscriptions(Cog):
         )
         if existing is not None and existing.paused is None:
             return _done(
-                f"{channel_mention(channel_id)} already announces {_what(source, wanted)}."
+                _(
+                    "{channel} already announces {what}.",
+                    channel=channel_mention(channel_id),
+                    what=_what(source, wanted),
+                )
             )
         if existing is not None:
             await store.resume_subscription(existing.id)
@@ -79,27 +86,43 @@ class Subscriptions(Cog):
                 ctx.platform, channel_id=channel_id, since=time.time() - REPLAY_SECONDS
             )
             self.core.announcements.worker.wake()
-            again = f" {replayed} announcement(s) of the last 24 h go out again."
-            return _done(
-                f"Resumed: {channel_mention(channel_id)} announces {_what(source, wanted)}"
-                f" again.{again if replayed else ''}"
+            resumed = _(
+                "Resumed: {channel} announces {what} again.",
+                channel=channel_mention(channel_id),
+                what=_what(source, wanted),
             )
+            if replayed:
+                again = _n(
+                    "{count} announcement(s) of the last 24 h go out again.",
+                    "{count} announcement(s) of the last 24 h go out again.",
+                    replayed,
+                )
+                resumed = f"{resumed} {again}"
+            return _done(resumed)
         await store.add_subscription(
             ctx.platform, _scope(ctx), channel_id, service, wanted.to_json(), ctx.user.id
         )
-        text = f"{channel_mention(channel_id)} will announce {_what(source, wanted)}."
-        return _done(f"{text}\n{source.hint}" if source.hint else text)
+        text = _(
+            "{channel} will announce {what}.",
+            channel=channel_mention(channel_id),
+            what=_what(source, wanted),
+        )
+        return _done(f"{text}\n{source.hint()}" if source.hint else text)
 
     @command(
-        "unsubscribe", "Stop announcing a service's events in a channel", admin=True, ephemeral=True
+        "unsubscribe",
+        N_("Stop announcing a service's events in a channel"),
+        admin=True,
+        ephemeral=True,
     )
     async def unsubscribe(
         self,
         ctx: Invocation,
-        service: Annotated[str | None, Option("The service to stop", choices=SERVICES)] = None,
-        channel: Annotated[Channel | None, Option("Which channel (default: this one)")] = None,
+        service: Annotated[str | None, Option(N_("The service to stop"), choices=SERVICES)] = None,
+        channel: Annotated[Channel | None, Option(N_("Which channel (default: this one)"))] = None,
         subscription: Annotated[
-            int | None, Option("A subscription's number, as /subscriptions shows it", min_value=1)
+            int | None,
+            Option(N_("A subscription's number, as /subscriptions shows it"), min_value=1),
         ] = None,
     ) -> Reply:
         mine = await self.core.store.subscriptions(ctx.platform, _scope(ctx))
@@ -107,28 +130,40 @@ class Subscriptions(Cog):
             chosen = [s for s in mine if s.id == subscription]
             if not chosen:
                 raise UserError(
-                    f"There is no subscription #{subscription} here; see /subscriptions."
+                    _(
+                        "There is no subscription #{number} here; see /subscriptions.",
+                        number=subscription,
+                    )
                 )
         elif service is not None:
             channel_id = self._channel(ctx, channel)
             chosen = [s for s in mine if s.service == service and s.channel_id == channel_id]
             if not chosen:
                 raise UserError(
-                    f"{channel_mention(channel_id)} has no {self._label(service)} subscription."
+                    _(
+                        "{channel} has no {service} subscription.",
+                        channel=channel_mention(channel_id),
+                        service=self._label(service),
+                    )
                 )
         else:
             raise UserError(
-                "Say what to stop: a service (and channel), or a subscription number from"
-                " /subscriptions."
+                _(
+                    "Say what to stop: a service (and channel), or a subscription number from"
+                    " /subscriptions."
+                )
             )
         await self.core.store.remove_subscriptions(
             ctx.platform, _scope(ctx), [s.id for s in chosen]
         )
         listed = "\n".join(f"• {self._describe(s)}" for s in chosen)
-        return _done(f"Stopped:\n{listed}")
+        return _done(_("Stopped:\n{listed}", listed=listed))
 
     @command(
-        "subscriptions", "List what this server's channels announce", admin=True, ephemeral=True
+        "subscriptions",
+        N_("List what this server's channels announce"),
+        admin=True,
+        ephemeral=True,
     )
     async def subscriptions(self, ctx: Invocation) -> Reply:
         store = self.core.store
@@ -137,23 +172,23 @@ class Subscriptions(Cog):
         shut_out = await store.lost_access(ctx.platform, _scope(ctx))
         if not mine and not dead:
             return Reply(
-                text="No channel announces anything yet. Try `/subscribe service: hacknplan`.",
+                text=_("No channel announces anything yet. Try `/subscribe service: hacknplan`."),
                 ephemeral=True,
             )
         lines = [self._describe(s) for s in mine]
         lines.extend(_shut_out_line(s) for s in shut_out)
         lines.extend(_dead_line(d) for d in dead)
         card = Card(
-            title="Announcement subscriptions",
+            title=_("Announcement subscriptions"),
             description="\n".join(lines),
             colour=Colour.WARN if dead or shut_out else Colour.INFO,
-            footer="/unsubscribe subscription: <number> stops one",
+            footer=_("/unsubscribe subscription: <number> stops one"),
         )
         return Reply(card=card, ephemeral=True)
 
     @command(
         "herald deliveries",
-        "List announcements that could not be delivered, or send them again",
+        N_("List announcements that could not be delivered, or send them again"),
         admin=True,
         ephemeral=True,
     )
@@ -161,27 +196,54 @@ class Subscriptions(Cog):
         self,
         ctx: Invocation,
         action: Annotated[
-            str, Option("list them (default) or retry them", choices=DELIVERIES_ACTIONS)
+            str, Option(N_("list them (default) or retry them"), choices=DELIVERIES_ACTIONS)
         ] = "list",
-        channel: Annotated[Channel | None, Option("Only this channel")] = None,
+        channel: Annotated[Channel | None, Option(N_("Only this channel"))] = None,
     ) -> Reply:
         store = self.core.store
         channel_id = channel.id if channel else None
-        where = f" in {channel_mention(channel_id)}" if channel_id else ""
+        shown = channel_mention(channel_id) if channel_id else None
         if action == "retry":
             count = await store.revive(ctx.platform, scope=_scope(ctx), channel_id=channel_id)
             if not count:
-                return _done(f"No undelivered announcement{where} to send again.")
+                return _done(
+                    _("No undelivered announcement in {channel} to send again.", channel=shown)
+                    if shown
+                    else _("No undelivered announcement to send again.")
+                )
             self.core.announcements.worker.wake()
-            return _done(f"{count} announcement(s){where} queued to be sent again.")
+            return _done(
+                _n(
+                    "{count} announcement(s) in {channel} queued to be sent again.",
+                    "{count} announcement(s) in {channel} queued to be sent again.",
+                    count,
+                    channel=shown,
+                )
+                if shown
+                else _n(
+                    "{count} announcement(s) queued to be sent again.",
+                    "{count} announcement(s) queued to be sent again.",
+                    count,
+                )
+            )
         dead = await store.dead_rows(ctx.platform, _scope(ctx), channel_id, DEAD_LISTED)
         if not dead:
-            return _done(f"Every announcement{where} was delivered.")
+            return _done(
+                _("Every announcement in {channel} was delivered.", channel=shown)
+                if shown
+                else _("Every announcement was delivered.")
+            )
         card = Card(
-            title=f"Undelivered announcements{where}",
+            title=_("Undelivered announcements in {channel}", channel=shown)
+            if shown
+            else _("Undelivered announcements"),
             description="\n".join(_dead_row_line(d) for d in dead),
             colour=Colour.WARN,
-            footer=f"The latest {DEAD_LISTED} at most; /herald deliveries retry sends them again",
+            footer=_n(
+                "The latest {count} at most; /herald deliveries retry sends them again",
+                "The latest {count} at most; /herald deliveries retry sends them again",
+                DEAD_LISTED,
+            ),
         )
         return Reply(card=card, ephemeral=True)
 
@@ -191,8 +253,15 @@ class Subscriptions(Cog):
             return source
         label = self._label(service)
         needs = self.core.skipped.get(service)
-        hint = f" Set {', '.join(needs)} and restart Herald." if needs else ""
-        raise UserError(f"{label} is not set up on this Herald.{hint}")
+        if needs:
+            raise UserError(
+                _(
+                    "{service} is not set up on this Herald. Set {settings} and restart Herald.",
+                    service=label,
+                    settings=", ".join(needs),
+                )
+            )
+        raise UserError(_("{service} is not set up on this Herald.", service=label))
 
     def _label(self, service: str) -> str:
         return next((c.name for c in SERVICES if c.value == service), service)
@@ -203,17 +272,19 @@ class Subscriptions(Cog):
         wanted = Filter.from_json(sub.filter).describe()
         line = f"**#{sub.id}** {label} → {channel_mention(sub.channel_id)}: {wanted}"
         if sub.paused:
-            line += (
-                f"\n  ⏸ paused: {escape(sub.paused)}. Fix the channel or Herald's access,"
-                " then /subscribe with the same options to resume."
+            paused = _(
+                "⏸ paused: {reason}. Fix the channel or Herald's access,"
+                " then /subscribe with the same options to resume.",
+                reason=escape(sub.paused),
             )
+            line += f"\n  {paused}"
         return line
 
     @staticmethod
     def _channel(ctx: Invocation, channel: Channel | None) -> str:
         channel_id = channel.id if channel else ctx.channel_id
         if not channel_id:
-            raise UserError("Name a channel: this command was not run in one.")
+            raise UserError(_("Name a channel: this command was not run in one."))
         return channel_id
 
 
@@ -223,38 +294,58 @@ def _scope(ctx: Invocation) -> str:
 
 def _what(source: Source, wanted: Filter) -> str:
     if wanted == Filter():
-        return f"every {source.label} event"
-    return f"{source.label} {wanted.describe()}"
+        return _("every {service} event", service=source.label)
+    return _("{service} {filter}", service=source.label, filter=wanted.describe())
 
 
 def _done(text: str) -> Reply:
     return Reply(text=f"✅ {text}", ephemeral=True)
 
 
-def _minutes_ago(at: float) -> int:
-    return max(0, int((time.time() - at) / 60))
+def _minutes_ago(at: float) -> str:
+    """How long ago `at` was, in whole minutes written for the current language."""
+    return format_number(max(0, int((time.time() - at) / 60)))
+
+
+def _refusal(error: str | None) -> str:
+    """Why a platform refused an announcement: its own words, or ours when it gave none."""
+    return escape(error) if error else _("refused")
 
 
 def _shut_out_line(lost: LostAccess) -> str:
-    return (
-        f"🔒 {channel_mention(lost.channel_id)}: Herald may not post there"
-        f" ({escape(lost.error)}, {_minutes_ago(lost.lost_at)} min ago);"
-        f" {lost.waiting} announcement(s) wait for access to come back."
+    return _n(
+        "🔒 {channel}: Herald may not post there ({error}, {minutes} min ago);"
+        " {count} announcement(s) wait for access to come back.",
+        "🔒 {channel}: Herald may not post there ({error}, {minutes} min ago);"
+        " {count} announcement(s) wait for access to come back.",
+        lost.waiting,
+        channel=channel_mention(lost.channel_id),
+        error=escape(lost.error),
+        minutes=_minutes_ago(lost.lost_at),
     )
 
 
 def _dead_row_line(dead: DeadRow) -> str:
     event = Event.from_json(json.loads(dead.event))
     what = escape(event.title) if event.title else event.card.title or event.kind
-    return (
-        f"• {channel_mention(dead.channel_id)}, {_minutes_ago(dead.dead_at)} min ago:"
-        f" {what}, {event.line}\n  {escape(dead.error or 'refused')}"
+    said = _(
+        "{channel}, {minutes} min ago: {what}, {line}",
+        channel=channel_mention(dead.channel_id),
+        minutes=_minutes_ago(dead.dead_at),
+        what=what,
+        line=event.line,
     )
+    return f"• {said}\n  {_refusal(dead.error)}"
 
 
 def _dead_line(dead: DeadLetters) -> str:
-    return (
-        f"⚠️ {channel_mention(dead.channel_id)}: {dead.count} announcement(s) could not be"
-        f" delivered ({escape(dead.error or 'refused')}, {_minutes_ago(dead.last_at)} min ago);"
-        " /herald deliveries lists them."
+    return _n(
+        "⚠️ {channel}: {count} announcement(s) could not be delivered ({error},"
+        " {minutes} min ago); /herald deliveries lists them.",
+        "⚠️ {channel}: {count} announcement(s) could not be delivered ({error},"
+        " {minutes} min ago); /herald deliveries lists them.",
+        dead.count,
+        channel=channel_mention(dead.channel_id),
+        error=_refusal(dead.error),
+        minutes=_minutes_ago(dead.last_at),
     )

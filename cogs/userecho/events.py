@@ -18,6 +18,7 @@ from bot.cache import Lookups, lookup_client
 from bot.cog import Cog
 from bot.events import Attributes, Event, Mode, Source
 from bot.http import ServiceClient
+from bot.i18n import N_, _
 from bot.models import Card, Colour
 from bot.payload import get, ident, names, obj, text, when
 from bot.text import escape, escape_inline, html_to_text, truncate
@@ -43,17 +44,30 @@ KINDS = (
     "comment.deleted",
 )
 ATTRIBUTES = ("forum", "category", "type", "status", "tag")
-HINT = (
-    "Point UserEcho at Herald (Settings > Integrations > Webhooks, or the API's"
-    f" `POST hooks.json`): target URL `https://<herald>{PATH}`, one hook per event;"
-    " put the webhook key UserEcho shows in USERECHO_WEBHOOK_KEY."
-)
+
+
+def hint() -> str:
+    return _(
+        "Point UserEcho at Herald (Settings > Integrations > Webhooks, or the API's"
+        " `POST hooks.json`): target URL `https://<herald>{path}`, one hook per event;"
+        " put the webhook key UserEcho shows in USERECHO_WEBHOOK_KEY.",
+        path=PATH,
+    )
+
+
+# What happened to a topic; translated where shown.
 TOPIC_LINES = {
-    "created": "🆕 new topic",
-    "accepted": "✅ accepted",
-    "deleted": "🗑 deleted",
-    "satisfaction_received": "⭐ satisfaction rated",
-    "satisfaction_changed": "⭐ satisfaction rating changed",
+    "created": N_("🆕 new topic"),
+    "accepted": N_("✅ accepted"),
+    "deleted": N_("🗑 deleted"),
+    "satisfaction_received": N_("⭐ satisfaction rated"),
+    "satisfaction_changed": N_("⭐ satisfaction rating changed"),
+}
+# The same with what the line adds: who opened the topic, the rating given.
+TOPIC_LINES_WITH = {
+    "created": N_("🆕 new topic by {author}"),
+    "satisfaction_received": N_("⭐ satisfaction rated: {rating}"),
+    "satisfaction_changed": N_("⭐ satisfaction rating changed: {rating}"),
 }
 
 
@@ -78,7 +92,7 @@ class UserEchoEvents(Cog):
         )
         self.api = UserEchoLookups(http)
         core.announcements.add_webhook(
-            Source(SOURCE, LABEL, KINDS, ATTRIBUTES, self.normalise, HINT),
+            Source(SOURCE, LABEL, KINDS, ATTRIBUTES, self.normalise, hint),
             PATH,
             BodySignature(SIGNATURE_HEADER, settings.webhook_key.get_secret_value()),
             _read,
@@ -86,7 +100,7 @@ class UserEchoEvents(Cog):
         )
 
     async def normalise(self, kind: str, body: dict[str, Any]) -> Event | None:
-        family, _, verb = kind.partition(".")
+        family, _dot, verb = kind.partition(".")
         data = obj(body, "data")
         if family == "topic":
             return await self._topic(kind, verb, data)
@@ -96,12 +110,12 @@ class UserEchoEvents(Cog):
 
     async def _topic(self, kind: str, verb: str, topic: dict[str, Any]) -> Event:
         number = ident(topic, "id") or "?"
-        title = text(topic, "header") or f"Topic {number}"
+        title = text(topic, "header") or _("Topic {number}", number=number)
         url = self._topic_url(topic)
         author = await self._author(topic)
         forum = text(topic, "forum", "name")
         card = Card(
-            title=escape(f"🗑 Deleted: {title}" if verb == "deleted" else title),
+            title=escape(_("🗑 Deleted: {title}", title=title) if verb == "deleted" else title),
             url=url,
             description=_excerpt(text(topic, "description"), 400),
             colour=_topic_colour(verb),
@@ -116,19 +130,15 @@ class UserEchoEvents(Cog):
             self.core.spawn(
                 self.core.followups.observe(SOURCE, "topic", number, word), "userecho-followup"
             )
-        card.add_field("Type", escape(text(topic, "type", "name") or ""))
-        card.add_field("Category", escape(text(topic, "category", "name") or ""))
-        card.add_field("Status", escape(status or ""))
-        card.add_field("Votes", escape(text(topic, "vote_diff") or text(topic, "votes") or ""))
-        card.add_field("Tags", escape(", ".join(_tags(topic))))
+        card.add_field(_("Type"), escape(text(topic, "type", "name") or ""))
+        card.add_field(_("Category"), escape(text(topic, "category", "name") or ""))
+        card.add_field(_("Status"), escape(status or ""))
+        card.add_field(_("Votes"), escape(text(topic, "vote_diff") or text(topic, "votes") or ""))
+        card.add_field(_("Tags"), escape(", ".join(_tags(topic))))
         rating = text(topic, "satisfaction") or text(topic, "rating")
         if verb.startswith("satisfaction"):
-            card.add_field("Satisfaction", escape(rating or "rated"))
-        line = TOPIC_LINES.get(verb, verb.replace("_", " "))
-        if verb == "created" and author:
-            line = f"{line} by {escape_inline(author)}"
-        elif rating and verb.startswith("satisfaction"):
-            line = f"{line}: {escape_inline(rating)}"
+            card.add_field(_("Satisfaction"), escape(rating) if rating else _("rated"))
+        line = _topic_line(verb, author, rating)
         attributes: Attributes = {
             "forum": [forum] if forum else [],
             "category": [c] if (c := text(topic, "category", "name")) else [],
@@ -144,14 +154,17 @@ class UserEchoEvents(Cog):
         number = ident(topic, "id") or ident(comment, "topic_id") or "?"
         if text(topic, "header") is None and number != "?":
             topic = await self.api.topic(number) or topic
-        title = text(topic, "header") or f"Topic {number}"
-        who = escape_inline(await self._author(comment) or "someone")
+        title = text(topic, "header") or _("Topic {number}", number=number)
+        who = escape_inline(await self._author(comment) or _("someone"))
         said = escape_inline(truncate(html_to_text(text(comment, "text") or ""), 280))
-        line = {
-            "created": f"💬 **{who}**: {said}",
-            "accepted": f"✅ the comment by {who} was accepted: {said}",
-            "deleted": f"🗑 a comment by {who} was deleted",
-        }.get(verb, f"💬 comment {verb.replace('_', ' ')}: {said}")
+        if verb == "created":
+            line = _("💬 **{who}**: {said}", who=who, said=said)
+        elif verb == "accepted":
+            line = _("✅ the comment by {who} was accepted: {said}", who=who, said=said)
+        elif verb == "deleted":
+            line = _("🗑 a comment by {who} was deleted", who=who)
+        else:
+            line = _("💬 comment {verb}: {said}", verb=verb.replace("_", " "), said=said)
         url = self._topic_url(topic) if topic else None
         card = Card(
             title=escape(title),
@@ -234,6 +247,16 @@ def _read(request: web.Request, body: dict[str, Any]) -> Incoming:
     if kind.split(".")[0] in ("topic", "comment") and ident(body, "data", "id") is None:
         raise BadDelivery(f"a UserEcho {kind} body needs data.id")
     return Incoming(kind)
+
+
+def _topic_line(verb: str, author: str | None, rating: str | None) -> str:
+    """`🆕 new topic by Jane`, `⭐ satisfaction rated: 5`: what happened to a topic."""
+    added = author if verb == "created" else rating if verb.startswith("satisfaction") else None
+    if verb not in TOPIC_LINES:
+        return verb.replace("_", " ")
+    if added and verb in TOPIC_LINES_WITH:
+        return _(TOPIC_LINES_WITH[verb], author=escape_inline(added), rating=escape_inline(added))
+    return _(TOPIC_LINES[verb])
 
 
 def _topic_colour(verb: str) -> Colour:

@@ -57,6 +57,7 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DISCORD_API_BASE", "discord.com/api", "DISCORD_API_BASE: must be an http:// or https://"),
         ("DISCORD_GATEWAY_URL", "https://gw", "DISCORD_GATEWAY_URL: must be a ws:// or wss://"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR"),
+        ("HERALD_LANGUAGE", "xx", "HERALD_LANGUAGE: must be one of the shipped languages (en, de"),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -66,6 +67,25 @@ def test_a_bad_value_names_the_variable(
         settings(monkeypatch, **{name: value})
     assert str(error.value).startswith(message)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("environment", "language"),
+    [
+        ({}, "en"),
+        ({"LANG": "de_DE.UTF-8"}, "de"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "uk_UA.UTF-8"}, "en"),
+        ({"LANG": "de_DE.UTF-8", "LC_MESSAGES": "pt_BR.UTF-8"}, "pt_BR"),
+        ({"LANG": "de_DE.UTF-8", "LC_MESSAGES": "pt_BR.UTF-8", "LC_ALL": "ja_JP.UTF-8"}, "ja"),
+        ({"LANG": "de_DE.UTF-8", "HERALD_LANGUAGE": "zh-CN"}, "zh_CN"),
+        ({"HERALD_LANGUAGE": "en-GB"}, "en"),
+    ],
+)
+def test_the_language_follows_the_environments_locale_unless_set(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], language: str
+) -> None:
+    assert settings(monkeypatch, **environment).herald_language == language
 
 
 def test_only_sqlite_urls_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:

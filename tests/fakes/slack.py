@@ -12,7 +12,8 @@ contain a given string (`refuse`), or lose the answer to the next posts
 (`lose_answers`: the message is posted, the answer is a 502). Messages keep
 their `metadata`, which `conversations.history` and `.replies` return.
 `drop_socket` closes the Socket Mode connections and refuses new ones until
-`reopen_socket`.
+`reopen_socket`. `locales` sets the locale a user chose (`es-ES`), which
+`users.info` returns with `include_locale` only.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class FakeSlack(FakeServer):
             },
             ADMIN_ID: {"id": ADMIN_ID, "name": "boss", "is_admin": True, "is_owner": False},
         }
+        # The locale each user chose in Slack; `users.info` tells it when asked.
+        self.locales: dict[str, str] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.views: list[dict[str, Any]] = []
         self.ephemeral: list[dict[str, Any]] = []
@@ -415,8 +418,14 @@ class FakeSlack(FakeServer):
         return _ok(channel={"id": channel})
 
     async def _users_info(self, args: dict[str, Any]) -> web.Response:
+        """A user's profile; their locale (`en-US` unless a test set one) only with
+        `include_locale`, as Slack answers."""
         user = self.users.get(args.get("user", ""))
-        return _ok(user=user) if user else _error("user_not_found")
+        if user is None:
+            return _error("user_not_found")
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            user = {**user, "locale": self.locales.get(args["user"], "en-US")}
+        return _ok(user=user)
 
     async def _usergroups_list(self, args: dict[str, Any]) -> web.Response:
         include = str(args.get("include_users", "")).lower() in ("true", "1")

@@ -120,3 +120,14 @@ async def test_mine_on_the_console_lists_what_was_created_there(core: Core) -> N
     assert "Your latest items:" in printed
     assert "• Bug report [Map crash](https://app.betahub.io/projects/" in printed
     assert "not read yet" in printed
+
+
+async def test_the_console_speaks_the_terminals_language(
+    herald: StartHerald, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    core = await herald("tests.bot.sample_cogs")
+    await run_console(core, "/echo text: bonjour\n")
+
+    (seen,) = core.cogs["sample"].seen  # type: ignore[attr-defined]
+    assert seen.locale == "fr"

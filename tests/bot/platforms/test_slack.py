@@ -179,3 +179,23 @@ async def test_discord_and_slack_run_in_one_process(
     async with httpx.AsyncClient() as client:
         health = (await client.get(f"http://127.0.0.1:{core.server.port}/healthz")).json()
     assert health["platforms"] == {"discord": "connected", "slack": "connected"}
+
+
+async def test_a_user_is_answered_in_the_language_they_read_slack_in(
+    herald: StartHerald, slack: FakeSlack
+) -> None:
+    core = await herald("tests.bot.sample_cogs", **slack.env("http"))
+    slack.locales[USER_ID] = "es-ES"
+    body = form_body(slack.slash_command("/echo", "text: hola"))
+    await post_command(core, body, sign(body))
+    await slack.wait_for_response()
+
+    (seen,) = core.cogs["sample"].seen  # type: ignore[attr-defined]
+    assert seen.locale == "es", "the handler speaks the user's Spanish"
+    (lookup,) = [c for c in slack.calls if c.path == "/api/users.info"]
+    asked = {**lookup.query, **dict(lookup.form)}
+    assert asked["user"] == USER_ID
+    assert asked["include_locale"] in ("1", "true"), "Slack tells the locale only when asked"
+    platform = core.platform("slack")
+    assert (await platform.profile(USER_ID)).language == "es"  # type: ignore[attr-defined]
+    assert [c.path for c in slack.calls].count("/api/users.info") == 1, "kept in the cache"
