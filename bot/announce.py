@@ -124,6 +124,7 @@ class Announcements:
             self.sources.get(name),
             lambda: self.core.store,
             self.known_item,
+            self.core.channel_language,
             self.worker.wake,
             self.core.settings.enrich_budget_seconds,
         )

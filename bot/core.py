@@ -28,6 +28,7 @@ from bot.config import (
 from bot.followups import Followups
 from bot.health import platform_problems, store_problem
 from bot.http import ServiceClient
+from bot.languages import ChannelLanguages
 from bot.logs import redactor
 from bot.metrics import Metrics, core_state, metrics_endpoint
 from bot.models import Destination, Posted, Reply
@@ -81,6 +82,9 @@ class Platform(Protocol):
     def ready_in(self, to: Destination) -> float:
         """Seconds until `to` takes another message (0 when it would now)."""
 
+    def channel_language(self, channel_id: str) -> str | None:
+        """The language the channel's server speaks, where the platform has one."""
+
 
 class Core:
     def __init__(
@@ -110,6 +114,7 @@ class Core:
         self.server.add_route("GET", "/metrics", metrics_endpoint(self.metrics, token))
         self.announcements = Announcements(self)
         self.followups = Followups(self)
+        self.languages = ChannelLanguages(self)
         self._store: Store | None = None
         self.instance_id = ""  # this database's random id, salting keys sent to platforms
         self._clients: list[ServiceClient] = []
@@ -129,6 +134,11 @@ class Core:
     def platform(self, name: str) -> Platform | None:
         """The running adapter called `name` (`discord`, `slack`, `console`), if any."""
         return next((p for p in self.platforms if p.name == name), None)
+
+    async def channel_language(self, platform: str, channel_id: str) -> str:
+        """The language announcements and public cards in the channel speak (awaitable, so
+        a platform that must ask for it may join later)."""
+        return self.languages.of(platform, channel_id)
 
     def service_settings(self, cls: type[S]) -> S:
         """Load a cog's settings; raises `NotConfigured` when its required ones are unset."""
@@ -190,6 +200,7 @@ class Core:
 
         self._store = await Store.open(self.settings.database_path())
         self.instance_id = await self._store.instance_id()
+        await self.languages.load()
         await self.load_cogs()
         for cog in self.cogs.values():
             await cog.load()

@@ -53,7 +53,7 @@ from bot.backoff import backoff
 from bot.digest import digest_reply, take_digest, thread_messages, thread_name
 from bot.errors import DeliveryError
 from bot.events import Event, Mode
-from bot.i18n import _
+from bot.i18n import _, speaking
 from bot.logcontext import bound
 from bot.metrics import DEAD, EDITED, POSTED, RETRIED
 from bot.metrics import DIGEST as DIGESTED
@@ -304,12 +304,14 @@ class DeliveryWorker:
     async def _deliver(
         self, sending: _Sending, rows: Sequence[OutboxRow], kind: str
     ) -> tuple[Post | None, str]:
-        """Post what the rows say; the digest's post, to be recorded with them, and
-        how they went out (`posted`, `edited`, `digest`)."""
-        if kind == DIGEST:
-            groups = [g.events for g in _groups(rows)]
-            return await self._post_once(sending, ":digest", digest_reply(groups)), DIGESTED
-        return None, await self._send_item(sending, _groups(rows)[0])
+        """Post what the rows say, in their channel's language; the digest's post, to be
+        recorded with them, and how they went out (`posted`, `edited`, `digest`)."""
+        groups = _groups(rows)
+        with speaking(groups[0].events[0].language):
+            if kind == DIGEST:
+                digest = digest_reply([g.events for g in groups])
+                return await self._post_once(sending, ":digest", digest), DIGESTED
+            return None, await self._send_item(sending, groups[0])
 
     async def _send_item(self, sending: _Sending, group: _Group) -> str:
         """Post or edit the item's card, then add its follow-ups in the thread under it;

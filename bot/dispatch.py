@@ -9,10 +9,10 @@ counted by its command's name (a button by its action, `cog:name`) and outcome.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from bot.cog import Cog, find_action
+from bot.cog import find_action
 from bot.commands import CommandSpec
 from bot.errors import UserError
 from bot.i18n import N_, _, speaking
@@ -22,7 +22,7 @@ from bot.models import Invocation, Reply
 from bot.text import quote_block
 
 if TYPE_CHECKING:
-    from bot.metrics import Metrics
+    from bot.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,14 @@ def error_reply(message: str) -> Reply:
     return Reply(text=f"⚠️ {message}", ephemeral=True)
 
 
-async def execute(spec: CommandSpec, ctx: Invocation, metrics: Metrics) -> Reply:
+async def execute(spec: CommandSpec, ctx: Invocation, core: Core) -> Reply:
     """Run `spec`'s handler with `ctx.options`, mapping every failure to a reply."""
+    metrics = core.metrics
     if spec.admin and not ctx.is_admin:
         metrics.command(spec.name, ctx.platform, USER_ERROR)
         with speaking(ctx.locale):
             return error_reply(_(ADMIN_ONLY, name=spec.name))
+    await _channel_language(ctx, core)
     with bound(command=spec.name, platform=ctx.platform), speaking(ctx.locale):
         reply, outcome = await _guarded(
             f"/{spec.name}",
@@ -58,18 +60,18 @@ async def execute(spec: CommandSpec, ctx: Invocation, metrics: Metrics) -> Reply
     return reply
 
 
-async def execute_action(
-    cogs: Mapping[str, Cog], ref: str, argument: str, ctx: Invocation, metrics: Metrics
-) -> Reply:
+async def execute_action(ref: str, argument: str, ctx: Invocation, core: Core) -> Reply:
     """Run the action an `ActionButton` names (`"<cog>:<name>"`), mapping failures to a reply.
 
     An unknown action is not counted: its name comes from the request.
     """
-    handler = find_action(cogs, ref)
+    metrics = core.metrics
+    handler = find_action(core.cogs, ref)
     if handler is None:
         log.info("button for unknown action %s pressed by %s:%s", ref, ctx.platform, ctx.user.id)
         with speaking(ctx.locale):
             return error_reply(_(UNKNOWN_ACTION))
+    await _channel_language(ctx, core)
     # A known action's name: bounded.
     with bound(command=ref, platform=ctx.platform), speaking(ctx.locale):
         reply, outcome = await _guarded(
@@ -80,6 +82,12 @@ async def execute_action(
         )
     metrics.command(ref, ctx.platform, outcome)
     return reply
+
+
+async def _channel_language(ctx: Invocation, core: Core) -> None:
+    """Tell the handler what the channel speaks, for the cards it posts there."""
+    if ctx.channel_id is not None:
+        ctx.channel_language = await core.channel_language(ctx.platform, ctx.channel_id)
 
 
 async def _guarded(

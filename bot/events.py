@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.i18n import _
+from bot.i18n import SOURCE, _
 from bot.models import Card, CardField, Colour
 from bot.text import escape_inline
 
@@ -55,6 +55,8 @@ class Event:
     url: str | None = None
     mode: Mode = Mode.CARD
     attributes: Attributes = field(default_factory=dict)
+    language: str = SOURCE
+    """The language Herald's own words in the card and line are in."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,7 @@ class Event:
             "url": self.url,
             "mode": self.mode.value,
             "attributes": self.attributes,
+            "language": self.language,
         }
 
     @classmethod
@@ -81,6 +84,7 @@ class Event:
             url=data.get("url"),
             mode=Mode(data.get("mode", Mode.CARD)),
             attributes={k: list(v) for k, v in (data.get("attributes") or {}).items()},
+            language=data.get("language", SOURCE),
         )
 
 

@@ -14,7 +14,7 @@ nothing twice. `/notifications off|on` and `/mine` serve the users.
 
 The reporter's language is remembered with the item: the private message
 and its button speak it, however long after the report the change comes.
-The card is edited in the language it was posted in.
+The card is edited in the channel's language, the one it was posted in.
 
 Items are read no longer than `FOLLOWUP_RETENTION_DAYS` after they were
 created, and forgotten that long after they closed.
@@ -243,7 +243,8 @@ class Followups(Cog):
                 return
             if current.card_channel and current.card_message and current.card:
                 posted = Posted(current.platform, current.card_channel, current.card_message)
-                with speaking(await self._card_language(current)):
+                language = await self.core.channel_language(current.platform, current.card_channel)
+                with speaking(language):  # the card's: it was posted in the channel's
                     card = self._card(current)
                 try:
                     await platform.edit(posted, card)
@@ -260,11 +261,6 @@ class Followups(Cog):
                         return
                     log.info("follow-up %d: the reporter takes no private messages", current.id)
             await self.core.store.followup_told(current.id, current.status)
-
-    async def _card_language(self, item: Followup) -> str:
-        """The language the item's card was posted in: its reporter's (the card answered
-        their command)."""
-        return item.language
 
     def _card(self, item: Followup) -> Reply:
         stored = item.card or {}

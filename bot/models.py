@@ -105,6 +105,8 @@ class Invocation:
     guild_id: str | None = None
     channel_id: str | None = None
     locale: str | None = None
+    channel_language: str | None = None
+    """What the channel speaks (see `bot.languages`), for public cards; None outside one."""
     is_admin: bool = False
     roles: frozenset[str] = frozenset()
     message: MessageRef | None = None
@@ -112,6 +114,11 @@ class Invocation:
     @property
     def platform(self) -> str:
         return self.user.platform
+
+    @property
+    def public_language(self) -> str | None:
+        """The language of a reply posted for everyone in the channel: the channel's."""
+        return self.channel_language or self.locale
 
 
 @dataclass(slots=True)

@@ -43,15 +43,16 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from bot.events import KnownItem
+from bot.i18n import SOURCE
 
 log = logging.getLogger(__name__)
 
@@ -336,11 +337,16 @@ class Route:
     platform: str
     channel_id: str
     subscription_id: int
+    language: str = SOURCE
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What the router made of one delivery: routed to channels, ignored or failed."""
+    """What the router made of one delivery: routed to channels, ignored or failed.
+
+    `event` is in the language of most of its channels; `translations` are
+    the event in the other languages its routes speak, by language.
+    """
 
     delivery_id: int
     state: str
@@ -348,6 +354,7 @@ class Verdict:
     event: dict[str, Any] | None = None
     routes: tuple[Route, ...] = ()
     known: tuple[str, KnownItem] | None = None
+    translations: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,6 +583,18 @@ class Store:
                 " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
                 (scope, key, value),
             )
+
+    async def delete_setting(self, scope: str, key: str) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM settings WHERE scope = ? AND key = ?", (scope, key))
+
+    async def settings_named(self, key: str, scope_prefix: str) -> dict[str, str]:
+        """Every `key` setting whose scope starts with `scope_prefix`, by scope."""
+        async with self._db.execute(
+            "SELECT scope, value FROM settings WHERE key = ? AND substr(scope, 1, ?) = ?",
+            (key, len(scope_prefix), scope_prefix),
+        ) as cursor:
+            return {row["scope"]: row["value"] for row in await cursor.fetchall()}
 
     # --- follow-ups: items Herald created for a user -----------------------------
 
@@ -1133,8 +1152,17 @@ class Store:
         for verdict in verdicts:
             event = _dump(verdict.event) if verdict.event is not None else None
             item = verdict.event.get("item") if verdict.event is not None else None
+            spoken = {language: _dump(e) for language, e in verdict.translations.items()}
             rows.extend(
-                (verdict.delivery_id, r.platform, r.channel_id, r.subscription_id, item, event, now)
+                (
+                    verdict.delivery_id,
+                    r.platform,
+                    r.channel_id,
+                    r.subscription_id,
+                    item,
+                    spoken.get(r.language, event),
+                    now,
+                )
                 for r in verdict.routes
             )
             if verdict.known is not None:
@@ -1159,22 +1187,27 @@ class Store:
     async def amend_routing(
         self,
         delivery: Delivery,
-        event: dict[str, Any],
-        edit: dict[str, Any],
+        events: Mapping[str, dict[str, Any]],
+        edits: Mapping[str, dict[str, Any]],
         routes: Sequence[Route],
         known: tuple[str, KnownItem] | None,
     ) -> int:
         """A routed delivery's card came out better late: give the channels the better one.
 
-        Rows not sent yet take `event` in place. Where the card is posted or
-        being posted, `edit` (a `CARD` event about the same item) is queued
-        under an inbox row of its own, so the delivery worker edits the card.
-        Channels that got the delivery in a digest, or not at all, are left
-        alone. The number of channels amended.
+        `events` are the better event in each language `routes` speak. Rows not
+        sent yet take theirs in place. Where the card is posted or being posted,
+        their `edits` one (a `CARD` event about the same item) is queued under an
+        inbox row of its own, so the delivery worker edits the card. Channels
+        that got the delivery in a digest, or not at all, are left alone. The
+        number of channels amended.
         """
         now = time.time()
-        item = event.get("item")
+        item = next(iter(events.values())).get("item")
         wanted = {(r.platform, r.channel_id): r for r in routes}
+
+        def spoken(versions: Mapping[str, dict[str, Any]], row: aiosqlite.Row) -> str:
+            return _dump(versions[wanted[(row["platform"], row["channel_id"])].language])
+
         async with self.transaction() as db:
             async with db.execute(
                 "SELECT id, platform, channel_id, state, batch, batch_kind FROM outbox"
@@ -1182,14 +1215,14 @@ class Store:
                 (delivery.id,),
             ) as cursor:
                 rows = [r for r in await cursor.fetchall() if (r[1], r[2]) in wanted]
-            waiting = [r["id"] for r in rows if r["state"] == "pending" and r["batch"] is None]
+            waiting = [r for r in rows if r["state"] == "pending" and r["batch"] is None]
             await db.executemany(
-                "UPDATE outbox SET event = ? WHERE id = ?", [(_dump(event), i) for i in waiting]
+                "UPDATE outbox SET event = ? WHERE id = ?",
+                [(spoken(events, r), r["id"]) for r in waiting],
             )
+            waited = {r["id"] for r in waiting}
             to_edit = [
-                r
-                for r in rows
-                if item and r["id"] not in waiting and await _card_shown(db, r, item)
+                r for r in rows if item and r["id"] not in waited and await _card_shown(db, r, item)
             ]
             if to_edit:
                 async with db.execute(
@@ -1218,7 +1251,7 @@ class Store:
                             r["channel_id"],
                             wanted[(r["platform"], r["channel_id"])].subscription_id,
                             item,
-                            _dump(edit),
+                            spoken(edits, r),
                             now,
                         )
                         for r in to_edit

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,16 @@ async def settled(core: Core, timeout: float = 10) -> None:
     async def wait() -> None:
         while not await quiet():  # noqa: ASYNC110 - polling the database
             await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5) -> None:
+    """Wait until `condition` (about a fake's state) holds."""
+
+    async def wait() -> None:
+        while not condition():  # noqa: ASYNC110 - polling a fake's state
+            await asyncio.sleep(0.01)
 
     await asyncio.wait_for(wait(), timeout)
 

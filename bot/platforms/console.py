@@ -117,6 +117,10 @@ class ConsolePlatform:
     def ready_in(self, to: Destination) -> float:
         return 0.0
 
+    def channel_language(self, channel_id: str) -> str | None:
+        """The terminal speaks HERALD_LANGUAGE unless a language is set for it."""
+        return None
+
     def _read_stdin(self, loop: asyncio.AbstractEventLoop) -> None:
         """Blocking reads on a daemon thread: it never holds up shutdown.
 
@@ -168,7 +172,7 @@ class ConsolePlatform:
         except UserError as error:
             self._say(render(error_reply(error.message)))
             return
-        self._show(await execute(spec, ctx, self.core.metrics))
+        self._show(await execute(spec, ctx, self.core))
 
     def _invocation(self, command: str) -> Invocation:
         return Invocation(
@@ -212,11 +216,7 @@ class ConsolePlatform:
             return
         button = self._actions[int(which) - 1]
         ctx = self._invocation(button.action)
-        self._show(
-            await execute_action(
-                self.core.cogs, button.action, button.argument, ctx, self.core.metrics
-            )
-        )
+        self._show(await execute_action(button.action, button.argument, ctx, self.core))
 
     def _show(self, reply: Reply) -> None:
         self._actions = [b for b in reply.buttons if isinstance(b, ActionButton)]

@@ -225,6 +225,13 @@ class DiscordPlatform(ForwardsOutbound):
             return "connecting"
         return "connected" if self._gateway_up else "disconnected"
 
+    def channel_language(self, channel_id: str) -> str | None:
+        """The preferred locale of the channel's server, from the gateway's guild cache."""
+        channel = self.bot.get_channel(int(channel_id)) if channel_id.isdigit() else None
+        if isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+            return str(channel.guild.preferred_locale)
+        return None
+
     async def _on_gateway_up(self) -> None:
         if not self._gateway_up and self.bot.is_ready():
             log.info("Discord: gateway connected again")
@@ -405,7 +412,7 @@ class DiscordPlatform(ForwardsOutbound):
             return
         await interaction.response.defer(ephemeral=spec.ephemeral, thinking=True)
         self._acknowledged(interaction)
-        reply = await execute(spec, ctx, self.core.metrics)
+        reply = await execute(spec, ctx, self.core)
         await self._deliver(interaction, reply, public=not spec.ephemeral)
 
     def _acknowledged(self, interaction: discord.Interaction) -> None:
@@ -576,7 +583,7 @@ class DiscordPlatform(ForwardsOutbound):
         await interaction.response.defer()
         self._acknowledged(interaction)
         ctx = self.invocation(action, interaction)
-        reply = await execute_action(self.core.cogs, action, argument, ctx, self.core.metrics)
+        reply = await execute_action(action, argument, ctx, self.core)
         if reply.ephemeral:
             await interaction.edit_original_response(**reply_kwargs(reply))
             return

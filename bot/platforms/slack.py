@@ -231,6 +231,10 @@ class SlackPlatform(ForwardsOutbound):
             return "connected" if _socket_up(self._socket.client) else "disconnected"
         return self._state
 
+    def channel_language(self, channel_id: str) -> str | None:
+        """Slack has no workspace language: channels speak HERALD_LANGUAGE unless set."""
+        return None
+
     async def close(self) -> None:
         self._state = "closed"
         if self._socket is not None:
@@ -274,7 +278,7 @@ class SlackPlatform(ForwardsOutbound):
         except UserError as error:
             await respond(**reply_message(error_reply(error.message)), response_type="ephemeral")
             return
-        reply = await execute(spec, ctx, self.core.metrics)
+        reply = await execute(spec, ctx, self.core)
         private = reply.ephemeral or spec.ephemeral
         channel_id: str | None = body.get("channel_id")
         card = not private and reply.on_posted is not None
@@ -380,7 +384,7 @@ class SlackPlatform(ForwardsOutbound):
         except UserError as error:
             await self._deliver(ctx, error_reply(error.message))
             return
-        await self._deliver(ctx, await execute(spec, ctx, self.core.metrics))
+        await self._deliver(ctx, await execute(spec, ctx, self.core))
 
     async def _on_action(
         self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
@@ -394,7 +398,7 @@ class SlackPlatform(ForwardsOutbound):
         ctx = await self.invocation(ref, body["user"]["id"], body)
         ctx.channel_id = (body.get("channel") or {}).get("id")
         with speaking(ctx.locale):
-            reply = await execute_action(self.core.cogs, ref, argument, ctx, self.core.metrics)
+            reply = await execute_action(ref, argument, ctx, self.core)
             if reply.ephemeral:
                 await respond(**reply_message(reply), replace_original=True)
                 return

@@ -516,15 +516,9 @@ def _choices(names: dict[str, str]) -> tuple[Choice, ...]:
     return tuple(Choice(name, value) for value, name in names.items())
 
 
-def _public(ctx: Invocation) -> str | None:
-    """The language of a card posted for everyone in the channel: the one place to
-    choose it (the invoker's until the channel's own language is known)."""
-    return ctx.locale
-
-
 def _card_language(ctx: Invocation, kind: str) -> str | None:
     """A ticket's card is for its author alone; the others are public."""
-    return ctx.locale if kind == "ticket" else _public(ctx)
+    return ctx.locale if kind == "ticket" else ctx.public_language
 
 
 # How the duplicate prompt speaks of each kind that is searched first.

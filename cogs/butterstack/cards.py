@@ -120,9 +120,11 @@ def human_duration(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return _("{hours}h {minutes}m", hours=format_number(hours), minutes=f"{minutes:02d}")
+        return _("{hours}h {minutes}m", hours=format_number(hours), minutes=str(minutes).zfill(2))
     if minutes:
-        return _("{minutes}m {seconds}s", minutes=format_number(minutes), seconds=f"{secs:02d}")
+        return _(
+            "{minutes}m {seconds}s", minutes=format_number(minutes), seconds=str(secs).zfill(2)
+        )
     return _("{seconds}s", seconds=format_number(secs))
 
 

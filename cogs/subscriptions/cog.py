@@ -21,7 +21,10 @@ from bot.commands import Choice, Option, command
 from bot.errors import UserError
 from bot.events import Event, Source
 from bot.filters import Filter
-from bot.i18n import N_, _, _n, format_number
+from bot.i18n import N_, _, _n, format_number, speaking
+from bot.languages import CHOICES as LANGUAGE_CHOICES
+from bot.languages import NAMES as LANGUAGE_NAMES
+from bot.languages import SERVER_DEFAULT
 from bot.models import Card, Channel, Colour, Invocation, Reply
 from bot.store import DeadLetters, DeadRow, LostAccess, Subscription
 from bot.text import channel_mention, escape
@@ -176,6 +179,9 @@ class Subscriptions(Cog):
                 ephemeral=True,
             )
         lines = [self._describe(s) for s in mine]
+        lines.extend(
+            [await self._speaks(ctx.platform, c) for c in dict.fromkeys(s.channel_id for s in mine)]
+        )
         lines.extend(_shut_out_line(s) for s in shut_out)
         lines.extend(_dead_line(d) for d in dead)
         card = Card(
@@ -247,6 +253,42 @@ class Subscriptions(Cog):
         )
         return Reply(card=card, ephemeral=True)
 
+    @command(
+        "herald config language",
+        N_("Choose the language announcements and public cards speak in a channel"),
+        admin=True,
+        ephemeral=True,
+    )
+    async def language(
+        self,
+        ctx: Invocation,
+        language: Annotated[
+            str, Option(N_("The language, or the server's own"), choices=LANGUAGE_CHOICES)
+        ],
+        channel: Annotated[Channel | None, Option(N_("Which channel (default: this one)"))] = None,
+    ) -> Reply:
+        channel_id = self._channel(ctx, channel)
+        chosen = None if language == SERVER_DEFAULT else language
+        await self.core.languages.choose(ctx.platform, channel_id, chosen)
+        spoken = await self.core.channel_language(ctx.platform, channel_id)
+        where, name = channel_mention(channel_id), LANGUAGE_NAMES[spoken]
+        with speaking(spoken):
+            if chosen is None:
+                return _done(
+                    _(
+                        "{channel} speaks the server's language again: {language_name}.",
+                        channel=where,
+                        language_name=name,
+                    )
+                )
+            return _done(
+                _(
+                    "Announcements and public cards in {channel} now speak {language_name}.",
+                    channel=where,
+                    language_name=name,
+                )
+            )
+
     def _source(self, service: str) -> Source:
         source = self.core.announcements.sources.get(service)
         if source is not None:
@@ -262,6 +304,24 @@ class Subscriptions(Cog):
                 )
             )
         raise UserError(_("{service} is not set up on this Herald.", service=label))
+
+    async def _speaks(self, platform: str, channel_id: str) -> str:
+        """Which language the channel's announcements speak, and why."""
+        languages = self.core.languages
+        chosen = languages.chosen(platform, channel_id)
+        where = channel_mention(channel_id)
+        if chosen is None:
+            name = LANGUAGE_NAMES[languages.default(platform, channel_id)]
+            return _(
+                "🌐 {channel} speaks the server's language, {language_name}.",
+                channel=where,
+                language_name=name,
+            )
+        return _(
+            "🌐 {channel} speaks {language_name}.",
+            channel=where,
+            language_name=LANGUAGE_NAMES[chosen],
+        )
 
     def _label(self, service: str) -> str:
         return next((c.name for c in SERVICES if c.value == service), service)

@@ -219,14 +219,14 @@ class Topics(Cog):
                 outcome = await self.submissions.submit(ctx, outgoing, slot)
             except ServiceError as error:
                 return echo_reply(error.message, description)
-        return self._reply(payload, outgoing.summary, outcome, _public(ctx))
+        return self._reply(payload, outgoing.summary, outcome, ctx.public_language)
 
     @action("create")
     async def create_anyway(self, ctx: Invocation, argument: str) -> Reply:
         """ "Create anyway" on the duplicate prompt: post the stored draft."""
 
         async def confirm(draft: Submission, outcome: Receipt | Saved) -> Reply:
-            return self._reply(draft.payload, draft.summary, outcome, _public(ctx))
+            return self._reply(draft.payload, draft.summary, outcome, ctx.public_language)
 
         return await self.duplicates.create_anyway(ctx, argument, confirm)
 
@@ -242,7 +242,7 @@ class Topics(Cog):
         outcome: Receipt | Saved,
         language: str | None,
     ) -> Reply:
-        """The public card in `language` (see `_public`), or the saved-for-later notice."""
+        """The public card in `language` (the channel's), or the saved-for-later notice."""
         if isinstance(outcome, Saved):
             return self.submissions.saved_reply(outcome, summary)
         with speaking(language):
@@ -319,12 +319,6 @@ def _signature(user: User) -> str:
     """Herald's line naming a poster UserEcho does not know: "— posted from Slack by Ann"."""
     where = user.platform.capitalize() + (f" ({user.workspace})" if user.workspace else "")
     return _("— posted from {place} by {user}", place=where, user=user.label)
-
-
-def _public(ctx: Invocation) -> str | None:
-    """The language of a card posted for everyone in the channel: the one place to
-    choose it (the invoker's until the channel's own language is known)."""
-    return ctx.locale
 
 
 def _confirmation(payload: dict[str, Any], receipt: Receipt) -> Reply:

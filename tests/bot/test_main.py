@@ -39,7 +39,8 @@ def test_check_lists_what_would_load(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "cogs: betahub, followups, subscriptions\n" in result.stdout
     assert (
-        "commands: /herald channels, /herald deliveries, /mine, /notifications, /report,"
+        "commands: /herald channels, /herald config language, /herald deliveries, /mine,"
+        " /notifications, /report,"
         " /subscribe, /subscriptions,"
         " /suggest," in result.stdout
     )

@@ -300,7 +300,7 @@ async def test_items_past_the_retention_are_not_read_and_closed_ones_are_forgott
     assert len(dms(discord)) == 1
 
 
-async def test_the_reporter_is_told_in_the_language_they_reported_in(
+async def test_the_reporter_is_told_in_the_language_they_reported_in_the_card_in_its_channels(
     core: Core, discord: FakeDiscord, betahub: FakeBetaHub, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="bot.i18n")
@@ -318,6 +318,9 @@ async def test_the_reporter_is_told_in_the_language_they_reported_in(
     changed = "Your {noun} {title}: {old} → **{new}**"
     assert f"no ja translation for {changed!r}; showing it in English" in caplog.messages, (
         "the message was translated into the reporter's language"
+    )
+    assert "no ja translation for 'Status'; showing it in English" not in caplog.messages, (
+        "the card is edited in its channel's language, not the reporter's"
     )
     (dm,) = dms(discord)
     url = bug["embeds"][0]["url"]

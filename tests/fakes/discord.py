@@ -154,6 +154,9 @@ class FakeDiscord(FakeServer):
         self.resumes = 0
         self.ready_sent = asyncio.Event()
         self.ready_sent.set()
+        # The test server's preferred locale; when set, READY carries the server (with
+        # its channel) as the gateway's guild cache would hold it.
+        self.guild_locale: str | None = None
         self._nonces: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(900000000000000000)
         self._seq = 0
@@ -886,12 +889,26 @@ class FakeDiscord(FakeServer):
             "d": {
                 "v": 10,
                 "user": {**self.user(APP_ID, "herald"), "bot": True},
-                "guilds": [],
+                "guilds": [self._guild()] if self.guild_locale else [],
                 "session_id": "fake-session",
                 "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
                 "shard": [0, 1],
                 "application": {"id": str(APP_ID), "flags": 0},
             },
+        }
+
+    def _guild(self) -> dict[str, Any]:
+        channel = {"id": str(CHANNEL_ID), "type": 0, "name": "general", "position": 0}
+        return {
+            "id": str(GUILD_ID),
+            "name": "Test server",
+            "preferred_locale": self.guild_locale,
+            "owner_id": str(USER_ID),
+            "channels": [{**channel, "guild_id": str(GUILD_ID), "permission_overwrites": []}],
+            "roles": [],
+            "members": [],
+            "threads": [],
+            "member_count": 1,
         }
 
     def _resumed(self, resume: dict[str, Any]) -> dict[str, Any]:
