@@ -61,6 +61,12 @@ def _snowflakes(values: list[str]) -> list[int]:
     return ids
 
 
+def _distinct(values: list[int]) -> list[int]:
+    if twice := sorted({v for v in values if values.count(v) > 1}):
+        raise ValueError(f"each shard once, got {', '.join(map(str, twice))} more than once")
+    return values
+
+
 def _log_level(value: str) -> str:
     level = value.upper()
     if level not in logging.getLevelNamesMapping():
@@ -104,6 +110,12 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]
 WsUrl = Annotated[str, AfterValidator(_ws_url)]
 CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
 SnowflakeList = Annotated[CommaList, AfterValidator(_snowflakes)]
+ShardIdList = Annotated[
+    list[Annotated[int, Field(ge=0)]],
+    NoDecode,
+    BeforeValidator(_comma_separated),
+    AfterValidator(_distinct),
+]
 WebhookSecret = Annotated[SecretStr, AfterValidator(_long_secret)]
 """A secret a webhook sender proves itself with: at least 16 characters, or start-up stops."""
 
@@ -147,6 +159,11 @@ class Settings(BaseHeraldSettings):
     discord_api_base: HttpUrl = "https://discord.com/api/v10"
     discord_gateway_url: WsUrl | None = None
     discord_guild_ids: SnowflakeList = Field(default_factory=list)
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    discord_shard_ids: ShardIdList = Field(default_factory=list)
+    discord_sync_commands: Annotated[
+        Literal["auto", "always", "never"], BeforeValidator(_lower)
+    ] = "auto"
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -198,6 +215,20 @@ class Settings(BaseHeraldSettings):
             raise ValueError(
                 "SLACK_BOT_TOKEN needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET"
                 " (HTTP mode)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _discord_shards(self) -> Settings:
+        count, ids = self.discord_shard_count, self.discord_shard_ids
+        if ids and count is None:
+            raise ValueError(
+                "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total across processes)"
+            )
+        if count is not None and (beyond := [i for i in ids if i >= count]):
+            raise ValueError(
+                f"DISCORD_SHARD_IDS: shard ids run from 0 to {count - 1} with"
+                f" DISCORD_SHARD_COUNT={count}, got {', '.join(map(str, beyond))}"
             )
         return self
 

@@ -26,7 +26,7 @@ from bot.config import (
     load_settings,
 )
 from bot.followups import Followups
-from bot.health import platform_problems, store_problem
+from bot.health import platform_problems, platform_shards, store_problem
 from bot.http import ServiceClient
 from bot.languages import ChannelLanguages
 from bot.logs import redactor
@@ -277,7 +277,7 @@ class Core:
     async def _health(self) -> tuple[bool, dict[str, Any]]:
         database = "ok" if self._store is not None and await self._store.ping() else "down"
         state = "stopping" if self._draining else "starting"
-        status = {
+        status: dict[str, Any] = {
             "status": "ok" if self._ready and not self._draining and database == "ok" else state,
             "database": database,
             "platforms": {p.name: p.status() for p in self.platforms},
@@ -285,6 +285,8 @@ class Core:
             "announcements": await self._announcement_backlog(),
             "not_configured": {name: needs for name, needs in sorted(self.skipped.items())},
         }
+        if shards := platform_shards(self.platforms):
+            status["shards"] = shards
         return status["status"] == "ok", status
 
     async def _readiness(self) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from bot.core import Platform
@@ -35,3 +35,16 @@ async def store_problem(store: Store | None) -> str | None:
 def platform_problems(platforms: Iterable[Platform]) -> list[str]:
     """`name: status` for each platform that is not connected."""
     return [f"{p.name}: {status}" for p in platforms if (status := p.status()) != CONNECTED]
+
+
+@runtime_checkable
+class Sharded(Protocol):
+    """A platform whose gateway sessions are split into shards (Discord)."""
+
+    def shards(self) -> dict[str, dict[str, Any]] | None:
+        """Shard id -> its status, or None when not sharded."""
+
+
+def platform_shards(platforms: Iterable[Platform]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per-shard status of each sharded platform, for /healthz."""
+    return {p.name: shards for p in platforms if isinstance(p, Sharded) and (shards := p.shards())}

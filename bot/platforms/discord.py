@@ -58,6 +58,14 @@ from bot.platforms.discord_forms import (
 )
 from bot.platforms.discord_outbound import DiscordOutbound
 from bot.platforms.discord_render import NO_MENTIONS, reply_kwargs
+from bot.platforms.discord_shards import (
+    IdentifyPacer,
+    all_connected,
+    shard_options,
+    shard_status,
+    sharded,
+    syncs_commands,
+)
 from bot.platforms.discord_translator import Translator, localized
 from bot.platforms.outbound import ForwardsOutbound
 
@@ -106,7 +114,7 @@ _TYPES: dict[OptionKind, Any] = {
 
 
 class HeraldBot(commands.Bot):
-    def __init__(self, platform: DiscordPlatform) -> None:
+    def __init__(self, platform: DiscordPlatform, **shards: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -115,6 +123,7 @@ class HeraldBot(commands.Bot):
             # Herald posts by channel id and needs no full guild cache to
             # serve, so it need not wait long for GUILD_CREATE bursts.
             guild_ready_timeout=0.5,
+            **shards,
         )
         self.platform = platform
 
@@ -127,8 +136,19 @@ class HeraldBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.platform.discover_gateway()
+        # Every process translates (autocomplete choices too), uploading or not.
+        translator = Translator()
+        await self.tree.set_translator(translator)
         self.platform.register_commands(self.tree)
-        await self.platform.sync_commands(self.tree)
+        if syncs_commands(self.platform.settings):
+            await self.platform.sync_commands(self.tree, translator)
+
+
+class ShardedHeraldBot(HeraldBot, commands.AutoShardedBot):
+    """Herald's bot running the shards `DISCORD_SHARD_COUNT`/`DISCORD_SHARD_IDS` name."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await self.platform.identify_pacer.wait(shard_id or 0)
 
 
 class DiscordPlatform(ForwardsOutbound):
@@ -140,7 +160,8 @@ class DiscordPlatform(ForwardsOutbound):
         # Every REST and interaction call goes through this base (an HTTP
         # proxy such as nirn-proxy, or a fake in tests).
         discord.http.Route.BASE = self.settings.discord_api_base
-        self.bot = HeraldBot(self)
+        bot = ShardedHeraldBot if sharded(self.settings) else HeraldBot
+        self.bot = bot(self, **shard_options(self.settings))
         self.outbound = DiscordOutbound(self.bot, salt=core.instance_id)
         self.bot.tree.error(self._on_tree_error)
         self.bot.add_listener(self._on_interaction, "on_interaction")
@@ -149,6 +170,7 @@ class DiscordPlatform(ForwardsOutbound):
         self.bot.add_listener(self._on_gateway_down, "on_disconnect")
         self._gateway_up = False
         self._connection: asyncio.Task[None] | None = None
+        self.identify_pacer = IdentifyPacer()
         # Values a modal cannot carry (files given with the slash command, the
         # message's author), by form token; a form submitted after a restart
         # still has everything typed into it.
@@ -223,6 +245,8 @@ class DiscordPlatform(ForwardsOutbound):
             return "closed"
         if not self.bot.is_ready():
             return "connecting"
+        if isinstance(self.bot, discord.AutoShardedClient):
+            return "connected" if all_connected(self.bot) else "disconnected"
         return "connected" if self._gateway_up else "disconnected"
 
     def channel_language(self, channel_id: str) -> str | None:
@@ -230,6 +254,12 @@ class DiscordPlatform(ForwardsOutbound):
         channel = self.bot.get_channel(int(channel_id)) if channel_id.isdigit() else None
         if isinstance(channel, discord.abc.GuildChannel | discord.Thread):
             return str(channel.guild.preferred_locale)
+        return None
+
+    def shards(self) -> dict[str, dict[str, Any]] | None:
+        """Per-shard status for /healthz when sharded."""
+        if isinstance(self.bot, discord.AutoShardedClient):
+            return shard_status(self.bot)
         return None
 
     async def _on_gateway_up(self) -> None:
@@ -253,7 +283,8 @@ class DiscordPlatform(ForwardsOutbound):
         """Connect where Discord says (`GET /gateway/bot`) unless a URL is configured."""
         url = self.settings.discord_gateway_url
         if url is None:
-            _shards, url, _limits = await self.bot.http.get_bot_gateway()
+            _shards, url, limits = await self.bot.http.get_bot_gateway()
+            self.identify_pacer.slots = limits["max_concurrency"]
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
     def register_commands(self, tree: app_commands.CommandTree[Any]) -> None:
@@ -296,11 +327,11 @@ class DiscordPlatform(ForwardsOutbound):
             guild_only=admin,
         )
 
-    async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
+    async def sync_commands(
+        self, tree: app_commands.CommandTree[Any], translator: Translator
+    ) -> None:
         """Upload the command list, with its texts in every shipped language, where it
         changed since the last upload (a catalog's new translations change it too)."""
-        translator = Translator()
-        await tree.set_translator(translator)
         guilds: list[discord.Object | None] = [
             discord.Object(id=g) for g in self.settings.discord_guild_ids
         ] or [None]

@@ -16,6 +16,12 @@ makes chosen content invalid (400 / 50035). `drop_gateway` closes the gateway
 connections and refuses new ones until `reopen_gateway`; a bot that comes back
 resumes its session (RESUME, answered with RESUMED). While `ready_sent` is
 cleared, an IDENTIFY waits for its READY.
+
+Sharding is Discord's: `GET /gateway/bot` recommends `recommended_shards` and
+lets `identify_slots` shards identify at once (`max_concurrency`), a
+connection serves the shard its IDENTIFY names (`shard: [id, count]`, recorded
+in `identifies`), and a guild's events go only to the connection of shard
+`(guild_id >> 22) % count` (events outside a guild to shard 0).
 """
 
 from __future__ import annotations
@@ -46,6 +52,11 @@ DEADLINE = 3.0
 MODAL = 9
 TEXT_INPUT, STRING_SELECT, LABEL, FILE_UPLOAD = 4, 3, 18, 19
 THREAD_EXISTS = 160004
+
+
+def guild_on_shard(shard_id: int, count: int) -> int:
+    """A guild id whose events Discord sends on shard `shard_id` of `count`."""
+    return ((GUILD_ID >> 22) // count * count + shard_id) << 22
 
 
 @dataclass
@@ -157,6 +168,9 @@ class FakeDiscord(FakeServer):
         # The test server's preferred locale; when set, READY carries the server (with
         # its channel) as the gateway's guild cache would hold it.
         self.guild_locale: str | None = None
+        self.recommended_shards = 1
+        self.identify_slots = 1  # session_start_limit.max_concurrency
+        self.identifies: list[tuple[int, int]] = []  # (shard id, shard count) per IDENTIFY
         self._nonces: dict[tuple[int, str], int] = {}
         self._ids = itertools.count(900000000000000000)
         self._seq = 0
@@ -477,11 +491,24 @@ class FakeDiscord(FakeServer):
         }
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a gateway DISPATCH to every connected bot."""
+        """Send a gateway DISPATCH to every connected bot, on the shard that serves
+        the event's guild."""
         await asyncio.wait_for(self.identified.wait(), 5)
         self._seq += 1
+        guild_id = int(data.get("guild_id") or 0)
         for socket in self.sockets:
-            await socket.send({"op": 0, "t": event, "s": self._seq, "d": data})
+            if socket.serves(guild_id):
+                await socket.send({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    @staticmethod
+    def in_guild(payload: dict[str, Any], guild_id: int) -> dict[str, Any]:
+        """The interaction `payload` as if it happened in guild `guild_id`."""
+        return {
+            **payload,
+            "guild_id": str(guild_id),
+            "channel": {**payload["channel"], "guild_id": str(guild_id)},
+            "authorizing_integration_owners": {"0": str(guild_id)},
+        }
 
     async def interact(self, payload: dict[str, Any]) -> Interaction:
         await self.dispatch("INTERACTION_CREATE", payload)
@@ -551,12 +578,12 @@ class FakeDiscord(FakeServer):
         return json_response(
             {
                 "url": f"ws://127.0.0.1:{self.port}/gateway",
-                "shards": 1,
+                "shards": self.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
                     "reset_after": 0,
-                    "max_concurrency": 1,
+                    "max_concurrency": self.identify_slots,
                 },
             }
         )
@@ -869,6 +896,9 @@ class FakeDiscord(FakeServer):
                 if payload["op"] == 1:
                     await socket.send({"op": 11})
                 elif payload["op"] == 2:
+                    shard_id, count = payload["d"].get("shard") or (0, 1)
+                    socket.shard = (shard_id, count)
+                    self.identifies.append(socket.shard)
                     await self.ready_sent.wait()
                     await socket.send(self._ready(payload))
                     self.identified.set()
@@ -879,6 +909,7 @@ class FakeDiscord(FakeServer):
         return ws
 
     def _ready(self, identify: dict[str, Any]) -> dict[str, Any]:
+        shard_id, count = identify["d"].get("shard") or (0, 1)
         if identify["d"]["token"] != TOKEN:
             raise web.HTTPUnauthorized()
         self._seq += 1
@@ -892,7 +923,7 @@ class FakeDiscord(FakeServer):
                 "guilds": [self._guild()] if self.guild_locale else [],
                 "session_id": "fake-session",
                 "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
-                "shard": [0, 1],
+                "shard": [shard_id, count],
                 "application": {"id": str(APP_ID), "flags": 0},
             },
         }
@@ -923,6 +954,12 @@ class _Socket:
     def __init__(self, ws: web.WebSocketResponse, compress: str | None) -> None:
         self.ws = ws
         self.compressor = zlib.compressobj() if compress == "zlib-stream" else None
+        self.shard = (0, 1)  # (id, count), as IDENTIFY named it
+
+    def serves(self, guild_id: int) -> bool:
+        """Whether Discord sends this guild's events (0: none) on this connection."""
+        shard_id, count = self.shard
+        return (guild_id >> 22) % count == shard_id
 
     async def send(self, payload: dict[str, Any]) -> None:
         data = json.dumps(payload)
