@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from bot.i18n import translate
-from tests.conftest import StartHerald, betahub_env, discord_env, fast_retries, unmarked
+from tests.conftest import (
+    StartHerald,
+    betahub_env,
+    discord_env,
+    fast_retries,
+    spoken_in,
+    unmarked,
+)
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import CHANNEL_ID, EPHEMERAL, USER_ID, FakeDiscord
 
@@ -309,12 +316,11 @@ async def test_a_saved_submission_is_told_in_its_senders_language(
     await discord.wait_for("POST", "/messages")
 
     reached = "Your saved {summary} reached {service}: {url}"
-    assert f"no ja translation for {reached!r}; showing it in English" in caplog.messages, (
-        "the notice was translated into the sender's language"
-    )
+    assert spoken_in(caplog, reached, "ja"), "the notice speaks the sender's language"
     (dm,) = dms(discord)
     url = "https://app.betahub.io/projects/pr-5287510306/issues/1"
-    said = {"summary": "bug report **Map crash**", "service": "BetaHub", "url": url}
+    summary = translate("bug report **{title}**", "ja", title="Map crash")
+    said = {"summary": summary, "service": "BetaHub", "url": url}
     assert dm["content"] == f"✅ {translate(reached, 'ja', **said)}"
     button = dm["components"][0]["components"][0]
     assert button["label"] == translate("Open in {service}", "ja", service="BetaHub")
@@ -335,6 +341,7 @@ async def test_a_submission_saved_before_languages_were_stored_is_told_in_englis
     await discord.wait_for("POST", "/messages")
 
     (dm,) = dms(discord)
-    assert dm["content"].startswith("✅ Your saved bug report **Map crash** reached BetaHub: ")
+    summary = translate("bug report **{title}**", "ja", title="Map crash")  # as saved
+    assert dm["content"].startswith(f"✅ Your saved {summary} reached BetaHub: ")
     (followed,) = await core.store.user_followups("discord", str(USER_ID), 10)
     assert followed.language == "en"
