@@ -31,6 +31,9 @@ finds its item again), `unsure` (an attempt may have created it) and
 `refused_at` (the service first refused Herald's credentials); the cooldown
 log becomes `submission_slots`, places reserved before the work, which a
 draft holds and a refused request gives back.
+
+Migration 9: each followed item remembers its reporter's `language`, so its
+status messages speak it however long after they come.
 """
 
 from __future__ import annotations
@@ -289,6 +292,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX pending_uploads_item ON pending_uploads (service, item_id);
         """,
     ),
+    (9, "ALTER TABLE followups ADD COLUMN language TEXT NOT NULL DEFAULT 'en';"),
 ]
 
 # Submission states: a draft waits for the user's "Create anyway"; `sending`
@@ -436,6 +440,7 @@ class NewFollowup:
     platform: str
     user_id: str
     wants_updates: bool = True
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,6 +464,7 @@ class Followup:
     wants_updates: bool
     created_at: float
     closed_at: float | None
+    language: str = "en"
 
 
 class Store:
@@ -597,7 +603,8 @@ class Store:
         async with self.transaction() as db:
             await db.execute(
                 "INSERT OR IGNORE INTO followups (service, kind, item_id, url, title, platform,"
-                " user_id, wants_updates, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " user_id, wants_updates, created_at, language)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     item.service,
                     item.kind,
@@ -608,6 +615,7 @@ class Store:
                     item.user_id,
                     int(item.wants_updates),
                     time.time(),
+                    item.language,
                 ),
             )
             async with db.execute(
@@ -1719,4 +1727,5 @@ def _followup(row: aiosqlite.Row) -> Followup:
         wants_updates=bool(row["wants_updates"]),
         created_at=row["created_at"],
         closed_at=row["closed_at"],
+        language=row["language"],
     )
