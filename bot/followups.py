@@ -322,7 +322,9 @@ class Followups(Cog):
     async def notifications(
         self,
         ctx: Invocation,
-        setting: Annotated[str, Option(N_("off or on"), choices=("off", "on"))],
+        setting: Annotated[
+            str, Option(N_("off or on"), choices=("off", "on"), label=N_("Setting"))
+        ],
     ) -> Reply:
         wanted = setting == "on"
         user = ctx.user
