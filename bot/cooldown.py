@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from bot.errors import UserError
+from bot.i18n import _n, format_number
 from bot.models import User
 from bot.store import SlotStore
 
@@ -45,8 +46,15 @@ class Cooldown:
         oldest = times[len(times) - self.limit] if len(times) >= self.limit else now - self.window
         wait = max(1, math.ceil(oldest + self.window - now))
         raise UserError(
-            f"You have sent {self.limit} submissions in the last {self.window:g} seconds;"
-            f" please try again in {wait} s."
+            _n(
+                "You have sent {count} submission in the last {seconds} seconds;"
+                " please try again in {wait} s.",
+                "You have sent {count} submissions in the last {seconds} seconds;"
+                " please try again in {wait} s.",
+                self.limit,
+                seconds=format_number(self.window),
+                wait=format_number(wait),
+            )
         )
 
     async def hold(self, place: int, submission_id: int) -> None:
@@ -59,7 +67,7 @@ class Cooldown:
     async def held(self, user: User) -> AsyncIterator[int]:
         """A place for the work inside; a `UserError` there (nothing was sent, or the
         service refused it) gives it back."""
-        place, _ = await self.reserve(user)
+        place, _new = await self.reserve(user)
         try:
             yield place
         except UserError:

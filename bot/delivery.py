@@ -53,7 +53,7 @@ from bot.backoff import backoff
 from bot.digest import digest_reply, take_digest, thread_messages, thread_name
 from bot.errors import DeliveryError
 from bot.events import Event, Mode
-from bot.i18n import speaking
+from bot.i18n import _, speaking
 from bot.logcontext import bound
 from bot.metrics import DEAD, EDITED, POSTED, RETRIED
 from bot.metrics import DIGEST as DIGESTED
@@ -492,12 +492,14 @@ class DeliveryWorker:
         platform = self.platforms.platform(lane[0])
         subscriptions = await self.store.channel_subscriptions(*lane)
         admins = sorted({s.created_by for s in subscriptions if s.created_by})
-        text = (
-            f"⚠️ Herald can no longer post in {channel_mention(lane[1])} ({escape(str(error))})."
-            " Its announcements are kept and go out by themselves once Herald may post"
-            " there again: add Herald to the channel, or give it back the permission to"
-            " send messages."
+        lost = _(
+            "Herald can no longer post in {channel} ({error}). Its announcements are kept and"
+            " go out by themselves once Herald may post there again: add Herald to the"
+            " channel, or give it back the permission to send messages.",
+            channel=channel_mention(lane[1]),
+            error=escape(str(error)),
         )
+        text = f"⚠️ {lost}"
         for admin in admins:
             try:
                 if platform is not None:

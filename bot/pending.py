@@ -19,6 +19,9 @@ Each submission takes one of its user's places (`bot.cooldown`) before any
 work; a draft holds it, a refusal (4xx) gives it back. "Create anyway" and
 "Cancel" both act on a draft conditionally: one wins, the other is told the
 same outcome.
+
+The submitter's language is stored with the submission (in its `user`
+data), so that a saved report's outcome, told later, speaks it.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ from pydantic_settings import SettingsConfigDict
 from bot.backoff import backoff
 from bot.config import BaseHeraldSettings, load_settings
 from bot.cooldown import Cooldown
-from bot.dispatch import ECHO_LIMIT
+from bot.dispatch import shown_back
 from bot.errors import DeliveryError, ServiceError, UserError
 from bot.files import FileData
+from bot.i18n import SOURCE, _, resolve, speaking
 from bot.logcontext import bound
 from bot.metrics import CREATED, DUPLICATE_SHOWN, REFUSED, SAVED_FOR_RETRY
 from bot.models import Destination, Invocation, LinkButton, Reply, User
@@ -57,7 +61,7 @@ from bot.store import (
     SlotStore,
     SubmissionStore,
 )
-from bot.text import escape, quote_block
+from bot.text import escape
 from bot.waiting import finish_or_cancel, wait_set
 
 if TYPE_CHECKING:
@@ -126,7 +130,8 @@ class Submission:
 
     `reference` identifies it at the service: the sender ends the item's text
     with `marked(...)` so that `find` can tell whether an ambiguous attempt
-    created it. `unsure` says an earlier attempt may have done so.
+    created it. `unsure` says an earlier attempt may have done so. `language`
+    is the one its user speaks.
     """
 
     id: int
@@ -141,6 +146,7 @@ class Submission:
     files: list[FileData]
     reference: str
     unsure: bool = False
+    language: str = SOURCE
 
     @property
     def marker(self) -> str:
@@ -155,7 +161,7 @@ class DraftCancelled(UserError):
     """The draft was cancelled (perhaps by a press racing this one): nothing was sent."""
 
     def __init__(self) -> None:
-        super().__init__("Not sent: it was cancelled.")
+        super().__init__(_("Not sent: it was cancelled."))
 
 
 Sender = Callable[[Submission], Awaitable[Receipt]]
@@ -273,8 +279,8 @@ class Submissions:
         if ended == CANCELLED:
             return DraftCancelled()
         if ended == SENT:
-            return UserError("This was already sent.")
-        return UserError("This was already sent, or has expired; please run the command again.")
+            return UserError(_("This was already sent."))
+        return UserError(_("This was already sent, or has expired; please run the command again."))
 
     def _end(self, draft_id: int, how: str) -> None:
         self._ended[draft_id] = how
@@ -286,7 +292,7 @@ class Submissions:
         if row is None or row.state != DRAFT or row.service != self.service:
             raise self.closed(draft_id)
         if (row.user.platform, row.user.id) != (user.platform, user.id):
-            raise UserError("Only the person who wrote it can send it.")
+            raise UserError(_("Only the person who wrote it can send it."))
 
     async def _first_try(self, submission_id: int, slot: int) -> Receipt | Saved:
         submission = await self._load(submission_id)
@@ -305,7 +311,7 @@ class Submissions:
             log.exception("%s submission %d failed unexpectedly", self.service, submission_id)
             await self._reschedule(submission, "unexpected error", None)
             self._count(submission.kind, SAVED_FOR_RETRY)
-            return Saved(submission_id, f"{self.label} could not be reached.")
+            return Saved(submission_id, _("{service} could not be reached.", service=self.label))
         await self.host.store.delete_submission(submission_id)
         self._count(submission.kind, CREATED)
         return await self._remembered(submission, receipt)
@@ -321,6 +327,7 @@ class Submissions:
                 receipt.title
                 or (submission.user_text.strip().splitlines() or [submission.kind])[0][:100],
                 submission.user,
+                language=submission.language,
             )
         except Exception:
             log.exception("%s submission %d: could not remember it", self.service, submission.id)
@@ -387,11 +394,13 @@ class Submissions:
         return found
 
     def saved_reply(self, saved: Saved, summary: str) -> Reply:
-        return Reply(
-            text=f"💾 {saved.reason} Your {summary} is saved and will be sent as soon as"
-            f" {self.label} is back; you will get a message with the link.",
-            ephemeral=True,
+        kept = _(
+            "Your {summary} is saved and will be sent as soon as {service} is back;"
+            " you will get a message with the link.",
+            summary=summary,
+            service=self.label,
         )
+        return Reply(text=f"💾 {saved.reason} {kept}", ephemeral=True)
 
     # --- the retry worker --------------------------------------------------
 
@@ -427,13 +436,16 @@ class Submissions:
             await wait_set(self._wake, delay)
 
     async def _drain(self) -> None:
+        """Retry what is due, and tell users how it ended: each row in its user's
+        language, so the service's refusals and Herald's notices speak it."""
         store = self.host.store
         for state, step in ((PENDING, self._retry), (DONE, self._tell)):
             for row in await store.due_submissions(self.service, state, time.time()):
                 if self._stopping:
                     return
                 try:
-                    await step(row)
+                    with speaking(row.language):
+                        await step(row)
                 except Exception:
                     log.exception("%s submission %d: worker step failed", self.service, row.id)
                     await store.update_submission(
@@ -589,33 +601,49 @@ class Submissions:
         )
 
     def _notice(self, row: PendingSubmission, *, in_channel: bool) -> Reply:
-        summary = row.summary
+        """How a saved submission ended, in the current language."""
         url = row.result_url
-        user = row.user
-        to = f"{escape(user.label)}, your" if in_channel else "Your"
+        said = {
+            "user": escape(row.user.label),
+            "summary": row.summary,
+            "service": self.label,
+            "url": url,
+        }
         if row.last_error and not url:
-            text = f"⚠️ {to} saved {summary} could not be sent: {row.last_error}"
-            if not in_channel:
-                text += (
-                    "\nHere is what you wrote, so you can fix it and send it again:\n"
-                    + quote_block(row.user_text, ECHO_LIMIT)
-                )
-            return Reply(text=text)
-        text = f"✅ {to} saved {summary} reached {self.label}" + (f": {url}" if url else ".")
-        buttons = [LinkButton(f"Open in {self.label}", url)] if url else []
-        return Reply(text=text, buttons=list(buttons))
+            said["error"] = row.last_error
+            if in_channel:
+                failed = _("{user}, your saved {summary} could not be sent: {error}", **said)
+                return Reply(text=f"⚠️ {failed}")
+            failed = _("Your saved {summary} could not be sent: {error}", **said)
+            return Reply(text=f"⚠️ {failed}{shown_back(row.user_text)}")
+        if in_channel:
+            sent = (
+                _("{user}, your saved {summary} reached {service}: {url}", **said)
+                if url
+                else _("{user}, your saved {summary} reached {service}.", **said)
+            )
+        else:
+            sent = (
+                _("Your saved {summary} reached {service}: {url}", **said)
+                if url
+                else _("Your saved {summary} reached {service}.", **said)
+            )
+        buttons = [LinkButton(_("Open in {service}", service=self.label), url)] if url else []
+        return Reply(text=f"✅ {sent}", buttons=list(buttons))
 
     def _refused_notice(self, row: PendingSubmission, reason: str, *, in_channel: bool) -> Reply:
-        user = row.user
-        to = f"{escape(user.label)}, your" if in_channel else "Your"
-        text = (
-            f"⚠️ {to} saved {row.summary} could not be sent yet: {reason}"
-            f"\nHerald keeps trying for a day and sends you the link if it goes through."
+        """The one message about a refusal of Herald's credentials, in the current language."""
+        said = {"user": escape(row.user.label), "summary": row.summary, "reason": reason}
+        waiting = (
+            _("{user}, your saved {summary} could not be sent yet: {reason}", **said)
+            if in_channel
+            else _("Your saved {summary} could not be sent yet: {reason}", **said)
+        )
+        text = f"⚠️ {waiting}\n" + _(
+            "Herald keeps trying for a day and sends you the link if it goes through."
         )
         if not in_channel:
-            text += "\nHere is what you wrote, in case it does not:\n" + quote_block(
-                row.user_text, ECHO_LIMIT
-            )
+            text += shown_back(row.user_text, _("Here is what you wrote, in case it does not:"))
         return Reply(text=text)
 
     # --- rows ----------------------------------------------------------------
@@ -630,6 +658,7 @@ class Submissions:
             summary=outgoing.summary,
             user_text=outgoing.user_text,
             user=ctx.user,
+            language=resolve(ctx.locale),
             channel_id=ctx.channel_id,
             guild_id=ctx.guild_id,
             created_at=time.time(),
@@ -647,7 +676,7 @@ class Submissions:
         store = self.host.store
         row = await store.get_submission(submission_id)
         if row is None:
-            raise UserError("This submission no longer exists.")
+            raise UserError(_("This submission no longer exists."))
         return Submission(
             id=row.id,
             kind=row.kind,
@@ -661,4 +690,5 @@ class Submissions:
             files=await store.submission_files(submission_id),
             reference=row.reference or f"{REFERENCE_PREFIX}{row.id}",
             unsure=row.unsure,
+            language=row.language,
         )

@@ -158,6 +158,7 @@ class NewFollowup:
     platform: str
     user_id: str
     wants_updates: bool = True
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +182,13 @@ class Followup:
     wants_updates: bool
     created_at: float
     closed_at: float | None
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
 class NewSubmission:
-    """A submission to save before its first try (or as a draft)."""
+    """A submission to save before its first try (or as a draft); `language` is the one
+    its user speaks, for telling them how it ended."""
 
     service: str
     kind: str
@@ -195,6 +198,7 @@ class NewSubmission:
     summary: str
     user_text: str
     user: User
+    language: str
     channel_id: str | None
     guild_id: str | None
     created_at: float
@@ -204,6 +208,7 @@ class NewSubmission:
 class PendingSubmission:
     """A saved submission: what to send, who sent it from where, and how trying went.
 
+    `language` is the one its user speaks (English for rows saved before languages);
     `reference` is None only for rows saved before references existed;
     `unsure` says an earlier attempt may have created the item; `refused_at`
     when the service first refused Herald's credentials.
@@ -217,6 +222,7 @@ class PendingSubmission:
     summary: str
     user_text: str
     user: User
+    language: str
     channel_id: str | None
     guild_id: str | None
     attempts: int

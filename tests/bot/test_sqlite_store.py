@@ -144,3 +144,19 @@ async def test_a_cancelled_transaction_leaves_the_connection_outside_a_transacti
         assert await store.get_setting("s", "cancelled") in (expected, None)
     finally:
         await store.close()
+
+
+async def test_a_submission_saved_before_languages_speaks_english(tmp_path: Path) -> None:
+    store = await SqliteStore.open(tmp_path / "h.db")
+    try:
+        async with store.transaction() as db:
+            await db.execute(
+                "INSERT INTO pending_submissions (id, service, kind, state, payload, summary,"
+                " user_text, user, created_at) VALUES (1, 'betahub', 'bug', 'pending', '{}',"
+                ' \'a bug\', \'text\', \'{"platform": "discord", "id": "1", "name": "a"}\', 0)'
+            )
+        found = await store.get_submission(1)
+        assert found is not None
+        assert (found.user.name, found.language, found.reference) == ("a", "en", None)
+    finally:
+        await store.close()

@@ -324,6 +324,7 @@ def submission(state: str, created_at: float = 100.0, service: str = "betahub") 
         summary="bug report **Crash**",
         user_text="It crashes",
         user=ALICE,
+        language="pt-BR",
         channel_id="7",
         guild_id="9",
         created_at=created_at,
@@ -343,7 +344,7 @@ async def test_a_submission_comes_back_typed_with_its_files_in_order(store: Stor
         SENDING,
     )
     assert found.payload == {"title": "Crash", "tags": ["map"]}
-    assert found.user == ALICE
+    assert (found.user, found.language) == (ALICE, "pt-BR")
     assert (found.summary, found.user_text, found.reference) == (
         "bug report **Crash**",
         "It crashes",
@@ -497,7 +498,9 @@ async def test_upload_changes_claims_and_recovery(store: Store) -> None:
 
 
 async def test_followups_are_kept_once_and_a_status_change_is_conditional(store: Store) -> None:
-    item = NewFollowup("betahub", "bug", "1", "https://b/1", "Crash", "discord", "42")
+    item = NewFollowup(
+        "betahub", "bug", "1", "https://b/1", "Crash", "discord", "42", language="ja"
+    )
     followup_id = await store.add_followup(item)
     assert await store.add_followup(item) == followup_id, "once per service item"
     await store.set_followup_card(followup_id, "7", "m1", {"title": "Crash"})
@@ -507,6 +510,7 @@ async def test_followups_are_kept_once_and_a_status_change_is_conditional(store:
     assert found.id == followup_id
     assert (found.card_channel, found.card_message, found.card) == ("7", "m1", {"title": "Crash"})
     assert (found.status, found.notice_due, found.wants_updates) == (None, False, True)
+    assert found.language == "ja"
 
     assert await store.record_followup_status(
         followup_id, None, "open", notice=True, closed_at=None

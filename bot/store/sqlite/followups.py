@@ -19,7 +19,8 @@ class SqliteFollowups(SqliteBase):
         async with self.transaction() as db:
             await db.execute(
                 "INSERT OR IGNORE INTO followups (service, kind, item_id, url, title, platform,"
-                " user_id, wants_updates, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " user_id, wants_updates, created_at, language)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     item.service,
                     item.kind,
@@ -30,6 +31,7 @@ class SqliteFollowups(SqliteBase):
                     item.user_id,
                     int(item.wants_updates),
                     time.time(),
+                    item.language,
                 ),
             )
             async with db.execute(
@@ -158,4 +160,5 @@ def _followup(row: aiosqlite.Row) -> Followup:
         wants_updates=bool(row["wants_updates"]),
         created_at=row["created_at"],
         closed_at=row["closed_at"],
+        language=row["language"],
     )

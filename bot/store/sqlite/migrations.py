@@ -33,6 +33,9 @@ seen, whether a change still waits to be told, whether the user wants
 updates), kept until `FOLLOWUP_RETENTION_DAYS` after the item closed.
 
 Migration 8: `pending_uploads`, the steps that follow a created item.
+
+Migration 9: each followed item remembers its reporter's `language`, so its
+status messages speak it however long after they come.
 """
 
 from __future__ import annotations
@@ -273,4 +276,5 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX pending_uploads_item ON pending_uploads (service, item_id);
         """,
     ),
+    (9, "ALTER TABLE followups ADD COLUMN language TEXT NOT NULL DEFAULT 'en';"),
 ]

@@ -9,6 +9,7 @@ from typing import Unpack
 import aiosqlite
 
 from bot.files import FileData
+from bot.i18n import SOURCE
 from bot.store.rows import (
     DONE,
     DRAFT,
@@ -39,7 +40,7 @@ class SqliteSubmissions(SqliteBase):
                     json.dumps(submission.payload),
                     submission.summary,
                     submission.user_text,
-                    dump_user(submission.user),
+                    dump_user(submission.user, submission.language),
                     submission.channel_id,
                     submission.guild_id,
                     submission.created_at,
@@ -225,7 +226,7 @@ class SqliteSubmissions(SqliteBase):
 
 
 def _submission(row: aiosqlite.Row) -> PendingSubmission:
-    user, _ = load_user(row["user"])
+    user, language = load_user(row["user"])
     return PendingSubmission(
         id=row["id"],
         service=row["service"],
@@ -235,6 +236,7 @@ def _submission(row: aiosqlite.Row) -> PendingSubmission:
         summary=row["summary"],
         user_text=row["user_text"],
         user=user,
+        language=language or SOURCE,
         channel_id=row["channel_id"],
         guild_id=row["guild_id"],
         attempts=row["attempts"],
