@@ -27,13 +27,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from babel.support import Translations
 
@@ -162,6 +162,11 @@ def format_decimal_places(value: float, places: int, language: str | None = None
     pattern = "0." + "0" * places if places else "0"
     locale = _babel_locale(language or current_language())
     return format_decimal(value, pattern, locale=locale, decimal_quantization=True)
+
+
+def format_day(day: date, language: str | None = None) -> str:
+    """A date as people of `language` write it (`Mar 9, 2026`, `09.03.2026`)."""
+    return format_date(day, "medium", locale=_babel_locale(language or current_language()))
 
 
 def format_moment(moment: datetime, language: str | None = None) -> str:
