@@ -175,15 +175,16 @@ def format_moment(moment: datetime, language: str | None = None) -> str:
 
 
 def _fill(text: str, english: str, language: str, /, **params: Any) -> str:
+    """`text` with its placeholders filled; English when the translation cannot be, and
+    the English unfilled (logged) rather than an exception in front of a user."""
     if not params:
         return text
-    try:
-        return text.format(**params)
-    except (KeyError, IndexError, ValueError):
-        log.warning(
-            "the %s translation of %r has broken placeholders; using English", language, english
-        )
-        return english.format(**params)
+    for candidate in (text, english) if text != english else (english,):
+        try:
+            return candidate.format(**params)
+        except (KeyError, IndexError, ValueError):
+            log.warning("%r cannot be filled from %s (%s)", candidate, sorted(params), language)
+    return english
 
 
 def _missing(language: str, message: str) -> None:
