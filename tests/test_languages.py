@@ -7,6 +7,7 @@ or a path that forgot the language, fails here.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ import pytest
 from discord import Locale
 
 from bot.core import Core
-from bot.i18n import SOURCE, resolve, translate
+from bot.i18n import SOURCE, format_day, resolve, translate
 from bot.languages import NAMES
 from cogs.betahub.cog import SUGGESTION_TOO_SHORT
 from tests.announcing import fields, hacknplan, sample, settled, subscribe
@@ -174,6 +175,9 @@ async def test_an_announcement_speaks_its_channels_language(
     english, other = fields(cards["en"]), fields(cards["other"])
     assert list(other) == [translate(name, expected) for name in english]
     assert list(other) != list(english), "the field names are translated"
+    assert english["Due"] == "Mar 9, 2026"
+    assert other[translate("Due", expected)] == format_day(date(2026, 3, 9), expected)
+    assert other[translate("Due", expected)] != english["Due"], "dates as the language writes"
     assert cards["other"]["description"] == cards["en"]["description"], "the item's text as sent"
 
 
