@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0
+RECHECK_SECONDS = 0.25
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 300.0
 ACCESS_FIRST_SECONDS = 5.0
@@ -206,9 +207,11 @@ class DeliveryWorker:
                 with bound(platform=lane[0]):
                     state.task = self.spawn(self._drain(lane, state), name=f"lane {lane}")
         next_due = await store.next_due(platforms)
-        if next_due is not None and next_due > time.time():
-            return min(IDLE_SECONDS, next_due - time.time())
-        return IDLE_SECONDS
+        if next_due is None:
+            return IDLE_SECONDS
+        # A row already due belongs to a lane still running: it wakes the dispatcher when
+        # it ends, and a short second look covers a lane that ended in between.
+        return min(IDLE_SECONDS, max(next_due - time.time(), RECHECK_SECONDS))
 
     async def _drain(self, lane: Lane, state: _LaneTask) -> None:
         try:
