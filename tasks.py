@@ -79,7 +79,7 @@ def compile_catalogs() -> int:
         if compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime:
             continue
         language = source.parent.parent.name
-        if pybabel("compile", "--use-fuzzy", "-D", "herald", "-d", str(LOCALES), "-l", language):
+        if pybabel("-q", "compile", "-D", "herald", "-d", str(LOCALES), "-l", language):
             return 1
     return 0
 

@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 
 from bot.filters import Filter
-from bot.store import Store
+from bot.store.sqlite import SqliteStore
 from tests.fakes import discord as discord_fake
 from tests.fakes.discord import GUILD_ID, FakeDiscord
 
@@ -88,7 +88,7 @@ class Herald:
 
     async def subscribe(self, service: str, channel: int = CHANNEL, **filters: str) -> None:
         """Add a subscription straight into the database (before Herald starts)."""
-        store = await Store.open(self.database)
+        store = await SqliteStore.open(self.database)
         try:
             wanted = _filter_json(filters)
             await store.add_subscription(

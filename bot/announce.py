@@ -17,12 +17,13 @@ import asyncio
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.delivery import DeliveryWorker
+from bot.delivery import DeliveryStore, DeliveryWorker
 from bot.events import KnownItem, Source
 from bot.logcontext import bound
-from bot.routing import SourceRouter, known_before
+from bot.routing import RoutingStore, SourceRouter, known_before
 from bot.store import INBOX_IGNORED, INBOX_NEW
 from bot.webhooks import (
     STATUS,
@@ -34,7 +35,11 @@ from bot.webhooks import (
 )
 
 if TYPE_CHECKING:
-    from bot.core import Core
+    from bot.config import Settings
+    from bot.metrics import Metrics
+    from bot.platforms.base import Platforms
+    from bot.server import HttpServer
+    from bot.waiting import Spawner
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +47,42 @@ RETENTION_SECONDS = 30 * 24 * 3600
 PRUNE_EVERY_SECONDS = 3600.0
 
 
+class AnnouncementStore(RoutingStore, DeliveryStore, Protocol):
+    """What announcing needs of the store: the inbox, the outbox, the subscriptions."""
+
+
 class Announcements:
-    def __init__(self, core: Core) -> None:
-        self.core = core
+    """Webhooks and pollers in, routers and the delivery worker running.
+
+    `store` gives the store once it is open; `channel_language` the language a
+    channel's announcements speak; `spawn` runs the routers and workers.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], AnnouncementStore],
+        platforms: Platforms,
+        channel_language: Callable[[str, str], Awaitable[str]],
+        spawn: Spawner,
+        server: HttpServer,
+        metrics: Metrics,
+        settings: Settings,
+    ) -> None:
+        self._store = store
+        self.channel_language = channel_language
+        self.spawn = spawn
+        self.server = server
+        self.metrics = metrics
+        self.settings = settings
         self.sources: dict[str, Source] = {}
-        self.worker = DeliveryWorker(core)
+        self.worker = DeliveryWorker(store, platforms, spawn, metrics, settings)
         self._routers: dict[str, SourceRouter] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
+
+    @property
+    def store(self) -> AnnouncementStore:
+        return self._store()
 
     def add_source(self, source: Source) -> None:
         if source.name in self.sources:
@@ -77,9 +110,8 @@ class Announcements:
         """
         self.add_source(source)
         receiver = WebhookReceiver(source.name, path, auth, read, ignored_status)
-        server = self.core.server
-        handler = webhook_handler(receiver, self.submit, server.read_body, self.core.metrics)
-        server.add_route("POST", path, handler, reads_body=True)
+        handler = webhook_handler(receiver, self.submit, self.server.read_body, self.metrics)
+        self.server.add_route("POST", path, handler, reads_body=True)
 
     async def submit(
         self, source: str, kind: str, payload: str | dict[str, Any], key: str
@@ -95,7 +127,7 @@ class Announcements:
             raise RuntimeError(f"no event source {source} is registered")
         formatted = known.formats(kind)
         state = INBOX_NEW if formatted else INBOX_IGNORED
-        stored = await self.core.store.add_delivery(source, kind, key, text, state)
+        stored = await self.store.add_delivery(source, kind, key, text, state)
         if stored is None:
             log.info("%s %s: repeated delivery, not announced again", source, kind)
             return Outcome.DUPLICATE
@@ -108,29 +140,29 @@ class Announcements:
 
     async def known_item(self, item: str) -> KnownItem | None:
         """What earlier events said about `item` (its title, link and attributes)."""
-        return await known_before(item, self.core.store.known_item)
+        return await known_before(item, self.store.known_item)
 
     async def start(self) -> None:
         """One router per source, and one for deliveries of sources no cog serves now."""
         self._started = True
-        for name in dict.fromkeys([*self.sources, *await self.core.store.unrouted_sources()]):
+        for name in dict.fromkeys([*self.sources, *await self.store.unrouted_sources()]):
             self._start_router(name)
-        self._tasks.append(self.core.spawn(self._prune_forever(), name="inbox pruning"))
+        self._tasks.append(self.spawn(self._prune_forever(), name="inbox pruning"))
         self.worker.start()
 
     def _start_router(self, name: str) -> None:
         router = SourceRouter(
             name,
             self.sources.get(name),
-            lambda: self.core.store,
+            self._store,
             self.known_item,
-            self.core.channel_language,
+            self.channel_language,
             self.worker.wake,
-            self.core.settings.enrich_budget_seconds,
+            self.settings.enrich_budget_seconds,
         )
         self._routers[name] = router
         with bound(source=name):
-            self._tasks.append(self.core.spawn(router.run(), name=f"router {name}"))
+            self._tasks.append(self.spawn(router.run(), name=f"router {name}"))
 
     async def drain(self, grace: float) -> None:
         """Stop routing (what is not routed yet is routed after a restart), and give
@@ -152,8 +184,8 @@ class Announcements:
     async def _prune_forever(self) -> None:
         while True:
             try:
-                dead_days = self.core.settings.dead_delivery_retention_days
-                await self.core.store.prune(
+                dead_days = self.settings.dead_delivery_retention_days
+                await self.store.prune(
                     time.time() - RETENTION_SECONDS, time.time() - dead_days * 86400
                 )
             except Exception:

@@ -13,6 +13,7 @@ import re
 
 from bot.commands import CommandSpec, Param
 from bot.errors import UserError
+from bot.i18n import _
 
 
 def parse(line: str, commands: dict[str, CommandSpec]) -> tuple[CommandSpec, dict[str, str]]:
@@ -25,8 +26,14 @@ def parse(line: str, commands: dict[str, CommandSpec]) -> tuple[CommandSpec, dic
             rest = pieces[length] if len(pieces) > length else ""
             break
     else:
-        known = ", ".join(f"/{n}" for n in sorted(commands)) or "none loaded"
-        raise UserError(f"Unknown command /{(body.split() or [''])[0]}. Commands: {known}.")
+        known = ", ".join(f"/{n}" for n in sorted(commands)) or _("none loaded")
+        raise UserError(
+            _(
+                "Unknown command /{name}. Commands: {known}.",
+                name=(body.split() or [""])[0],
+                known=known,
+            )
+        )
     raw: dict[str, str] = {}
     if not spec.params:
         return spec, raw
@@ -49,7 +56,7 @@ def _positional(params: list[Param], text: str) -> dict[str, str]:
     for index, param in enumerate(params):
         if not text:
             break
-        word, _, after = text.partition(" ")
+        word, _space, after = text.partition(" ")
         last = index == len(params) - 1
         if param.choices and not last:
             if word.lower() in {str(v).lower() for c in param.choices for v in (c.name, c.value)}:

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from bot.errors import UserError
+from bot.i18n import _, _n, format_number
 from bot.models import Attachment, Channel, Invocation, Reply, Role
 
 Handler = Callable[..., Awaitable[Reply]]
@@ -69,6 +70,8 @@ class Option:
     `paragraph` asks modal-capable platforms for a multi-line input.
     `too_short` replaces the generic message when text is under `min_length`.
     `max_items` is how many files a `list[Attachment]` option takes.
+    `description`, `label`, `too_short` and choice names are English marked with
+    `N_`: they are translated where they are shown.
     """
 
     description: str
@@ -106,8 +109,9 @@ class Param:
 
     @property
     def title(self) -> str:
-        """A human label for forms and messages (`steps` -> `Steps`)."""
-        return self.label or self.name.replace("_", " ").capitalize()
+        """A human label for forms and messages (`steps` -> `Steps`), in the current
+        language when the option has a `label`."""
+        return _(self.label) if self.label else self.name.replace("_", " ").capitalize()
 
     @property
     def is_list(self) -> bool:
@@ -163,7 +167,10 @@ class CommandSpec:
         """
         unknown = sorted(set(raw) - {p.name for p in self.params})
         if unknown:
-            raise UserError(f"/{self.name} has no option {', '.join(unknown)}. {self.usage()}")
+            wrong = _(
+                "/{command} has no option {options}.", command=self.name, options=", ".join(unknown)
+            )
+            raise UserError(f"{wrong} {self.usage()}")
         return {param.name: self._value(param, raw.get(param.name)) for param in self.params}
 
     def problems(self, raw: Mapping[str, Any]) -> dict[str, str]:
@@ -181,7 +188,8 @@ class CommandSpec:
             value = value.strip()
         if value is None or value == "" or value == []:
             if param.required:
-                raise UserError(f"Please give a {param.name}. {self.usage()}")
+                wanted = _("Please give a {option}.", option=param.name)
+                raise UserError(f"{wanted} {self.usage()}")
             return [] if param.is_list else param.default
         return _check_list(param, value) if param.is_list else _check(param, value)
 
@@ -193,14 +201,19 @@ class CommandSpec:
         parts = [f"/{self.name}"]
         for p in self.params:
             parts.append(f"{p.name}: …" if p.required else f"[{p.name}: …]")
-        return "Usage: " + " ".join(parts)
+        return _("Usage: {command}", command=" ".join(parts))
 
 
 def _check_list(param: Param, value: Any) -> list[Any]:
     items = list(value) if isinstance(value, list | tuple) else [value]
     if len(items) > param.many:
         raise UserError(
-            f"You can give at most {param.many} for {param.name}; you gave {len(items)}."
+            _(
+                "You can give at most {limit} for {option}; you gave {count}.",
+                limit=format_number(param.many),
+                option=param.name,
+                count=format_number(len(items)),
+            )
         )
     return [_check(param, item) for item in items]
 
@@ -210,26 +223,51 @@ def _check(param: Param, value: Any) -> Any:
     if param.kind is OptionKind.TEXT:
         if param.min_length is not None and len(value) < param.min_length:
             raise UserError(
-                param.too_short
-                or f"The {param.name} is too short ({len(value)} characters);"
-                f" it needs at least {param.min_length}."
+                _(param.too_short)
+                if param.too_short
+                else _n(
+                    "The {option} is too short ({count} character); it needs at least {minimum}.",
+                    "The {option} is too short ({count} characters); it needs at least {minimum}.",
+                    len(value),
+                    option=param.name,
+                    minimum=format_number(param.min_length),
+                )
             )
         if param.max_length is not None and len(value) > param.max_length:
             raise UserError(
-                f"The {param.name} is too long ({len(value)} characters);"
-                f" the limit is {param.max_length}."
+                _n(
+                    "The {option} is too long ({count} character); the limit is {limit}.",
+                    "The {option} is too long ({count} characters); the limit is {limit}.",
+                    len(value),
+                    option=param.name,
+                    limit=format_number(param.max_length),
+                )
             )
     if param.kind in (OptionKind.INTEGER, OptionKind.NUMBER):
         if param.min_value is not None and value < param.min_value:
-            raise UserError(f"The {param.name} must be at least {param.min_value:g}.")
+            raise UserError(
+                _(
+                    "The {option} must be at least {minimum}.",
+                    option=param.name,
+                    minimum=format_number(param.min_value),
+                )
+            )
         if param.max_value is not None and value > param.max_value:
-            raise UserError(f"The {param.name} must be at most {param.max_value:g}.")
+            raise UserError(
+                _(
+                    "The {option} must be at most {maximum}.",
+                    option=param.name,
+                    maximum=format_number(param.max_value),
+                )
+            )
     if param.choices:
         allowed = {str(c.value).lower(): c.value for c in param.choices}
         allowed.update({c.name.lower(): c.value for c in param.choices})
         if str(value).lower() not in allowed:
             names = ", ".join(str(c.value) for c in param.choices)
-            raise UserError(f"The {param.name} must be one of: {names}.")
+            raise UserError(
+                _("The {option} must be one of: {choices}.", option=param.name, choices=names)
+            )
         value = allowed[str(value).lower()]
     return value
 
@@ -239,16 +277,16 @@ def _coerce(param: Param, value: Any) -> Any:
         try:
             return int(str(value))
         except ValueError:
-            raise UserError(f"The {param.name} must be a whole number.") from None
+            raise UserError(_("The {option} must be a whole number.", option=param.name)) from None
     if param.kind is OptionKind.NUMBER and not isinstance(value, int | float):
         try:
             return float(str(value))
         except ValueError:
-            raise UserError(f"The {param.name} must be a number.") from None
+            raise UserError(_("The {option} must be a number.", option=param.name)) from None
     if param.kind is OptionKind.BOOLEAN and isinstance(value, str):
         lowered = value.lower()
         if lowered not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
-            raise UserError(f"The {param.name} must be yes or no.")
+            raise UserError(_("The {option} must be yes or no.", option=param.name))
         return lowered in ("true", "yes", "on", "1")
     if param.kind is OptionKind.TEXT:
         return str(value)
@@ -257,7 +295,7 @@ def _coerce(param: Param, value: Any) -> Any:
     if param.kind is OptionKind.CHANNEL and not isinstance(value, Channel):
         return _channel(str(value))
     if param.kind is OptionKind.ATTACHMENT and not isinstance(value, Attachment):
-        raise UserError(f"The {param.name} must be a file.")
+        raise UserError(_("The {option} must be a file.", option=param.name))
     return value
 
 
@@ -274,7 +312,7 @@ def _channel(text: str) -> Channel:
     """A typed channel: `#name`, a bare id, or a mention (`<#123>`, Slack's `<#C1|name>`)."""
     text = text.strip()
     if text.startswith("<#") and text.endswith(">"):
-        ident, _, name = text[2:-1].partition("|")
+        ident, _bar, name = text[2:-1].partition("|")
         return Channel(id=ident, name=name or None)
     name = text.lstrip("#")
     return Channel(id=name, name=name)

@@ -11,28 +11,32 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
 from bot.errors import UserError
+from bot.i18n import _n, format_number
 from bot.models import User
-
-if TYPE_CHECKING:
-    from bot.core import Core
+from bot.store import SlotStore
 
 
 class Cooldown:
-    def __init__(self, core: Core, limit: int, window: float) -> None:
-        self.core = core
+    """A user's places; `store` gives the store once it is open."""
+
+    def __init__(self, store: Callable[[], SlotStore], limit: int, window: float) -> None:
+        self._store = store
         self.limit = limit
         self.window = window
+
+    @property
+    def store(self) -> SlotStore:
+        return self._store()
 
     async def reserve(self, user: User, submission_id: int | None = None) -> tuple[int, bool]:
         """Take one of the user's places (the one `submission_id` holds, if still in the
         window), or refuse, with how long to wait. Returns the place and whether it is new."""
         now = time.time()
-        store = self.core.store
+        store = self.store
         place = await store.reserve_slot(
             user.platform, user.id, now, self.window, self.limit, submission_id
         )
@@ -42,21 +46,28 @@ class Cooldown:
         oldest = times[len(times) - self.limit] if len(times) >= self.limit else now - self.window
         wait = max(1, math.ceil(oldest + self.window - now))
         raise UserError(
-            f"You have sent {self.limit} submissions in the last {self.window:g} seconds;"
-            f" please try again in {wait} s."
+            _n(
+                "You have sent {count} submission in the last {seconds} seconds;"
+                " please try again in {wait} s.",
+                "You have sent {count} submissions in the last {seconds} seconds;"
+                " please try again in {wait} s.",
+                self.limit,
+                seconds=format_number(self.window),
+                wait=format_number(wait),
+            )
         )
 
     async def hold(self, place: int, submission_id: int) -> None:
-        await self.core.store.hold_slot(place, submission_id)
+        await self.store.hold_slot(place, submission_id)
 
     async def release(self, place: int) -> None:
-        await self.core.store.release_slot(place)
+        await self.store.release_slot(place)
 
     @asynccontextmanager
     async def held(self, user: User) -> AsyncIterator[int]:
         """A place for the work inside; a `UserError` there (nothing was sent, or the
         service refused it) gives it back."""
-        place, _ = await self.reserve(user)
+        place, _new = await self.reserve(user)
         try:
             yield place
         except UserError:

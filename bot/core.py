@@ -13,7 +13,7 @@ import pkgutil
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from bot.announce import Announcements
 from bot.cog import Cog
@@ -31,59 +31,13 @@ from bot.http import ServiceClient
 from bot.languages import ChannelLanguages
 from bot.logs import redactor
 from bot.metrics import Metrics, core_state, metrics_endpoint
-from bot.models import Destination, Posted, Reply
+from bot.platforms.base import Platform
 from bot.server import HttpServer
-from bot.store import Store
+from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=BaseHeraldSettings)
-
-
-class Platform(Protocol):
-    """A chat platform adapter, as the core drives it."""
-
-    name: str
-
-    async def start(self) -> None:
-        """Connect and register commands; return once ready to serve."""
-
-    async def close(self) -> None: ...
-
-    def status(self) -> str:
-        """A word for /healthz and /readyz: `connected` (the only ready one),
-        `connecting`, `disconnected` (reconnecting), `closed`..."""
-
-    async def post(
-        self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False
-    ) -> Posted:
-        """Send a message to a channel; `key` makes a retried send idempotent.
-
-        `plain` sends the stripped-down form (text only, no blocks or embeds).
-        Raises `DeliveryError` when the platform does not take it.
-        """
-
-    async def edit(self, posted: Posted, reply: Reply, *, plain: bool = False) -> None:
-        """Replace a message Herald posted earlier."""
-
-    async def find_posted(self, to: Destination, key: str, since: float) -> Posted | None:
-        """The message posted under `key` since `since`, where the platform can tell
-        (after an answer was lost); None when not found or not needed."""
-
-    async def direct(self, user_id: str, reply: Reply) -> Posted:
-        """Send a private message to a user (`DeliveryError(permanent)` when closed)."""
-
-    async def open_thread(self, posted: Posted, name: str) -> Destination:
-        """A thread under a message Herald posted, started if there is none yet."""
-
-    def capacity(self, to: Destination) -> int:
-        """How many messages `to` takes right now without waiting on a rate limit."""
-
-    def ready_in(self, to: Destination) -> float:
-        """Seconds until `to` takes another message (0 when it would now)."""
-
-    def channel_language(self, channel_id: str) -> str | None:
-        """The language the channel's server speaks, where the platform has one."""
 
 
 class Core:
@@ -112,7 +66,15 @@ class Core:
         self.metrics = Metrics(core_state(self))
         token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
         self.server.add_route("GET", "/metrics", metrics_endpoint(self.metrics, token))
-        self.announcements = Announcements(self)
+        self.announcements = Announcements(
+            lambda: self.store,
+            self,
+            self.channel_language,
+            self.spawn,
+            self.server,
+            self.metrics,
+            settings,
+        )
         self.followups = Followups(self)
         self.languages = ChannelLanguages(self)
         self._store: Store | None = None
@@ -198,7 +160,7 @@ class Core:
         """Open storage, load cogs, serve HTTP and connect the platforms."""
         from bot.platforms import select
 
-        self._store = await Store.open(self.settings.database_path())
+        self._store = await open_store(self.settings.database_url)
         self.instance_id = await self._store.instance_id()
         await self.languages.load()
         await self.load_cogs()

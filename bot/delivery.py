@@ -45,29 +45,32 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.backoff import backoff
 from bot.digest import digest_reply, take_digest, thread_messages, thread_name
 from bot.errors import DeliveryError
 from bot.events import Event, Mode
-from bot.i18n import speaking
+from bot.i18n import _, speaking
 from bot.logcontext import bound
 from bot.metrics import DEAD, EDITED, POSTED, RETRIED
 from bot.metrics import DIGEST as DIGESTED
 from bot.models import Destination, Posted, Reply
-from bot.store import OutboxRow, Post
+from bot.store import OutboxRow, OutboxStore, Post, SubscriptionStore
 from bot.text import channel_mention, escape
-from bot.waiting import wait_set
+from bot.waiting import Spawner, wait_set
 
 if TYPE_CHECKING:
-    from bot.core import Core, Platform
+    from bot.config import Settings
+    from bot.metrics import Metrics
+    from bot.platforms.base import Platform, Platforms
 
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0
+RECHECK_SECONDS = 0.25
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 300.0
 ACCESS_FIRST_SECONDS = 5.0
@@ -125,9 +128,29 @@ class _Failed(Exception):
         self.rows = rows
 
 
+class DeliveryStore(OutboxStore, SubscriptionStore, Protocol):
+    """What delivering needs of the store: the outbox, and who subscribed a channel."""
+
+
 class DeliveryWorker:
-    def __init__(self, core: Core) -> None:
-        self.core = core
+    """Drains the outbox: one task per channel with announcements due.
+
+    `store` gives the store once it is open; `spawn` runs the lanes.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], DeliveryStore],
+        platforms: Platforms,
+        spawn: Spawner,
+        metrics: Metrics,
+        settings: Settings,
+    ) -> None:
+        self._store = store
+        self.platforms = platforms
+        self.spawn = spawn
+        self.metrics = metrics
+        self.settings = settings
         self._wake = asyncio.Event()
         self._lanes: dict[Lane, _LaneTask] = {}
         self._dispatcher: asyncio.Task[None] | None = None
@@ -135,8 +158,12 @@ class DeliveryWorker:
         # Keys of batches this process saw refused outright: nothing of theirs is out there.
         self._surely_unsent: set[str] = set()
 
+    @property
+    def store(self) -> DeliveryStore:
+        return self._store()
+
     def start(self) -> None:
-        self._dispatcher = self.core.spawn(self._dispatch(), name="delivery")
+        self._dispatcher = self.spawn(self._dispatch(), name="delivery")
 
     def wake(self) -> None:
         """New rows were queued: running lanes look again, the dispatcher starts others."""
@@ -172,21 +199,23 @@ class DeliveryWorker:
 
     async def _start_due_lanes(self) -> float:
         """Start a task for every channel with rows due; seconds until the next is due."""
-        store = self.core.store
-        platforms = [p.name for p in self.core.platforms]
+        store = self.store
+        platforms = [p.name for p in self.platforms.platforms]
         for lane in await store.due_lanes(platforms, time.time()):
             if lane not in self._lanes:
                 state = self._lanes[lane] = _LaneTask()
                 with bound(platform=lane[0]):
-                    state.task = self.core.spawn(self._drain(lane, state), name=f"lane {lane}")
+                    state.task = self.spawn(self._drain(lane, state), name=f"lane {lane}")
         next_due = await store.next_due(platforms)
-        if next_due is not None and next_due > time.time():
-            return min(IDLE_SECONDS, next_due - time.time())
-        return IDLE_SECONDS
+        if next_due is None:
+            return IDLE_SECONDS
+        # A row already due belongs to a lane still running: it wakes the dispatcher when
+        # it ends, and a short second look covers a lane that ended in between.
+        return min(IDLE_SECONDS, max(next_due - time.time(), RECHECK_SECONDS))
 
     async def _drain(self, lane: Lane, state: _LaneTask) -> None:
         try:
-            state.access_lost = await self.core.store.has_lost_access(*lane)
+            state.access_lost = await self.store.has_lost_access(*lane)
             while not self._draining:
                 state.poked = False
                 if not await self._pass(lane, state) and not state.poked:
@@ -197,8 +226,8 @@ class DeliveryWorker:
 
     async def _pass(self, lane: Lane, state: _LaneTask) -> bool:
         """Deliver what is due in one channel; False when nothing was due."""
-        platform = self.core.platform(lane[0])
-        rows = await self.core.store.lane_rows(*lane, time.time())
+        platform = self.platforms.platform(lane[0])
+        rows = await self.store.lane_rows(*lane, time.time())
         if platform is None or not rows:
             return False
         if any(r.created_at < self._oldest_allowed() for r in rows):
@@ -210,7 +239,7 @@ class DeliveryWorker:
                 await self._send(platform, to, batch, kind)
             news: list[_Group] = []
             for group in _groups([r for r in rows if r.batch is None]):
-                if group.item and await self.core.store.card(*lane, group.item):
+                if group.item and await self.store.card(*lane, group.item):
                     await self._fix_and_send(platform, to, group.rows, CARD)
                 else:
                     news.append(group)
@@ -226,7 +255,7 @@ class DeliveryWorker:
             return True
         if state.access_lost:
             state.access_lost = False
-            if await self.core.store.access_back(*lane):
+            if await self.store.access_back(*lane):
                 log.info("%s:%s takes announcements again", *lane)
         return True
 
@@ -247,7 +276,7 @@ class DeliveryWorker:
     async def _fix_and_send(
         self, platform: Platform, to: Destination, rows: list[OutboxRow], kind: str
     ) -> None:
-        await self.core.store.assign_batch([r.id for r in rows], rows[0].id, kind)
+        await self.store.assign_batch([r.id for r in rows], rows[0].id, kind)
         await self._send(platform, to, rows, kind)
 
     async def _send(
@@ -275,8 +304,8 @@ class DeliveryWorker:
                         "%s refused b%d as plain text too (%s); it is dead", where, batch, again
                     )
                     reason = f"{refused}; as plain text: {again}"
-                    await self.core.store.drop([r.id for r in rows], reason)
-                    self.core.metrics.undelivered(to.platform, DEAD, len(rows))
+                    await self.store.drop([r.id for r in rows], reason)
+                    self.metrics.undelivered(to.platform, DEAD, len(rows))
         self._surely_unsent.discard(key)
 
     async def _try(
@@ -297,8 +326,8 @@ class DeliveryWorker:
             # A message Herald cannot even build or send is as undeliverable as a refused one.
             log.exception("%s could not be sent", sending.key)
             return DeliveryError(f"{type(error).__name__}: {error}", bad_message=True)
-        await self.core.store.complete([r.id for r in rows], post)
-        self.core.metrics.delivered(sending.to.platform, outcome, [r.received_at for r in rows])
+        await self.store.complete([r.id for r in rows], post)
+        self.metrics.delivered(sending.to.platform, outcome, [r.received_at for r in rows])
         return None
 
     async def _deliver(
@@ -320,11 +349,7 @@ class DeliveryWorker:
         events = group.events
         updates = [e for e in events if e.mode is Mode.CARD]
         primary = updates[-1] if updates else events[0]
-        card = (
-            await self.core.store.card(to.platform, to.channel_id, group.item)
-            if group.item
-            else None
-        )
+        card = await self.store.card(to.platform, to.channel_id, group.item) if group.item else None
         outcome = POSTED
         if card is None or card.key == f"{sending.key}:card":
             card = card or await self._post_once(
@@ -353,7 +378,7 @@ class DeliveryWorker:
             if error.bad_message or not error.permanent:
                 raise
             log.info("card %s for %s is gone (%s); posting a new one", card.key, card.item, error)
-            await self.core.store.forget_card(card.key)
+            await self.store.forget_card(card.key)
             return await self._post_once(sending, ":card", Reply(card=event.card), item=card.item)
         return card
 
@@ -375,7 +400,7 @@ class DeliveryWorker:
                     error,
                 )
                 if error.permanent:
-                    await self.core.store.set_thread(card.key, None)
+                    await self.store.set_thread(card.key, None)
         await self._post_lines(sending, lines)
 
     async def _thread(self, sending: _Sending, card: Post, about: Event) -> Destination | None:
@@ -392,7 +417,7 @@ class DeliveryWorker:
                 raise
             log.info("no thread under %s (%s); following up in the channel", card.key, error)
             return None
-        await self.core.store.set_thread(card.key, thread.thread_id)
+        await self.store.set_thread(card.key, thread.thread_id)
         return thread
 
     async def _post_lines(self, sending: _Sending, lines: list[str]) -> None:
@@ -405,7 +430,7 @@ class DeliveryWorker:
         """Post under the key unless the posts table, or the platform when an earlier
         answer may have been lost, says it was posted already."""
         key = sending.key + suffix
-        if (done := await self.core.store.post(key)) is not None:
+        if (done := await self.store.post(key)) is not None:
             return done
         platform, to = sending.platform, sending.to
         posted = None
@@ -418,17 +443,17 @@ class DeliveryWorker:
                 posted = await platform.post(to, reply, key=key, plain=sending.plain)
                 log.debug("%s posted to %s:%s", key, to.platform, to.channel_id)
         post = Post(key, to.platform, to.channel_id, posted.message_id, item)
-        await self.core.store.record_post(post)
+        await self.store.record_post(post)
         return post
 
     async def _failed(
         self, lane: Lane, state: _LaneTask, rows: Sequence[OutboxRow], error: DeliveryError
     ) -> None:
         """Count the attempt for the rows that failed and hold the lane; see the module doc."""
-        store = self.core.store
+        store = self.store
         if error.permanent:
             dead = await store.give_up(*lane, str(error))
-            self.core.metrics.undelivered(lane[0], DEAD, dead)
+            self.metrics.undelivered(lane[0], DEAD, dead)
             await store.access_back(*lane)  # gone, rather than shut out
             log.warning(
                 "%s:%s is gone (%s): %d announcement(s) dead, its subscriptions paused",
@@ -448,34 +473,36 @@ class DeliveryWorker:
         delay = backoff(attempts, first=first, cap=cap, server_delay=error.retry_after)
         log.warning("%s:%s: %s; trying again in %.1f s", *lane, error, delay)
         await store.retry_later(*lane, [r.id for r in rows], time.time() + delay, str(error))
-        self.core.metrics.undelivered(lane[0], RETRIED, len(rows))
+        self.metrics.undelivered(lane[0], RETRIED, len(rows))
         await self._expire(lane)
 
     async def _expire(self, lane: Lane) -> None:
         """Give up the lane's rows tried too often or waiting too long."""
-        settings = self.core.settings
+        settings = self.settings
         too_old = f"not delivered within {settings.delivery_max_age_hours:g} h"
-        dead = await self.core.store.expire(
+        dead = await self.store.expire(
             *lane, settings.delivery_max_attempts, self._oldest_allowed(), too_old
         )
-        self.core.metrics.undelivered(lane[0], DEAD, dead)
+        self.metrics.undelivered(lane[0], DEAD, dead)
         if dead:
             log.error("%s:%s: %d announcement(s) given up, see /herald deliveries", *lane, dead)
 
     def _oldest_allowed(self) -> float:
-        return time.time() - self.core.settings.delivery_max_age_hours * 3600
+        return time.time() - self.settings.delivery_max_age_hours * 3600
 
     async def _tell_admins(self, lane: Lane, error: DeliveryError) -> None:
         """DM whoever subscribed the channel, once per outage."""
-        platform = self.core.platform(lane[0])
-        subscriptions = await self.core.store.channel_subscriptions(*lane)
+        platform = self.platforms.platform(lane[0])
+        subscriptions = await self.store.channel_subscriptions(*lane)
         admins = sorted({s.created_by for s in subscriptions if s.created_by})
-        text = (
-            f"⚠️ Herald can no longer post in {channel_mention(lane[1])} ({escape(str(error))})."
-            " Its announcements are kept and go out by themselves once Herald may post"
-            " there again: add Herald to the channel, or give it back the permission to"
-            " send messages."
+        lost = _(
+            "Herald can no longer post in {channel} ({error}). Its announcements are kept and"
+            " go out by themselves once Herald may post there again: add Herald to the"
+            " channel, or give it back the permission to send messages.",
+            channel=channel_mention(lane[1]),
+            error=escape(str(error)),
         )
+        text = f"⚠️ {lost}"
         for admin in admins:
             try:
                 if platform is not None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.events import Event
+from bot.i18n import _, _n
 from bot.models import Card, Colour, Reply
 from bot.text import link, truncate
 
@@ -59,11 +60,13 @@ def digest_reply(groups: Sequence[Sequence[Event]]) -> Reply:
     count = sum(len(events) for events in groups)
     sources = sorted({e.source for events in groups for e in events})
     card = Card(
-        title=f"{count} updates",
+        title=_n("{count} update", "{count} updates", count),
         description=digest_text(groups),
         colour=Colour.NEUTRAL,
-        footer=f"{', '.join(sources)} · folded into one message: they came faster than"
-        " this channel's rate limit",
+        footer=_(
+            "{sources} · folded into one message: they came faster than this channel's rate limit",
+            sources=", ".join(sources),
+        ),
         timestamp=datetime.now(UTC),
     )
     return Reply(card=card)
@@ -85,4 +88,4 @@ def thread_messages(lines: Sequence[str]) -> list[str]:
 
 
 def thread_name(event: Event) -> str:
-    return truncate(event.title or "Updates", THREAD_NAME_CHARS)
+    return truncate(event.title or _("Updates"), THREAD_NAME_CHARS)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot.cog import find_action
 from bot.commands import CommandSpec
 from bot.errors import UserError
-from bot.i18n import speaking
+from bot.i18n import N_, _, speaking
 from bot.logcontext import bound
 from bot.metrics import ERROR, OK, USER_ERROR
 from bot.models import Invocation, Reply
@@ -26,10 +26,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ADMIN_ONLY = "Only admins can use /{name}."
-UNEXPECTED = "Something went wrong while running {what}. It has been logged; please try again."
+ADMIN_ONLY = N_("Only admins can use /{name}.")
+UNEXPECTED_COMMAND = N_(
+    "Something went wrong while running /{name}. It has been logged; please try again."
+)
+UNEXPECTED_BUTTON = N_(
+    "Something went wrong while running that button ({name}). It has been logged; please try again."
+)
 ECHO_LIMIT = 1500
-UNKNOWN_ACTION = "This button no longer works; please run the command again."
+UNKNOWN_ACTION = N_("This button no longer works; please run the command again.")
 
 
 def error_reply(message: str) -> Reply:
@@ -41,11 +46,15 @@ async def execute(spec: CommandSpec, ctx: Invocation, core: Core) -> Reply:
     metrics = core.metrics
     if spec.admin and not ctx.is_admin:
         metrics.command(spec.name, ctx.platform, USER_ERROR)
-        return error_reply(ADMIN_ONLY.format(name=spec.name))
+        with speaking(ctx.locale):
+            return error_reply(_(ADMIN_ONLY, name=spec.name))
     await _channel_language(ctx, core)
     with bound(command=spec.name, platform=ctx.platform), speaking(ctx.locale):
         reply, outcome = await _guarded(
-            f"/{spec.name}", ctx, lambda: spec.handler(ctx, **ctx.options)
+            f"/{spec.name}",
+            (UNEXPECTED_COMMAND, spec.name),
+            ctx,
+            lambda: spec.handler(ctx, **ctx.options),
         )
     metrics.command(spec.name, ctx.platform, outcome)
     return reply
@@ -60,11 +69,17 @@ async def execute_action(ref: str, argument: str, ctx: Invocation, core: Core) -
     handler = find_action(core.cogs, ref)
     if handler is None:
         log.info("button for unknown action %s pressed by %s:%s", ref, ctx.platform, ctx.user.id)
-        return error_reply(UNKNOWN_ACTION)
+        with speaking(ctx.locale):
+            return error_reply(_(UNKNOWN_ACTION))
     await _channel_language(ctx, core)
     # A known action's name: bounded.
     with bound(command=ref, platform=ctx.platform), speaking(ctx.locale):
-        reply, outcome = await _guarded(f"that button ({ref})", ctx, lambda: handler(ctx, argument))
+        reply, outcome = await _guarded(
+            f"that button ({ref})",
+            (UNEXPECTED_BUTTON, ref),
+            ctx,
+            lambda: handler(ctx, argument),
+        )
     metrics.command(ref, ctx.platform, outcome)
     return reply
 
@@ -76,9 +91,16 @@ async def _channel_language(ctx: Invocation, core: Core) -> None:
 
 
 async def _guarded(
-    what: str, ctx: Invocation, call: Callable[[], Awaitable[Reply]]
+    what: str,
+    apology: tuple[str, str],
+    ctx: Invocation,
+    call: Callable[[], Awaitable[Reply]],
 ) -> tuple[Reply, str]:
-    """The reply, and the outcome to count: `ok`, `user_error` or `error`."""
+    """The reply, and the outcome to count: `ok`, `user_error` or `error`.
+
+    `what` names the run in the log; `apology` (a message and the `{name}` it
+    fills) is the reply to a failure.
+    """
     try:
         return await call(), OK
     except UserError as error:
@@ -86,15 +108,19 @@ async def _guarded(
         return error_reply(error.message), USER_ERROR
     except Exception:
         log.exception("%s failed for %s:%s", what, ctx.platform, ctx.user.id)
-        return error_reply(UNEXPECTED.format(what=what)), ERROR
+        message, name = apology
+        return error_reply(_(message, name=name)), ERROR
 
 
 def echo_reply(message: str, user_text: str) -> Reply:
     """An error with the user's own text shown back, so what they typed is not lost."""
     if not user_text.strip():
         return error_reply(message)
-    return Reply(
-        text=f"⚠️ {message}\nHere is what you wrote, so you can fix it and send it again:\n"
-        f"{quote_block(user_text, ECHO_LIMIT)}",
-        ephemeral=True,
-    )
+    return Reply(text=f"⚠️ {message}{shown_back(user_text)}", ephemeral=True)
+
+
+def shown_back(user_text: str, intro: str | None = None) -> str:
+    """The user's own text quoted on lines of its own after `intro` (in the current
+    language), for a message that would otherwise lose what they typed."""
+    intro = intro or _("Here is what you wrote, so you can fix it and send it again:")
+    return f"\n{intro}\n{quote_block(user_text, ECHO_LIMIT)}"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from bot.commands import Choice
 from bot.dispatch import echo_reply
 from bot.errors import ServiceError, UserError
+from bot.i18n import N_, _
 from bot.models import ActionButton, Card, Colour, Invocation, LinkButton, Reply
 from bot.pending import DraftCancelled, Outgoing, Receipt, Saved, Submission, Submissions
 from bot.similar import close_matches
@@ -27,7 +28,7 @@ from bot.text import link, truncate
 log = logging.getLogger(__name__)
 
 CHOICE_LIMIT = 100  # characters in an autocomplete choice's name and value
-NOT_SENT = "Not sent. Thanks for checking the existing ones!"
+NOT_SENT = N_("Not sent. Thanks for checking the existing ones!")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,9 @@ class Match:
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """How the question names things: "Is your {noun} already here?", "{verb}: <title>"
-    on each match's link button, and a `footer` saying why an existing one is better."""
+    on each match's link button, and a `footer` saying why an existing one is better.
+
+    All three are English, marked with `N_`: they are translated when shown."""
 
     noun: str
     verb: str
@@ -79,16 +82,21 @@ class DuplicateCheck:
         draft_id = await self.submissions.draft(ctx, outgoing, slot)
         lines = [f"• {link(m.title, m.url)}" for m in matches]
         card = Card(
-            title=f"Is your {prompt.noun} already here?",
-            description="These look alike:\n" + "\n".join(lines),
+            title=_("Is your {noun} already here?", noun=_(prompt.noun)),
+            description=_("These look alike:") + "\n" + "\n".join(lines),
             colour=Colour.WARN,
-            footer=prompt.footer,
+            footer=_(prompt.footer),
         )
+        verb = _(prompt.verb)
         buttons: list[LinkButton | ActionButton] = [
-            LinkButton(truncate(f"{prompt.verb}: {m.title}", 80), m.url) for m in matches if m.url
+            LinkButton(truncate(_("{action}: {title}", action=verb, title=m.title), 80), m.url)
+            for m in matches
+            if m.url
         ]
-        buttons.append(ActionButton("Create anyway", f"{self.cog}:create", str(draft_id)))
-        buttons.append(ActionButton("Cancel", f"{self.cog}:discard", str(draft_id), primary=False))
+        buttons.append(ActionButton(_("Create anyway"), f"{self.cog}:create", str(draft_id)))
+        buttons.append(
+            ActionButton(_("Cancel"), f"{self.cog}:discard", str(draft_id), primary=False)
+        )
         return Reply(card=card, buttons=buttons, ephemeral=True)
 
     async def create_anyway(self, ctx: Invocation, argument: str, confirm: Confirm) -> Reply:
@@ -125,7 +133,7 @@ async def title_choices(current: str, titles: Titles) -> list[Choice]:
         found = []
     choices = [Choice(current, current)]
     choices += [
-        Choice(truncate(f"Existing: {title}", CHOICE_LIMIT), title[:CHOICE_LIMIT])
+        Choice(truncate(_("Existing: {title}", title=title), CHOICE_LIMIT), title[:CHOICE_LIMIT])
         for title in found
         if title.lower() != current.lower()
     ]
@@ -133,10 +141,10 @@ async def title_choices(current: str, titles: Titles) -> list[Choice]:
 
 
 def not_sent() -> Reply:
-    return Reply(text=NOT_SENT, ephemeral=True)
+    return Reply(text=_(NOT_SENT), ephemeral=True)
 
 
 def _draft_id(argument: str) -> int:
     if not argument.isdigit():
-        raise UserError("This button is broken; please run the command again.")
+        raise UserError(_("This button is broken; please run the command again."))
     return int(argument)

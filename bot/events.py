@@ -145,7 +145,12 @@ def enrich(event: Event, known: KnownItem | None, card_shows: Sequence[str] = ()
         return event
     attributes = {**known.attributes, **event.attributes}
     changes = [
-        f"{key.capitalize()}: {_listed(known.attributes[key])} → {_listed(new)}"
+        _(
+            "{attribute}: {old} → {new}",
+            attribute=key.capitalize(),
+            old=_listed(known.attributes[key]),
+            new=_listed(new),
+        )
         for key, new in event.attributes.items()
         if key in known.attributes
         and key not in card_shows

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 
 from bot.errors import UserError
+from bot.i18n import N_, _
 from bot.models import Attachment
 from bot.text import escape
 
@@ -35,6 +36,9 @@ class FileData:
     filename: str
     content_type: str | None
     data: bytes
+
+
+FILES = N_("files")
 
 
 def size_label(size: int) -> str:
@@ -61,14 +65,14 @@ class Downloader:
             self.check(attachment)
         return [await self.fetch(attachment) for attachment in attachments]
 
-    def check(self, attachment: Attachment, limit: int | None = None, noun: str = "files") -> None:
+    def check(self, attachment: Attachment, limit: int | None = None, noun: str = FILES) -> None:
         """Refuse, before any download, a file whose declared size is over `limit`."""
         limit = limit or self.max_bytes
         if attachment.size > limit:
             raise _too_big(escape(attachment.filename), attachment.size, limit, noun)
 
     async def fetch(
-        self, attachment: Attachment, limit: int | None = None, noun: str = "files"
+        self, attachment: Attachment, limit: int | None = None, noun: str = FILES
     ) -> FileData:
         """The file's bytes, at most `limit` of them (`noun` names such files in a refusal)."""
         cap = _Cap(limit or self.max_bytes, noun)
@@ -80,8 +84,10 @@ class Downloader:
             data = await self._download(attachment, cap)
         else:
             raise UserError(
-                f"Cannot fetch {escape(attachment.filename)} from where it is; please attach"
-                " it again."
+                _(
+                    "Cannot fetch {name} from where it is; please attach it again.",
+                    name=escape(attachment.filename),
+                )
             )
         return FileData(attachment.filename, attachment.content_type, data)
 
@@ -94,14 +100,18 @@ class Downloader:
             return path.read_bytes()
         except OSError as error:
             raise UserError(
-                f"Cannot read {escape(attachment.filename)}: {error.strerror}."
+                _(
+                    "Cannot read {name}: {reason}.",
+                    name=escape(attachment.filename),
+                    reason=error.strerror,
+                )
             ) from None
 
     async def _download(self, attachment: Attachment, cap: _Cap) -> bytes:
         name = escape(attachment.filename)
         url = attachment.url
         try:
-            for _ in range(MAX_REDIRECTS + 1):
+            for _hop in range(MAX_REDIRECTS + 1):
                 headers = self._auth(attachment, url)
                 async with self._client.stream("GET", url, headers=headers) as response:
                     if not response.is_redirect:
@@ -109,9 +119,15 @@ class Downloader:
                     url = self._redirect(name, url, response.headers.get("Location", ""))
         except httpx.HTTPError as error:
             raise UserError(
-                f"Could not fetch {name} ({type(error).__name__}); please attach it again."
+                _(
+                    "Could not fetch {name} ({reason}); please attach it again.",
+                    name=name,
+                    reason=type(error).__name__,
+                )
             ) from None
-        raise UserError(f"Could not fetch {name} (too many redirects); please attach it again.")
+        raise UserError(
+            _("Could not fetch {name} (too many redirects); please attach it again.", name=name)
+        )
 
     @staticmethod
     def _auth(attachment: Attachment, url: str) -> dict[str, str]:
@@ -129,15 +145,22 @@ class Downloader:
         scheme_ok = parts.scheme == "https" or parts.scheme == urlsplit(url).scheme == "http"
         if not (scheme_ok and (parts.hostname or "").lower() in self.cdn_hosts):
             raise UserError(
-                f"Could not fetch {name}: it was moved somewhere Herald does not fetch from;"
-                " please attach it again."
+                _(
+                    "Could not fetch {name}: it was moved somewhere Herald does not fetch from;"
+                    " please attach it again.",
+                    name=name,
+                )
             )
         return target
 
     async def _read(self, name: str, response: httpx.Response, cap: _Cap) -> bytes:
         if response.status_code != 200:
             raise UserError(
-                f"Could not fetch {name} (HTTP {response.status_code}); please attach it again."
+                _(
+                    "Could not fetch {name} (HTTP {status}); please attach it again.",
+                    name=name,
+                    status=response.status_code,
+                )
             )
         chunks, received = [], 0
         async for chunk in response.aiter_bytes(CHUNK):
@@ -155,8 +178,20 @@ class _Cap:
 
 
 def _too_big(name: str, size: int, limit: int, noun: str, *, at_least: bool = False) -> UserError:
-    more = "more than " if at_least else ""
+    """`noun` (English, marked with `N_`) names such files; it is translated here."""
+    said = {"name": name, "size": size_label(size), "noun": _(noun), "limit": size_label(limit)}
+    if at_least:
+        return UserError(
+            _(
+                "{name} is more than {size}; {noun} can be at most {limit}."
+                " Put a link to it in the description instead.",
+                **said,
+            )
+        )
     return UserError(
-        f"{name} is {more}{size_label(size)}; {noun} can be at most"
-        f" {size_label(limit)}. Put a link to it in the description instead."
+        _(
+            "{name} is {size}; {noun} can be at most {limit}."
+            " Put a link to it in the description instead.",
+            **said,
+        )
     )

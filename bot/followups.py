@@ -12,6 +12,10 @@ link, and a **Stop updates** button. Closed private messages are not replaced
 by a public post. A restart tells what was stored but not yet told, and
 nothing twice. `/notifications off|on` and `/mine` serve the users.
 
+The reporter's language is remembered with the item: the private message
+and its button speak it, however long after the report the change comes.
+The card is edited in the channel's language, the one it was posted in.
+
 Items are read no longer than `FOLLOWUP_RETENTION_DAYS` after they were
 created, and forgotten that long after they closed.
 """
@@ -29,6 +33,7 @@ from bot.cog import Cog
 from bot.commands import Option, action, command
 from bot.errors import DeliveryError, UserError
 from bot.events import card_from_json, card_to_json
+from bot.i18n import N_, SOURCE, _, resolve, speaking
 from bot.models import (
     ActionButton,
     CardField,
@@ -56,7 +61,7 @@ _STATE_WORDS = (
     (DONE, ("resolved", "solved", "complete", "done", "fixed", "answered", "implement", "release")),
     (IN_PROGRESS, ("progress", "planned", "started", "review", "pending", "hold", "accepted")),
 )
-STATUS_FIELD = "Status"
+STATUS_FIELD = N_("Status")
 BATCH = 100  # items of one reader read per pass, those read longest ago first
 MINE_LIMIT = 10
 DAY = 86400.0
@@ -117,21 +122,43 @@ class Followups(Cog):
         self.readers[reader.service] = reader
 
     def noun(self, item: Followup) -> str:
+        """What the item is, in the current language ("bug report")."""
         reader = self.readers.get(item.service)
-        return reader.kinds.get(item.kind, item.kind) if reader else item.kind.replace("_", " ")
+        if reader is None or item.kind not in reader.kinds:
+            return item.kind.replace("_", " ")
+        return _(reader.kinds[item.kind])
 
     # --- remembering ---------------------------------------------------------
 
     async def created(
-        self, service: str, kind: str, item_id: str, url: str | None, title: str, user: User
+        self,
+        service: str,
+        kind: str,
+        item_id: str,
+        url: str | None,
+        title: str,
+        user: User,
+        *,
+        language: str = SOURCE,
     ) -> int:
-        """Remember an item created for `user`; its row id (0 when it has no id)."""
+        """Remember an item created for `user`, who speaks `language` (any locale tag);
+        its row id (0 when it has no id)."""
         if not item_id:
             return 0
         store = self.core.store
         wanted = await store.get_setting(SCOPE, _user_key(user.platform, user.id)) != "off"
         return await store.add_followup(
-            NewFollowup(service, kind, item_id, url, title, user.platform, user.id, wanted)
+            NewFollowup(
+                service,
+                kind,
+                item_id,
+                url,
+                title,
+                user.platform,
+                user.id,
+                wanted,
+                resolve(language),
+            )
         )
 
     def track_card(self, reply: Reply, followup_id: int | None) -> Reply:
@@ -216,13 +243,18 @@ class Followups(Cog):
                 return
             if current.card_channel and current.card_message and current.card:
                 posted = Posted(current.platform, current.card_channel, current.card_message)
+                language = await self.core.channel_language(current.platform, current.card_channel)
+                with speaking(language):  # the card's: it was posted in the channel's
+                    card = self._card(current)
                 try:
-                    await platform.edit(posted, self._card(current))
+                    await platform.edit(posted, card)
                 except DeliveryError as error:
                     log.warning("could not edit the card of follow-up %d: %s", current.id, error)
             if current.wants_updates:
+                with speaking(current.language):
+                    notice = self._notice(current)
                 try:
-                    await platform.direct(current.user_id, self._notice(current))
+                    await platform.direct(current.user_id, notice)
                 except DeliveryError as error:
                     if not error.permanent:
                         log.info("follow-up %d: not told yet (%s)", current.id, error)
@@ -235,8 +267,9 @@ class Followups(Cog):
         card = card_from_json(stored.get("card") or {})
         status = item.status or ""
         card.colour = COLOURS[neutral_state(status)]
-        card.fields = [f for f in card.fields if f.name != STATUS_FIELD]
-        card.fields.insert(0, CardField(STATUS_FIELD, escape(status_label(status)), True))
+        name = _(STATUS_FIELD)
+        card.fields = [f for f in card.fields if f.name not in (STATUS_FIELD, name)]
+        card.fields.insert(0, CardField(name, escape(status_label(status)), True))
         links = [LinkButton(label, url) for label, url in stored.get("links") or []]
         return Reply(card=card, buttons=list(links))
 
@@ -244,43 +277,64 @@ class Followups(Cog):
         old = status_label(item.previous_status or "")
         new = status_label(item.status or "")
         title = link(item.title, item.url) if item.url else f"**{escape(item.title)}**"
-        text = f"🔔 Your {self.noun(item)} {title}: {escape(old)} → **{escape(new)}**"
+        changed = _(
+            "Your {noun} {title}: {old} → **{new}**",
+            noun=self.noun(item),
+            title=title,
+            old=escape(old),
+            new=escape(new),
+        )
+        text = f"🔔 {changed}"
         if item.url:
             text += f"\n{item.url}"
         buttons: list[LinkButton | ActionButton] = []
         if item.url:
-            buttons.append(LinkButton("Open", item.url))
-        buttons.append(ActionButton("Stop updates", "followups:stop", str(item.id), primary=False))
+            buttons.append(LinkButton(_("Open"), item.url))
+        buttons.append(
+            ActionButton(_("Stop updates"), "followups:stop", str(item.id), primary=False)
+        )
         return Reply(text=text, buttons=buttons)
 
     # --- commands ---------------------------------------------------------------
 
-    @command("mine", "Your latest reports, suggestions, tickets and topics", ephemeral=True)
+    @command("mine", N_("Your latest reports, suggestions, tickets and topics"), ephemeral=True)
     async def mine(self, ctx: Invocation) -> Reply:
         items = await self.core.store.user_followups(ctx.user.platform, ctx.user.id, MINE_LIMIT)
         if not items:
-            return Reply(text="You have not created anything through Herald yet.", ephemeral=True)
+            return Reply(
+                text=_("You have not created anything through Herald yet."), ephemeral=True
+            )
         lines = [
-            f"• {self.noun(i).capitalize()} {_titled(i)}: "
-            + (escape(status_label(i.status)) if i.status else "not read yet")
+            "• "
+            + _(
+                "{noun} {title}: {status}",
+                noun=self.noun(i).capitalize(),
+                title=_titled(i),
+                status=escape(status_label(i.status)) if i.status else _("not read yet"),
+            )
             for i in items
         ]
-        return Reply(text="Your latest items:\n" + "\n".join(lines), ephemeral=True)
+        return Reply(text=_("Your latest items:") + "\n" + "\n".join(lines), ephemeral=True)
 
-    @command("notifications", "Turn messages about your items' progress off or on", ephemeral=True)
+    @command(
+        "notifications", N_("Turn messages about your items' progress off or on"), ephemeral=True
+    )
     async def notifications(
         self,
         ctx: Invocation,
-        setting: Annotated[str, Option("off or on", choices=("off", "on"))],
+        setting: Annotated[
+            str, Option(N_("off or on"), choices=("off", "on"), label=N_("Setting"))
+        ],
     ) -> Reply:
         wanted = setting == "on"
         user = ctx.user
         await self.core.store.set_setting(SCOPE, _user_key(user.platform, user.id), setting)
         await self.core.store.set_followup_updates(user.platform, user.id, wanted)
         text = (
-            "🔔 You will get a message when your items move."
+            "🔔 " + _("You will get a message when your items move.")
             if wanted
-            else "🔕 No more messages about your items. `/notifications on` turns them back on."
+            else "🔕 "
+            + _("No more messages about your items. `/notifications on` turns them back on.")
         )
         return Reply(text=text, ephemeral=True)
 
@@ -289,13 +343,14 @@ class Followups(Cog):
         """**Stop updates** under a follow-up message: no more about that item."""
         item = await self.core.store.followup(int(argument)) if argument.isdigit() else None
         if item is None or (item.platform, item.user_id) != (ctx.user.platform, ctx.user.id):
-            raise UserError("This item is no longer followed.")
+            raise UserError(_("This item is no longer followed."))
         await self.core.store.set_followup_updates(item.platform, item.user_id, False, item.id)
-        return Reply(
-            text=f"🔕 No more messages about {_titled(item)}."
-            " `/notifications on` turns them back on for all your items.",
-            ephemeral=True,
+        stopped = _(
+            "No more messages about {title}. `/notifications on` turns them back on for all"
+            " your items.",
+            title=_titled(item),
         )
+        return Reply(text=f"🔕 {stopped}", ephemeral=True)
 
 
 def _titled(item: Followup) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from bot.core import Platform
+    from bot.platforms.base import Platform
     from bot.store import Store
 
 CONNECTED = "connected"

@@ -19,6 +19,7 @@ import httpx
 
 from bot.backoff import MAX_SERVER_DELAY, backoff
 from bot.errors import ServiceError
+from bot.i18n import _
 from bot.metrics import ServiceMetrics
 from bot.ratelimit import RateLimiter
 
@@ -145,7 +146,7 @@ class ServiceClient:
                     continue
                 raise ServiceError(
                     self.label,
-                    f"{self.label} is not answering right now.",
+                    _("{service} is not answering right now.", service=self.label),
                     retryable=True,
                     ambiguous=sent and method not in IDEMPOTENT,
                 ) from None
@@ -212,26 +213,37 @@ class ServiceClient:
         if status >= 500:
             return ServiceError(
                 self.label,
-                f"{self.label} is not answering right now (HTTP {status}).",
+                _(
+                    "{service} is not answering right now (HTTP {status}).",
+                    service=self.label,
+                    status=status,
+                ),
                 status=status,
                 retryable=True,
                 ambiguous=ambiguous and status not in NOT_PROCESSED,
             )
         if status in (401, 403):
-            check = f" An admin should check {self._auth_hint}." if self._auth_hint else ""
-            detail = f" ({reason})" if reason else ""
-            return ServiceError(
-                self.label,
-                f"{self.label} did not accept Herald's credentials{detail}.{check}",
-                status=status,
+            message = (
+                _(
+                    "{service} did not accept Herald's credentials ({reason}).",
+                    service=self.label,
+                    reason=reason,
+                )
+                if reason
+                else _("{service} did not accept Herald's credentials.", service=self.label)
             )
-        message = reason or f"{self.label} refused the request (HTTP {status})."
+            if self._auth_hint:
+                message += " " + _("An admin should check {what}.", what=self._auth_hint)
+            return ServiceError(self.label, message, status=status)
+        message = reason or _(
+            "{service} refused the request (HTTP {status}).", service=self.label, status=status
+        )
         return ServiceError(self.label, message, status=status)
 
     def _busy(self, wait: float | None, status: int | None = None) -> ServiceError:
         return ServiceError(
             self.label,
-            f"{self.label} is busy right now (too many requests).",
+            _("{service} is busy right now (too many requests).", service=self.label),
             status=status,
             retryable=True,
             retry_after=wait,

@@ -27,13 +27,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from babel.support import Translations
 
@@ -164,21 +164,27 @@ def format_decimal_places(value: float, places: int, language: str | None = None
     return format_decimal(value, pattern, locale=locale, decimal_quantization=True)
 
 
+def format_day(day: date, language: str | None = None) -> str:
+    """A date as people of `language` write it (`Mar 9, 2026`, `09.03.2026`)."""
+    return format_date(day, "medium", locale=_babel_locale(language or current_language()))
+
+
 def format_moment(moment: datetime, language: str | None = None) -> str:
     """A date and time as people of `language` write it (`3 Dec 2026, 14:05`)."""
     return format_datetime(moment, "medium", locale=_babel_locale(language or current_language()))
 
 
 def _fill(text: str, english: str, language: str, /, **params: Any) -> str:
+    """`text` with its placeholders filled; English when the translation cannot be, and
+    the English unfilled (logged) rather than an exception in front of a user."""
     if not params:
         return text
-    try:
-        return text.format(**params)
-    except (KeyError, IndexError, ValueError):
-        log.warning(
-            "the %s translation of %r has broken placeholders; using English", language, english
-        )
-        return english.format(**params)
+    for candidate in (text, english) if text != english else (english,):
+        try:
+            return candidate.format(**params)
+        except (KeyError, IndexError, ValueError):
+            log.warning("%r cannot be filled from %s (%s)", candidate, sorted(params), language)
+    return english
 
 
 def _missing(language: str, message: str) -> None:

@@ -19,21 +19,23 @@ Each submission takes one of its user's places (`bot.cooldown`) before any
 work; a draft holds it, a refusal (4xx) gives it back. "Create anyway" and
 "Cancel" both act on a draft conditionally: one wins, the other is told the
 same outcome.
+
+The submitter's language is stored with the submission (in its `user`
+data), so that a saved report's outcome, told later, speaks it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -41,18 +43,31 @@ from pydantic_settings import SettingsConfigDict
 from bot.backoff import backoff
 from bot.config import BaseHeraldSettings, load_settings
 from bot.cooldown import Cooldown
-from bot.dispatch import ECHO_LIMIT
+from bot.dispatch import shown_back
 from bot.errors import DeliveryError, ServiceError, UserError
 from bot.files import FileData
+from bot.i18n import SOURCE, _, resolve, speaking
 from bot.logcontext import bound
 from bot.metrics import CREATED, DUPLICATE_SHOWN, REFUSED, SAVED_FOR_RETRY
 from bot.models import Destination, Invocation, LinkButton, Reply, User
-from bot.store import DONE, DRAFT, PENDING, SENDING
-from bot.text import escape, quote_block
+from bot.platforms.base import Platforms
+from bot.store import (
+    DONE,
+    DRAFT,
+    PENDING,
+    SENDING,
+    NewSubmission,
+    PendingSubmission,
+    SlotStore,
+    SubmissionStore,
+)
+from bot.text import escape
 from bot.waiting import finish_or_cancel, wait_set
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.followups import Followups
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +130,8 @@ class Submission:
 
     `reference` identifies it at the service: the sender ends the item's text
     with `marked(...)` so that `find` can tell whether an ambiguous attempt
-    created it. `unsure` says an earlier attempt may have done so.
+    created it. `unsure` says an earlier attempt may have done so. `language`
+    is the one its user speaks.
     """
 
     id: int
@@ -130,6 +146,7 @@ class Submission:
     files: list[FileData]
     reference: str
     unsure: bool = False
+    language: str = SOURCE
 
     @property
     def marker(self) -> str:
@@ -144,7 +161,7 @@ class DraftCancelled(UserError):
     """The draft was cancelled (perhaps by a press racing this one): nothing was sent."""
 
     def __init__(self) -> None:
-        super().__init__("Not sent: it was cancelled.")
+        super().__init__(_("Not sent: it was cancelled."))
 
 
 Sender = Callable[[Submission], Awaitable[Receipt]]
@@ -155,6 +172,26 @@ Finder = Callable[[Submission], Awaitable[Receipt | None]]
 
 def new_reference() -> str:
     return REFERENCE_PREFIX + secrets.token_hex(4).upper()
+
+
+class PendingStore(SubmissionStore, SlotStore, Protocol):
+    """What submitting needs of the store: the saved submissions and the users' places."""
+
+
+class SubmissionHost(Platforms, Protocol):
+    """What a service's submissions need of Herald (the core is one): the store once it
+    is open, the running platforms, follow-ups, metrics and a task spawner."""
+
+    @property
+    def store(self) -> PendingStore: ...
+
+    @property
+    def followups(self) -> Followups: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
 
 
 class Submissions:
@@ -168,14 +205,14 @@ class Submissions:
 
     def __init__(
         self,
-        core: Core,
+        host: SubmissionHost,
         service: str,
         label: str,
         send: Sender,
         settings: SubmissionSettings,
         find: Finder,
     ) -> None:
-        self.core = core
+        self.host = host
         self.service = service
         self.label = label
         self.send = send
@@ -185,8 +222,10 @@ class Submissions:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._ended: OrderedDict[int, str] = OrderedDict()
-        self.places = Cooldown(core, settings.submission_limit, settings.submission_window_seconds)
-        core.metrics.submitting(service)
+        self.places = Cooldown(
+            lambda: host.store, settings.submission_limit, settings.submission_window_seconds
+        )
+        host.metrics.submitting(service)
 
     @classmethod
     def settings_for(cls, core: Core) -> SubmissionSettings:
@@ -220,7 +259,7 @@ class Submissions:
         so of two racing presses exactly one wins and the other is told the same outcome."""
         await self._own_draft(draft_id, user)
         slot, new = await self.places.reserve(user, draft_id)
-        if not await self.core.store.claim_submission(draft_id, DRAFT):
+        if not await self.host.store.claim_submission(draft_id, DRAFT):
             if new:
                 await self.places.release(slot)
             raise self.closed(draft_id)
@@ -230,7 +269,7 @@ class Submissions:
     async def discard_draft(self, draft_id: int, user: User) -> None:
         """Cancel a draft, unless "Create anyway" claimed it first (then say so)."""
         await self._own_draft(draft_id, user)
-        if not await self.core.store.discard_draft(draft_id):
+        if not await self.host.store.discard_draft(draft_id):
             raise self.closed(draft_id)
         self._end(draft_id, CANCELLED)
 
@@ -240,8 +279,8 @@ class Submissions:
         if ended == CANCELLED:
             return DraftCancelled()
         if ended == SENT:
-            return UserError("This was already sent.")
-        return UserError("This was already sent, or has expired; please run the command again.")
+            return UserError(_("This was already sent."))
+        return UserError(_("This was already sent, or has expired; please run the command again."))
 
     def _end(self, draft_id: int, how: str) -> None:
         self._ended[draft_id] = how
@@ -249,12 +288,11 @@ class Submissions:
             self._ended.popitem(last=False)
 
     async def _own_draft(self, draft_id: int, user: User) -> None:
-        row = await self.core.store.get_submission(draft_id)
-        if row is None or row["state"] != DRAFT or row["service"] != self.service:
+        row = await self.host.store.get_submission(draft_id)
+        if row is None or row.state != DRAFT or row.service != self.service:
             raise self.closed(draft_id)
-        owner = json.loads(row["user"])
-        if (owner["platform"], owner["id"]) != (user.platform, user.id):
-            raise UserError("Only the person who wrote it can send it.")
+        if (row.user.platform, row.user.id) != (user.platform, user.id):
+            raise UserError(_("Only the person who wrote it can send it."))
 
     async def _first_try(self, submission_id: int, slot: int) -> Receipt | Saved:
         submission = await self._load(submission_id)
@@ -262,7 +300,7 @@ class Submissions:
             receipt = await self._attempt(submission)
         except ServiceError as error:
             if not error.retryable:
-                await self.core.store.delete_submission(submission_id)
+                await self.host.store.delete_submission(submission_id)
                 await self.places.release(slot)
                 self._count(submission.kind, REFUSED)
                 raise
@@ -273,15 +311,15 @@ class Submissions:
             log.exception("%s submission %d failed unexpectedly", self.service, submission_id)
             await self._reschedule(submission, "unexpected error", None)
             self._count(submission.kind, SAVED_FOR_RETRY)
-            return Saved(submission_id, f"{self.label} could not be reached.")
-        await self.core.store.delete_submission(submission_id)
+            return Saved(submission_id, _("{service} could not be reached.", service=self.label))
+        await self.host.store.delete_submission(submission_id)
         self._count(submission.kind, CREATED)
         return await self._remembered(submission, receipt)
 
     async def _remembered(self, submission: Submission, receipt: Receipt) -> Receipt:
         """The receipt, with the item remembered for its status follow-ups."""
         try:
-            followup = await self.core.followups.created(
+            followup = await self.host.followups.created(
                 self.service,
                 submission.kind,
                 receipt.id,
@@ -289,6 +327,7 @@ class Submissions:
                 receipt.title
                 or (submission.user_text.strip().splitlines() or [submission.kind])[0][:100],
                 submission.user,
+                language=submission.language,
             )
         except Exception:
             log.exception("%s submission %d: could not remember it", self.service, submission.id)
@@ -298,10 +337,10 @@ class Submissions:
     def confirmed(self, reply: Reply, receipt: Receipt) -> Reply:
         """The public confirmation `reply`, set to remember where it is posted so that a
         status change edits it in place."""
-        return self.core.followups.track_card(reply, receipt.followup)
+        return self.host.followups.track_card(reply, receipt.followup)
 
     def _count(self, kind: str, outcome: str) -> None:
-        self.core.metrics.submission(self.service, kind, outcome)
+        self.host.metrics.submission(self.service, kind, outcome)
 
     async def _attempt(self, submission: Submission) -> Receipt:
         """One try: look for the item first when an earlier try may have created it,
@@ -321,7 +360,7 @@ class Submissions:
                 error.message,
             )
             submission.unsure = True
-            await self.core.store.update_submission(submission.id, unsure=1)
+            await self.host.store.update_submission(submission.id, unsure=True)
             try:
                 found = await self._look(submission)
             except ServiceError:
@@ -355,17 +394,19 @@ class Submissions:
         return found
 
     def saved_reply(self, saved: Saved, summary: str) -> Reply:
-        return Reply(
-            text=f"💾 {saved.reason} Your {summary} is saved and will be sent as soon as"
-            f" {self.label} is back; you will get a message with the link.",
-            ephemeral=True,
+        kept = _(
+            "Your {summary} is saved and will be sent as soon as {service} is back;"
+            " you will get a message with the link.",
+            summary=summary,
+            service=self.label,
         )
+        return Reply(text=f"💾 {saved.reason} {kept}", ephemeral=True)
 
     # --- the retry worker --------------------------------------------------
 
     def start(self) -> None:
         with bound(service=self.service):  # the task keeps the context it started in
-            self._task = self.core.spawn(self._run(), name=f"{self.service}-submissions")
+            self._task = self.host.spawn(self._run(), name=f"{self.service}-submissions")
 
     async def stop(self, grace: float) -> None:
         """Let an attempt in flight finish (so it is recorded once), then stop."""
@@ -376,7 +417,7 @@ class Submissions:
         await finish_or_cancel(self._task, grace)
 
     async def _run(self) -> None:
-        store = self.core.store
+        store = self.host.store
         recovered = await store.recover_submissions(self.service)
         if recovered:
             log.warning(
@@ -395,24 +436,27 @@ class Submissions:
             await wait_set(self._wake, delay)
 
     async def _drain(self) -> None:
-        store = self.core.store
+        """Retry what is due, and tell users how it ended: each row in its user's
+        language, so the service's refusals and Herald's notices speak it."""
+        store = self.host.store
         for state, step in ((PENDING, self._retry), (DONE, self._tell)):
             for row in await store.due_submissions(self.service, state, time.time()):
                 if self._stopping:
                     return
                 try:
-                    await step(row)
+                    with speaking(row.language):
+                        await step(row)
                 except Exception:
-                    log.exception("%s submission %d: worker step failed", self.service, row["id"])
+                    log.exception("%s submission %d: worker step failed", self.service, row.id)
                     await store.update_submission(
-                        row["id"], state=state, next_attempt_at=time.time() + 60
+                        row.id, state=state, next_attempt_at=time.time() + 60
                     )
 
-    async def _retry(self, row: dict[str, Any]) -> None:
-        store = self.core.store
-        if not await store.claim_submission(row["id"], PENDING):
+    async def _retry(self, row: PendingSubmission) -> None:
+        store = self.host.store
+        if not await store.claim_submission(row.id, PENDING):
             return
-        submission = await self._load(row["id"])
+        submission = await self._load(row.id)
         try:
             receipt = await self._attempt(submission)
         except ServiceError as error:
@@ -437,22 +481,22 @@ class Submissions:
             await self._tell(refreshed)
 
     async def _refused(
-        self, submission: Submission, row: dict[str, Any], error: ServiceError
+        self, submission: Submission, row: PendingSubmission, error: ServiceError
     ) -> None:
         """The service refuses Herald's credentials: an admin can fix that, so keep trying
         for a day; tell the user once, at the first refusal; then give up."""
         log.error("%s refuses Herald's credentials: %s", self.label, error.message)
         now = time.time()
-        refused_at = row["refused_at"]
+        refused_at = row.refused_at
         if refused_at is not None and now - refused_at >= REFUSED_LIFETIME_SECONDS:
             log.warning(
                 "%s submission %d abandoned after a day of refusals", self.service, submission.id
             )
-            await self.core.store.delete_submission(submission.id)
+            await self.host.store.delete_submission(submission.id)
             return
         await self._reschedule(submission, error.message, self.settings.retry_max_seconds)
         if refused_at is None:
-            await self.core.store.update_submission(submission.id, refused_at=now)
+            await self.host.store.update_submission(submission.id, refused_at=now)
             await self._tell_refused(row, error.message)
 
     async def _reschedule(self, submission: Submission, reason: str, wait: float | None) -> None:
@@ -463,7 +507,7 @@ class Submissions:
             cap=self.settings.retry_max_seconds,
             server_delay=wait,
         )
-        await self.core.store.update_submission(
+        await self.host.store.update_submission(
             submission.id,
             state=PENDING,
             attempts=attempts,
@@ -479,12 +523,12 @@ class Submissions:
         )
         self._wake.set()
 
-    async def _tell(self, row: dict[str, Any]) -> None:
+    async def _tell(self, row: PendingSubmission) -> None:
         """Tell the user how their saved submission ended: DM, else the original channel."""
-        store = self.core.store
+        store = self.host.store
         if not self._connected(row):
             await store.update_submission(
-                row["id"], next_attempt_at=time.time() + NOTICE_RETRY_SECONDS
+                row.id, next_attempt_at=time.time() + NOTICE_RETRY_SECONDS
             )
             return
         failed = await self._reach(
@@ -493,12 +537,12 @@ class Submissions:
         if failed is not None:
             await self._tell_later(row, failed)
             return
-        await store.delete_submission(row["id"])
+        await store.delete_submission(row.id)
 
-    async def _tell_refused(self, row: dict[str, Any], reason: str) -> None:
+    async def _tell_refused(self, row: PendingSubmission, reason: str) -> None:
         """The one message about a refusal of Herald's credentials; best effort."""
         if not self._connected(row):
-            log.warning("could not tell about refused submission %d: not connected", row["id"])
+            log.warning("could not tell about refused submission %d: not connected", row.id)
             return
         failed = await self._reach(
             row,
@@ -506,34 +550,34 @@ class Submissions:
             "refused",
         )
         if failed is not None:
-            log.warning("could not tell about refused submission %d: %s", row["id"], failed)
+            log.warning("could not tell about refused submission %d: %s", row.id, failed)
 
-    def _connected(self, row: dict[str, Any]) -> bool:
-        platform = self.core.platform(json.loads(row["user"])["platform"])
+    def _connected(self, row: PendingSubmission) -> bool:
+        platform = self.host.platform(row.user.platform)
         return platform is not None and platform.status() == "connected"
 
     async def _reach(
-        self, row: dict[str, Any], notice: Callable[[bool], Reply], key: str
+        self, row: PendingSubmission, notice: Callable[[bool], Reply], key: str
     ) -> DeliveryError | None:
         """DM the user `notice(False)`, else post `notice(True)` in the original channel.
 
         Returns the error when it is worth trying later, None when done (sent,
         or impossible for good).
         """
-        user = User(**json.loads(row["user"]))
-        platform = self.core.platform(user.platform)
+        user = row.user
+        platform = self.host.platform(user.platform)
         if platform is None:
             return None
         try:
             await platform.direct(user.id, notice(False))
         except DeliveryError as closed:
-            if not closed.permanent or not row["channel_id"]:
+            if not closed.permanent or not row.channel_id:
                 return closed
             try:
                 await platform.post(
-                    Destination(user.platform, row["channel_id"]),
+                    Destination(user.platform, row.channel_id),
                     notice(True),
-                    key=f"{key}:{row['id']}",
+                    key=f"{key}:{row.id}",
                 )
             except DeliveryError as failed:
                 if not failed.permanent:
@@ -542,93 +586,109 @@ class Submissions:
                     "could not tell %s:%s about submission %d: %s",
                     user.platform,
                     user.id,
-                    row["id"],
+                    row.id,
                     failed,
                 )
         return None
 
-    async def _tell_later(self, row: dict[str, Any], error: DeliveryError) -> None:
-        attempts = row["attempts"] + 1
+    async def _tell_later(self, row: PendingSubmission, error: DeliveryError) -> None:
+        attempts = row.attempts + 1
         delay = backoff(
             attempts, first=NOTICE_RETRY_SECONDS, cap=600.0, server_delay=error.retry_after
         )
-        await self.core.store.update_submission(
-            row["id"], attempts=attempts, next_attempt_at=time.time() + delay
+        await self.host.store.update_submission(
+            row.id, attempts=attempts, next_attempt_at=time.time() + delay
         )
 
-    def _notice(self, row: dict[str, Any], *, in_channel: bool) -> Reply:
-        summary = row["summary"]
-        url = row["result_url"]
-        user = User(**json.loads(row["user"]))
-        to = f"{escape(user.label)}, your" if in_channel else "Your"
-        if row["last_error"] and not url:
-            text = f"⚠️ {to} saved {summary} could not be sent: {row['last_error']}"
-            if not in_channel:
-                text += (
-                    "\nHere is what you wrote, so you can fix it and send it again:\n"
-                    + quote_block(row["user_text"], ECHO_LIMIT)
-                )
-            return Reply(text=text)
-        text = f"✅ {to} saved {summary} reached {self.label}" + (f": {url}" if url else ".")
-        buttons = [LinkButton(f"Open in {self.label}", url)] if url else []
-        return Reply(text=text, buttons=list(buttons))
+    def _notice(self, row: PendingSubmission, *, in_channel: bool) -> Reply:
+        """How a saved submission ended, in the current language."""
+        url = row.result_url
+        said = {
+            "user": escape(row.user.label),
+            "summary": row.summary,
+            "service": self.label,
+            "url": url,
+        }
+        if row.last_error and not url:
+            said["error"] = row.last_error
+            if in_channel:
+                failed = _("{user}, your saved {summary} could not be sent: {error}", **said)
+                return Reply(text=f"⚠️ {failed}")
+            failed = _("Your saved {summary} could not be sent: {error}", **said)
+            return Reply(text=f"⚠️ {failed}{shown_back(row.user_text)}")
+        if in_channel:
+            sent = (
+                _("{user}, your saved {summary} reached {service}: {url}", **said)
+                if url
+                else _("{user}, your saved {summary} reached {service}.", **said)
+            )
+        else:
+            sent = (
+                _("Your saved {summary} reached {service}: {url}", **said)
+                if url
+                else _("Your saved {summary} reached {service}.", **said)
+            )
+        buttons = [LinkButton(_("Open in {service}", service=self.label), url)] if url else []
+        return Reply(text=f"✅ {sent}", buttons=list(buttons))
 
-    def _refused_notice(self, row: dict[str, Any], reason: str, *, in_channel: bool) -> Reply:
-        user = User(**json.loads(row["user"]))
-        to = f"{escape(user.label)}, your" if in_channel else "Your"
-        text = (
-            f"⚠️ {to} saved {row['summary']} could not be sent yet: {reason}"
-            f"\nHerald keeps trying for a day and sends you the link if it goes through."
+    def _refused_notice(self, row: PendingSubmission, reason: str, *, in_channel: bool) -> Reply:
+        """The one message about a refusal of Herald's credentials, in the current language."""
+        said = {"user": escape(row.user.label), "summary": row.summary, "reason": reason}
+        waiting = (
+            _("{user}, your saved {summary} could not be sent yet: {reason}", **said)
+            if in_channel
+            else _("Your saved {summary} could not be sent yet: {reason}", **said)
+        )
+        text = f"⚠️ {waiting}\n" + _(
+            "Herald keeps trying for a day and sends you the link if it goes through."
         )
         if not in_channel:
-            text += "\nHere is what you wrote, in case it does not:\n" + quote_block(
-                row["user_text"], ECHO_LIMIT
-            )
+            text += shown_back(row.user_text, _("Here is what you wrote, in case it does not:"))
         return Reply(text=text)
 
     # --- rows ----------------------------------------------------------------
 
     async def _store(self, ctx: Invocation, outgoing: Outgoing, state: str) -> int:
-        row = {
-            "service": self.service,
-            "kind": outgoing.kind,
-            "state": state,
-            "reference": new_reference(),
-            "payload": json.dumps(outgoing.payload),
-            "summary": outgoing.summary,
-            "user_text": outgoing.user_text,
-            "user": json.dumps(dataclasses.asdict(ctx.user)),
-            "channel_id": ctx.channel_id,
-            "guild_id": ctx.guild_id,
-            "created_at": time.time(),
-        }
-        files = [(f.filename, f.content_type, f.data) for f in outgoing.files]
-        return await self.core.store.add_submission(row, files)
+        submission = NewSubmission(
+            service=self.service,
+            kind=outgoing.kind,
+            state=state,
+            reference=new_reference(),
+            payload=outgoing.payload,
+            summary=outgoing.summary,
+            user_text=outgoing.user_text,
+            user=ctx.user,
+            language=resolve(ctx.locale),
+            channel_id=ctx.channel_id,
+            guild_id=ctx.guild_id,
+            created_at=time.time(),
+        )
+        return await self.host.store.add_submission(submission, outgoing.files)
 
     async def find(self, submission_id: int) -> Submission | None:
         """A stored submission of this service (a draft, say), if it still exists."""
-        row = await self.core.store.get_submission(submission_id)
-        if row is None or row["service"] != self.service:
+        row = await self.host.store.get_submission(submission_id)
+        if row is None or row.service != self.service:
             return None
         return await self._load(submission_id)
 
     async def _load(self, submission_id: int) -> Submission:
-        store = self.core.store
+        store = self.host.store
         row = await store.get_submission(submission_id)
         if row is None:
-            raise UserError("This submission no longer exists.")
-        files = await store.submission_files(submission_id)
+            raise UserError(_("This submission no longer exists."))
         return Submission(
-            id=row["id"],
-            kind=row["kind"],
-            payload=json.loads(row["payload"]),
-            summary=row["summary"],
-            user_text=row["user_text"],
-            user=User(**json.loads(row["user"])),
-            channel_id=row["channel_id"],
-            guild_id=row["guild_id"],
-            attempts=row["attempts"],
-            files=[FileData(*file) for file in files],
-            reference=row["reference"] or f"{REFERENCE_PREFIX}{row['id']}",
-            unsure=bool(row["unsure"]),
+            id=row.id,
+            kind=row.kind,
+            payload=row.payload,
+            summary=row.summary,
+            user_text=row.user_text,
+            user=row.user,
+            channel_id=row.channel_id,
+            guild_id=row.guild_id,
+            attempts=row.attempts,
+            files=await store.submission_files(submission_id),
+            reference=row.reference or f"{REFERENCE_PREFIX}{row.id}",
+            unsure=row.unsure,
+            language=row.language,
         )

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.budget import budget
 from bot.events import Event, KnownItem, Mode, Source, card_to_json, enrich
@@ -35,13 +35,12 @@ from bot.store import (
     INBOX_IGNORED,
     INBOX_ROUTED,
     Delivery,
+    InboxStore,
     Route,
     Subscription,
+    SubscriptionStore,
     Verdict,
 )
-
-if TYPE_CHECKING:
-    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +80,10 @@ class _Late:
         return next(iter(self.events.values())).item
 
 
+class RoutingStore(InboxStore, SubscriptionStore, Protocol):
+    """What routing needs of the store: the inbox, and who subscribed to what."""
+
+
 class SourceRouter:
     """Routes the deliveries of one source, in order, in its own task."""
 
@@ -88,7 +91,7 @@ class SourceRouter:
         self,
         name: str,
         source: Source | None,
-        store: Callable[[], Store],
+        store: Callable[[], RoutingStore],
         known_item: Callable[[str], Awaitable[KnownItem | None]],
         language: Callable[[str, str], Awaitable[str]],
         routed: Callable[[], None],

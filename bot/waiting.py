@@ -10,6 +10,14 @@ loop that shutdown cancels goes through here.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+
+class Spawner(Protocol):
+    """Runs background work as a task whose crash is logged (`Core.spawn`)."""
+
+    def __call__(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]: ...
 
 
 async def wait_set(event: asyncio.Event, seconds: float) -> bool:

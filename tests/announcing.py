@@ -15,7 +15,7 @@ import aiohttp
 from bot.core import Core
 from bot.events import Source
 from bot.filters import Filter
-from bot.store import Store
+from bot.store.sqlite import SqliteStore
 from tests.conftest import BUGHERD_SECRET, HACKNPLAN_SECRET, USERECHO_KEY
 from tests.fakes.discord import ADMIN, CHANNEL_ID, EPHEMERAL, EVERYONE, GUILD_ID, FakeDiscord
 
@@ -86,7 +86,7 @@ async def subscribe_ahead(
 ) -> int:
     """A Discord subscription stored before Herald starts, so a poller's first reading
     already finds it."""
-    store = await Store.open(database)
+    store = await SqliteStore.open(database)
     try:
         wanted = Filter.parse(source, **filters)
         return await store.add_subscription(

@@ -18,6 +18,7 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.core import Core
+from bot.i18n import has_translation
 from bot.platforms import discord_outbound
 from tests.fakes import betahub as betahub_fake
 from tests.fakes import butterstack as butterstack_fake
@@ -278,3 +279,11 @@ async def spawn_bot(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
         cwd=tmp_path,
         env=bot_env(tmp_path, **env),
     )
+
+
+def spoken_in(caplog: pytest.LogCaptureFixture, message: str, language: str) -> bool:
+    """Whether Herald can have shown `message` in `language`: its catalog translates it, or
+    Herald asked the catalog for it (the warning that it lacks it, logged at `WARNING` by
+    `bot.i18n`). Pair it with the text equal to `translate(message, language, ...)`."""
+    lacked = f"no {language} translation for {message!r}; showing it in English"
+    return has_translation(message, language) or lacked in caplog.messages

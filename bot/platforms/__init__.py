@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.core import Core, Platform
+    from bot.core import Core
+    from bot.platforms.base import Platform
 
 
 def select(core: Core) -> list[Platform]:

@@ -184,6 +184,7 @@ class BetaHub(Cog):
                 max_length=4000,
                 paragraph=True,
                 too_short=SUGGESTION_TOO_SHORT,
+                label=N_("Description"),
             ),
         ],
         title: Annotated[
@@ -192,6 +193,7 @@ class BetaHub(Cog):
                 N_("A short title for your idea"),
                 max_length=100,
                 autocomplete="similar_requests",
+                label=N_("Title"),
             ),
         ] = None,
     ) -> Reply:
@@ -218,21 +220,37 @@ class BetaHub(Cog):
                 max_length=4000,
                 paragraph=True,
                 too_short=REPORT_TOO_SHORT,
+                label=N_("Description"),
             ),
         ],
         steps: Annotated[
             str | None,
-            Option(N_("Steps to reproduce it, one per line"), max_length=2000, paragraph=True),
+            Option(
+                N_("Steps to reproduce it, one per line"),
+                max_length=2000,
+                paragraph=True,
+                label=N_("Steps"),
+            ),
         ] = None,
         title: Annotated[
             str | None,
-            Option(N_("A short title for the bug"), max_length=100, autocomplete="similar_issues"),
+            Option(
+                N_("A short title for the bug"),
+                max_length=100,
+                autocomplete="similar_issues",
+                label=N_("Title"),
+            ),
         ] = None,
         screenshot: Annotated[
-            Attachment | None, Option(N_("A screenshot of the bug (images up to 10 MB)"))
+            Attachment | None,
+            Option(N_("A screenshot of the bug (images up to 10 MB)"), label=N_("Screenshot")),
         ] = None,
-        video: Annotated[Attachment | None, Option(N_("A video of the bug (up to 100 MB)"))] = None,
-        log: Annotated[Attachment | None, Option(N_("A log file (up to 25 MB)"))] = None,
+        video: Annotated[
+            Attachment | None, Option(N_("A video of the bug (up to 100 MB)"), label=N_("Video"))
+        ] = None,
+        log: Annotated[
+            Attachment | None, Option(N_("A log file (up to 25 MB)"), label=N_("Log"))
+        ] = None,
     ) -> Reply:
         await self.rules.check(ctx, "report")
         async with self.submissions.cooldown(ctx.user) as slot:
@@ -259,17 +277,26 @@ class BetaHub(Cog):
                 max_length=4000,
                 paragraph=True,
                 too_short=TICKET_TOO_SHORT,
+                label=N_("Description"),
             ),
         ],
-        title: Annotated[str | None, Option(N_("A short title"), max_length=100)] = None,
+        title: Annotated[
+            str | None, Option(N_("A short title"), max_length=100, label=N_("Title"))
+        ] = None,
         priority: Annotated[
             str | None,
-            Option(N_("How urgent it is (default: low)"), choices=_choices(PRIORITIES)),
+            Option(
+                N_("How urgent it is (default: low)"),
+                choices=_choices(PRIORITIES),
+                label=N_("Priority"),
+            ),
         ] = None,
         attachment: Annotated[
             list[Attachment] | None,
             Option(
-                N_("Screenshots or logs (up to 3 files, 25 MB each)"), max_items=MAX_ATTACHMENTS
+                N_("Screenshots or logs (up to 3 files, 25 MB each)"),
+                max_items=MAX_ATTACHMENTS,
+                label=N_("Attachment"),
             ),
         ] = None,
     ) -> Reply:
@@ -302,13 +329,18 @@ class BetaHub(Cog):
             Option(
                 N_("add or remove a channel, clear the limit, or show it"),
                 choices=_choices(CHANGES),
+                label=N_("Change"),
             ),
         ],
         feedback: Annotated[
             str | None,
-            Option(N_("Which command (default: both)"), choices=FEEDBACK_COMMANDS),
+            Option(
+                N_("Which command (default: both)"), choices=FEEDBACK_COMMANDS, label=N_("Feedback")
+            ),
         ] = None,
-        channel: Annotated[Channel | None, Option(N_("The channel (default: this one)"))] = None,
+        channel: Annotated[
+            Channel | None, Option(N_("The channel (default: this one)"), label=N_("Channel"))
+        ] = None,
     ) -> Reply:
         rules = self.rules
         where = channel or Channel(ctx.channel_id or "", "")

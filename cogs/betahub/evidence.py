@@ -14,14 +14,12 @@ report never waits for its evidence. A file that ends after that first try
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.backoff import backoff
 from bot.errors import DeliveryError, ServiceError
@@ -29,7 +27,7 @@ from bot.files import FileData
 from bot.i18n import N_, _, current_language, speaking
 from bot.models import Attachment, Reply, User
 from bot.pending import SubmissionSettings
-from bot.store import PENDING, SENDING
+from bot.store import PENDING, SENDING, NewUpload, Upload
 from bot.text import escape
 from bot.waiting import finish_or_cancel, wait_set
 from cogs.betahub.client import BetaHubClient, Created
@@ -126,37 +124,44 @@ class Evidence:
         reporter is told later in the language spoken now (theirs, in a command).
         """
         now = time.time()
-        base: dict[str, Any] = {
-            "service": self.service,
-            "reference": reference,
-            "item_id": created.id,
-            "item_url": created.url,
-            "token": token,
-            "user": json.dumps({**dataclasses.asdict(user), "language": current_language()}),
-            "state": PENDING,
-            "next_attempt_at": now + FIRST_TRY_GRACE if first_try_follows else now,
-            "created_at": now,
-        }
-        rows = [
-            {**base, "position": i, "step": kind, "filename": f.filename}
-            | {"content_type": f.content_type, "data": f.data}
-            for i, (f, kind) in enumerate(zip(files, kinds, strict=True))
+        steps: list[tuple[str, str, str | None, bytes | None]] = [
+            (kind, f.filename, f.content_type, f.data) for f, kind in zip(files, kinds, strict=True)
         ]
         if publish:
-            rows.append({**base, "position": len(rows), "step": PUBLISH, "filename": ""})
-        await self.core.store.add_uploads(rows)
+            steps.append((PUBLISH, "", None, None))
+        uploads = [
+            NewUpload(
+                service=self.service,
+                reference=reference,
+                position=position,
+                item_id=created.id,
+                item_url=created.url,
+                token=token,
+                step=step,
+                filename=filename,
+                content_type=content_type,
+                data=data,
+                user=user,
+                language=current_language(),
+                state=PENDING,
+                next_attempt_at=now + FIRST_TRY_GRACE if first_try_follows else now,
+                created_at=now,
+            )
+            for position, (step, filename, content_type, data) in enumerate(steps)
+        ]
+        await self.core.store.add_uploads(uploads)
         self._wake.set()
 
     async def first_try(self, item_id: str) -> list[Outcome]:
         """Try each waiting step of an issue once, in order; what became of each file."""
         store = self.core.store
         for row in await store.uploads_of(self.service, item_id):
-            if await store.claim_upload(row["id"], PENDING):
+            if await store.claim_upload(row.id, PENDING):
                 await self._attempt(row)
         return [
             _outcome(row)
             for row in await store.uploads_of(self.service, item_id)
-            if row["step"] != PUBLISH
+            if row.step != PUBLISH
         ]
 
     # --- the retry worker --------------------------------------------------
@@ -179,26 +184,26 @@ class Evidence:
             for row in await store.due_uploads(self.service, time.time()):
                 if self._stopping:
                     return
-                if await store.claim_upload(row["id"], PENDING):
+                if await store.claim_upload(row.id, PENDING):
                     await self._attempt(row)
-                    await self._tell_if_ended(row["id"])
+                    await self._tell_if_ended(row.id)
             due = await store.next_upload_at(self.service)
             delay = 300.0 if due is None else min(300.0, max(0.0, due - time.time()))
             await wait_set(self._wake, delay)
 
-    async def _attempt(self, row: dict[str, Any]) -> None:
+    async def _attempt(self, row: Upload) -> None:
         """One try of one step; the row says how it ended."""
         store = self.core.store
         try:
-            if row["step"] == PUBLISH:
-                await self.api.publish(row["item_id"], row["token"])
+            if row.step == PUBLISH:
+                await self.api.publish(row.item_id, row.token)
             else:
-                file = FileData(row["filename"], row["content_type"], bytes(row["data"]))
-                await self.api.upload(row["item_id"], row["step"], file, row["token"])
+                file = FileData(row.filename, row.content_type, row.data or b"")
+                await self.api.upload(row.item_id, row.step, file, row.token)
         except ServiceError as error:
-            if row["token"] and error.status in (401, 403):
+            if row.token and error.status in (401, 403):
                 # The draft's JWT lasts an hour: go on with Herald's own credentials.
-                await store.update_upload(row["id"], state=PENDING, token=None, next_attempt_at=0)
+                await store.update_upload(row.id, state=PENDING, token=None, next_attempt_at=0)
                 self._wake.set()
             elif error.retryable or error.status in (401, 403):
                 await self._reschedule(row, error.message, error.retry_after)
@@ -206,14 +211,14 @@ class Evidence:
                 await self._end(row, REFUSED, error.message)
             return
         except Exception:
-            log.exception("betahub upload %d failed unexpectedly", row["id"])
+            log.exception("betahub upload %d failed unexpectedly", row.id)
             await self._reschedule(row, "unexpected error", None)
             return
         await self._end(row, ATTACHED, None)
 
-    async def _reschedule(self, row: dict[str, Any], reason: str, wait: float | None) -> None:
-        attempts = row["attempts"] + 1
-        if time.time() - row["created_at"] > GIVE_UP_SECONDS:
+    async def _reschedule(self, row: Upload, reason: str, wait: float | None) -> None:
+        attempts = row.attempts + 1
+        if time.time() - row.created_at > GIVE_UP_SECONDS:
             await self._end(row, EXPIRED, reason)
             return
         delay = backoff(
@@ -222,11 +227,9 @@ class Evidence:
             cap=self.settings.retry_max_seconds,
             server_delay=wait,
         )
-        log.info(
-            "betahub upload %d (%s) retried in %.0f s: %s", row["id"], row["step"], delay, reason
-        )
+        log.info("betahub upload %d (%s) retried in %.0f s: %s", row.id, row.step, delay, reason)
         await self.core.store.update_upload(
-            row["id"],
+            row.id,
             state=PENDING,
             attempts=attempts,
             next_attempt_at=time.time() + delay,
@@ -234,30 +237,26 @@ class Evidence:
         )
         self._wake.set()
 
-    async def _end(self, row: dict[str, Any], state: str, reason: str | None) -> None:
+    async def _end(self, row: Upload, state: str, reason: str | None) -> None:
         if state in (REFUSED, EXPIRED):
-            log.warning("betahub refused upload %d (%s): %s", row["id"], row["step"], reason)
+            log.warning("betahub refused upload %d (%s): %s", row.id, row.step, reason)
         await self.core.store.update_upload(
-            row["id"], state=state, data=None, last_error=reason, next_attempt_at=0
+            row.id, state=state, data=None, last_error=reason, next_attempt_at=0
         )
 
     async def _tell_if_ended(self, upload_id: int) -> None:
         """DM the reporter how a file ended after the confirmation was given; best effort."""
         row = await self.core.store.get_upload(upload_id)
-        if row is None or row["step"] == PUBLISH or row["state"] in (PENDING, SENDING):
+        if row is None or row.step == PUBLISH or row.state in (PENDING, SENDING):
             return
-        fields = json.loads(row["user"])
-        language = fields.pop("language", None)
-        user = User(**fields)
+        user = row.user
         platform = self.core.platform(user.platform)
         if platform is None:
             return
-        with speaking(language):
+        with speaking(row.language):
             outcome = _outcome(row).line()
-            if row["item_url"]:
-                text = _(
-                    "{outcome} on your bug report: {url}", outcome=outcome, url=row["item_url"]
-                )
+            if row.item_url:
+                text = _("{outcome} on your bug report: {url}", outcome=outcome, url=row.item_url)
             else:
                 text = _("{outcome} on your bug report.", outcome=outcome)
         try:
@@ -266,8 +265,8 @@ class Evidence:
             log.info("could not tell about upload %d: %s", upload_id, error)
 
 
-def _outcome(row: dict[str, Any]) -> Outcome:
-    state = row["state"]
+def _outcome(row: Upload) -> Outcome:
+    state = row.state
     if state in (PENDING, SENDING):
-        return Outcome(row["filename"], RETRYING)
-    return Outcome(row["filename"], state, row["last_error"])
+        return Outcome(row.filename, RETRYING)
+    return Outcome(row.filename, state, row.last_error)

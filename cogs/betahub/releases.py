@@ -16,7 +16,7 @@ from bot.events import Event, Source
 from bot.i18n import _, format_number
 from bot.models import Card, Colour
 from bot.polling import Problems, Submit
-from bot.store import PolledItem, Store
+from bot.store import PolledItem, PollingStore
 from bot.text import escape, link, truncate
 from cogs.betahub.client import BetaHubClient, Release
 
@@ -99,7 +99,7 @@ class ReleasePoller:
     def __init__(
         self,
         api: BetaHubClient,
-        store: Callable[[], Store],
+        store: Callable[[], PollingStore],
         submit: Submit,
         interval: float,
         succeeded: Callable[[], None],

@@ -199,18 +199,14 @@ def changelist_text(number: str, changelist: Changelist | None) -> str:
     return line
 
 
-def more_text(count: int) -> str:
-    """`… and 5 more`: what a list too long to show leaves out."""
-    return _n("… and {count} more", "… and {count} more", count)
-
-
 def artifacts_text(build: Build) -> str | None:
     lines = []
     for artifact in build.artifacts[:MAX_ARTIFACTS]:
         size = f" · {human_size(artifact.size_bytes)}" if artifact.size_bytes is not None else ""
         lines.append(f"{link(artifact.name, artifact.url)}{size}")
     if len(build.artifacts) > MAX_ARTIFACTS:
-        lines.append(more_text(len(build.artifacts) - MAX_ARTIFACTS))
+        hidden = len(build.artifacts) - MAX_ARTIFACTS
+        lines.append(_n("… and {count} more artifact", "… and {count} more artifacts", hidden))
     return "\n".join(lines) or None
 
 
@@ -337,7 +333,8 @@ def changelist_card(changelist: Changelist) -> Card:
         for f in changelist.files[:MAX_FILES]
     ]
     if len(changelist.files) > MAX_FILES:
-        files.append(more_text(len(changelist.files) - MAX_FILES))
+        hidden = len(changelist.files) - MAX_FILES
+        files.append(_n("… and {count} more file", "… and {count} more files", hidden))
     card.add_field(
         _n("Files ({count})", "Files ({count})", len(changelist.files)),
         "\n".join(files),

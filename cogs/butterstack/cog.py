@@ -35,9 +35,10 @@ BUILD_ROLE = "butterstack.build-role"
 MAX_CHOICES = 25  # Discord's limit on an option's choices
 
 Project = Annotated[
-    str | None, Option(N_("ButterStack project (default: the first)"), max_length=100)
+    str | None,
+    Option(N_("ButterStack project (default: the first)"), max_length=100, label=N_("Project")),
 ]
-Limit = Annotated[int, Option(N_("How many to show"), min_value=1, max_value=25)]
+Limit = Annotated[int, Option(N_("How many to show"), min_value=1, max_value=25, label=N_("Limit"))]
 
 
 def _scope(ctx: Invocation) -> str:
@@ -138,6 +139,7 @@ class ButterStack(Cog):
                     Choice(N_("success"), SUCCESS),
                     Choice(N_("failed"), FAILED),
                 ],
+                label=N_("Status"),
             ),
         ] = None,
         limit: Limit = 10,
@@ -151,7 +153,10 @@ class ButterStack(Cog):
     async def build_status(
         self,
         ctx: Invocation,
-        build_id: Annotated[str, Option(N_("The build id, such as build_xyz789"), max_length=100)],
+        build_id: Annotated[
+            str,
+            Option(N_("The build id, such as build_xyz789"), max_length=100, label=N_("Build id")),
+        ],
     ) -> Reply:
         return await self._card(await self.api.build(build_id))
 
@@ -165,7 +170,9 @@ class ButterStack(Cog):
     async def changelist(
         self,
         ctx: Invocation,
-        number: Annotated[int, Option(N_("The changelist number, such as 12345"), min_value=1)],
+        number: Annotated[
+            int, Option(N_("The changelist number, such as 12345"), min_value=1, label=N_("Number"))
+        ],
     ) -> Reply:
         found = await self.changelists.get(str(number))
         if found is None:
@@ -176,12 +183,22 @@ class ButterStack(Cog):
     async def build_trigger(
         self,
         ctx: Invocation,
-        platform: Annotated[str, Option(N_("Target platform, such as win64"), max_length=50)],
+        platform: Annotated[
+            str, Option(N_("Target platform, such as win64"), max_length=50, label=N_("Platform"))
+        ],
         configuration: Annotated[
-            str, Option(N_("Build configuration, such as development or shipping"), max_length=50)
+            str,
+            Option(
+                N_("Build configuration, such as development or shipping"),
+                max_length=50,
+                label=N_("Configuration"),
+            ),
         ],
         changelist: Annotated[
-            str | None, Option(N_("Changelist to build (default: latest)"), max_length=50)
+            str | None,
+            Option(
+                N_("Changelist to build (default: latest)"), max_length=50, label=N_("Changelist")
+            ),
         ] = None,
         project: Project = None,
     ) -> Reply:
@@ -249,7 +266,9 @@ class ButterStack(Cog):
     async def build_role(
         self,
         ctx: Invocation,
-        role: Annotated[Role, Option(N_("Members with this role may use /build trigger"))],
+        role: Annotated[
+            Role, Option(N_("Members with this role may use /build trigger"), label=N_("Role"))
+        ],
     ) -> Reply:
         value = json.dumps({"id": role.id, "name": role.name})
         await self.core.store.set_setting(_scope(ctx), BUILD_ROLE, value)

@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.store import Store
+from bot.store import PollingStore
 from cogs.butterstack.events import SOURCE, feed_name
 from cogs.butterstack.models import SUCCESS, Build
 
@@ -21,7 +21,7 @@ class TypicalDurations:
     calls `forget` when it records a new success.
     """
 
-    def __init__(self, store: Callable[[], Store]) -> None:
+    def __init__(self, store: Callable[[], PollingStore]) -> None:
         self.store = store
         self._medians: dict[str, dict[str | None, float]] = {}
 

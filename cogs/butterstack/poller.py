@@ -35,7 +35,7 @@ from typing import Any, Protocol, TypeVar
 from bot.errors import ServiceError
 from bot.polling import Problems, Submit
 from bot.ratelimit import RateLimiter
-from bot.store import PolledItem, Store
+from bot.store import PolledItem, PollingStore
 from bot.waiting import wait_set
 from cogs.butterstack.cards import progress_step
 from cogs.butterstack.client import MAX_PAGE, ButterStackClient, Changelists
@@ -215,7 +215,7 @@ class DeploymentTracker:
     kind = DEPLOYMENTS
     open_states: Sequence[str] = OPEN_DEPLOYMENT
 
-    def __init__(self, api: ButterStackClient, store: Callable[[], Store]) -> None:
+    def __init__(self, api: ButterStackClient, store: Callable[[], PollingStore]) -> None:
         self.api = api
         self.store = store
 
@@ -251,7 +251,7 @@ class Poller:
     def __init__(
         self,
         api: ButterStackClient,
-        store: Callable[[], Store],
+        store: Callable[[], PollingStore],
         submit: Submit,
         *,
         projects: Sequence[str],

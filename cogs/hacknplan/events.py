@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.events import Attributes, Event, KnownItem, Mode
-from bot.i18n import N_, _, format_number
+from bot.i18n import N_, _, format_day, format_number
 from bot.models import Card, Colour
 from bot.payload import get, ident, names, obj, objects, text, when
 from bot.text import escape, escape_inline, link, truncate
@@ -560,7 +560,7 @@ def _hours(value: Any) -> str:
 
 
 def _date(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else ""
+    return format_day(value) if value else ""
 
 
 def _now() -> datetime:

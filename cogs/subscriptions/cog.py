@@ -39,7 +39,9 @@ SERVICES = (
     Choice("ButterStack", "butterstack"),
     Choice("BetaHub", "betahub"),
 )
-ServiceOption = Option(N_("The service whose events to announce"), choices=SERVICES)
+ServiceOption = Option(
+    N_("The service whose events to announce"), choices=SERVICES, label=N_("Service")
+)
 EVENTS_HELP = N_("Only these event kinds, comma-separated globs (workitem.*, board.closed)")
 EXCLUDE_HELP = N_("Leave out these event kinds (workitem.worklog.*)")
 WHERE_HELP = N_("Only events with these attributes (category:Art, board:Sprint 4, tag:ui)")
@@ -63,10 +65,16 @@ class Subscriptions(Cog):
         self,
         ctx: Invocation,
         service: Annotated[str, ServiceOption],
-        channel: Annotated[Channel | None, Option(N_("Where (default: this channel)"))] = None,
-        events: Annotated[str | None, Option(EVENTS_HELP, max_length=500)] = None,
-        exclude: Annotated[str | None, Option(EXCLUDE_HELP, max_length=500)] = None,
-        where: Annotated[str | None, Option(WHERE_HELP, max_length=500)] = None,
+        channel: Annotated[
+            Channel | None, Option(N_("Where (default: this channel)"), label=N_("Channel"))
+        ] = None,
+        events: Annotated[
+            str | None, Option(EVENTS_HELP, max_length=500, label=N_("Events"))
+        ] = None,
+        exclude: Annotated[
+            str | None, Option(EXCLUDE_HELP, max_length=500, label=N_("Exclude"))
+        ] = None,
+        where: Annotated[str | None, Option(WHERE_HELP, max_length=500, label=N_("Where"))] = None,
     ) -> Reply:
         source = self._source(service)
         wanted = Filter.parse(source, events, exclude, where)
@@ -121,11 +129,19 @@ class Subscriptions(Cog):
     async def unsubscribe(
         self,
         ctx: Invocation,
-        service: Annotated[str | None, Option(N_("The service to stop"), choices=SERVICES)] = None,
-        channel: Annotated[Channel | None, Option(N_("Which channel (default: this one)"))] = None,
+        service: Annotated[
+            str | None, Option(N_("The service to stop"), choices=SERVICES, label=N_("Service"))
+        ] = None,
+        channel: Annotated[
+            Channel | None, Option(N_("Which channel (default: this one)"), label=N_("Channel"))
+        ] = None,
         subscription: Annotated[
             int | None,
-            Option(N_("A subscription's number, as /subscriptions shows it"), min_value=1),
+            Option(
+                N_("A subscription's number, as /subscriptions shows it"),
+                min_value=1,
+                label=N_("Subscription"),
+            ),
         ] = None,
     ) -> Reply:
         mine = await self.core.store.subscriptions(ctx.platform, _scope(ctx))
@@ -202,9 +218,16 @@ class Subscriptions(Cog):
         self,
         ctx: Invocation,
         action: Annotated[
-            str, Option(N_("list them (default) or retry them"), choices=DELIVERIES_ACTIONS)
+            str,
+            Option(
+                N_("list them (default) or retry them"),
+                choices=DELIVERIES_ACTIONS,
+                label=N_("Action"),
+            ),
         ] = "list",
-        channel: Annotated[Channel | None, Option(N_("Only this channel"))] = None,
+        channel: Annotated[
+            Channel | None, Option(N_("Only this channel"), label=N_("Channel"))
+        ] = None,
     ) -> Reply:
         store = self.core.store
         channel_id = channel.id if channel else None
@@ -263,9 +286,16 @@ class Subscriptions(Cog):
         self,
         ctx: Invocation,
         language: Annotated[
-            str, Option(N_("The language, or the server's own"), choices=LANGUAGE_CHOICES)
+            str,
+            Option(
+                N_("The language, or the server's own"),
+                choices=LANGUAGE_CHOICES,
+                label=N_("Language"),
+            ),
         ],
-        channel: Annotated[Channel | None, Option(N_("Which channel (default: this one)"))] = None,
+        channel: Annotated[
+            Channel | None, Option(N_("Which channel (default: this one)"), label=N_("Channel"))
+        ] = None,
     ) -> Reply:
         channel_id = self._channel(ctx, channel)
         chosen = None if language == SERVER_DEFAULT else language

@@ -177,6 +177,7 @@ class Topics(Cog):
                 min_length=3,
                 max_length=200,
                 autocomplete="similar_topics",
+                label=N_("Title"),
             ),
         ],
         description: Annotated[
@@ -187,16 +188,22 @@ class Topics(Cog):
                 max_length=4000,
                 paragraph=True,
                 too_short=TOPIC_TOO_SHORT,
+                label=N_("Description"),
             ),
         ],
         kind: Annotated[
             str | None,
             Option(
-                N_("Idea, problem, question… (default: the forum's first)"), autocomplete="types"
+                N_("Idea, problem, question… (default: the forum's first)"),
+                autocomplete="types",
+                label=N_("Kind"),
             ),
         ] = None,
         category: Annotated[
-            str | None, Option(N_("Where it belongs on the forum"), autocomplete="categories")
+            str | None,
+            Option(
+                N_("Where it belongs on the forum"), autocomplete="categories", label=N_("Category")
+            ),
         ] = None,
     ) -> Reply:
         async with self.submissions.cooldown(ctx.user) as slot:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.core import Core
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, translate
 from bot.languages import NAMES
 from tests.announcing import run, said, settled, subscribe, until
 from tests.bot.speaking_cogs.speaker import Speaker
@@ -24,6 +24,7 @@ from tests.fakes.discord import ADMIN, CHANNEL_ID, EVERYONE, FakeDiscord
 from tests.fakes.slack import ADMIN_ID, USER_ID, FakeSlack, form_body, sign
 
 COGS = "tests.bot.speaking_cogs"
+NOW_SPEAKS = "Announcements and public cards in {channel} now speak {language_name}."
 OTHER_CHANNEL = 555555555555555555
 
 
@@ -90,7 +91,10 @@ async def test_a_channel_set_to_german_gets_cards_built_in_german(
     core = await start(herald, discord)
     await subscribe(core, "speaker")
     confirmed = await set_language(discord, "de")
-    assert confirmed == f"✅ Announcements and public cards in <#{CHANNEL_ID}> now speak Deutsch."
+    assert confirmed == "✅ " + translate(
+        NOW_SPEAKS, "de", channel=f"<#{CHANNEL_ID}>", language_name="Deutsch"
+    )
+    assert "Announcements" not in confirmed, "the answer speaks the channel's new language"
     await announce(core, "n1")
     assert speaker(core).built == ["de"]  # one channel: one build, in its language
     assert await outbox(core) == {str(CHANNEL_ID): ["de"]}
@@ -128,7 +132,12 @@ async def test_a_discord_server_speaks_its_preferred_locale_unless_a_channel_is_
         await run(discord, "subscriptions")
     )
     reset = await set_language(discord, "default")
-    assert reset == f"✅ <#{CHANNEL_ID}> speaks the server's language again: Français."
+    assert reset == "✅ " + translate(
+        "{channel} speaks the server's language again: {language_name}.",
+        "fr",
+        channel=f"<#{CHANNEL_ID}>",
+        language_name="Français",
+    )
     assert await core.channel_language("discord", str(CHANNEL_ID)) == "fr"
     await announce(core, "n2")
     assert speaker(core).built == ["fr", "fr"]
@@ -212,5 +221,8 @@ async def test_slack_channels_speak_herald_language_until_an_admin_sets_one(
         return str(answers[-1]["blocks"][0]["text"]["text"])
 
     assert await slash("/language", "here") == "This channel speaks ja."
-    assert (await slash("/herald", "config language de", ADMIN_ID)).endswith("now speak Deutsch.")
+    confirmed = await slash("/herald", "config language de", ADMIN_ID)
+    assert confirmed.endswith(
+        translate(NOW_SPEAKS, "de", channel="<#C0GENERAL>", language_name="Deutsch")
+    )
     assert await slash("/language", "here") == "This channel speaks de."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.store import Store
+from bot.store.sqlite import SqliteStore
 from tests.conftest import StartHerald, database_file, discord_env
 from tests.fakes.discord import FakeDiscord
 
@@ -13,7 +13,7 @@ from tests.fakes.discord import FakeDiscord
 async def test_deliveries_no_cog_serves_any_more_are_failed_at_start(
     herald: StartHerald, tmp_path: Path, discord: FakeDiscord
 ) -> None:
-    store = await Store.open(database_file(tmp_path))
+    store = await SqliteStore.open(database_file(tmp_path))
     await store.add_delivery("retired", "thing.happened", "retired:1", "{}")
     await store.close()
     core = await herald(**discord_env(discord))

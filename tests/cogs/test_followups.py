@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.core import Core
+from bot.i18n import translate
 from bot.models import Colour
 from tests.announcing import sample
 from tests.announcing import userecho as send_webhook
@@ -296,3 +297,34 @@ async def test_items_past_the_retention_are_not_read_and_closed_ones_are_forgott
     await asyncio.sleep(1)
     assert len(betahub.find("GET", ISSUES)) == reads, "an item past the retention is not read"
     assert len(dms(discord)) == 1
+
+
+async def test_the_reporter_is_told_in_the_language_they_reported_in_the_card_in_its_channels(
+    core: Core, discord: FakeDiscord, betahub: FakeBetaHub
+) -> None:
+    payload = discord.command_interaction("report", {"description": BUG, "title": "Map crash"})
+    payload["locale"] = "ja"
+    await discord.interact(payload)
+    bug = await discord.answer_to(payload)
+    (item,) = await core.store.user_followups("discord", str(USER_ID), 10)
+    assert item.language == "ja", "remembered from the invocation"
+    await read_once(core)
+
+    betahub.set_status("issues", item.item_id, "in_progress")
+    await until(lambda: _count(dms(discord), 1), "the DM")
+
+    changed = "Your {noun} {title}: {old} → **{new}**"
+    assert translate(changed, "ja") != changed, "the message speaks the reporter's language"
+    (dm,) = dms(discord)
+    url = bug["embeds"][0]["url"]
+    said = {
+        "noun": translate("bug report", "ja"),
+        "title": f"[Map crash]({url})",
+        "old": "New",
+        "new": "In progress",
+    }
+    assert discord.text_of(dm) == f"🔔 {translate(changed, 'ja', **said)}\n{url}"
+    card = next(m for m in discord.channel_messages(CHANNEL_ID) if m["embeds"])
+    assert status_of(card) == "In progress", "the card speaks its channel's language (English)"
+    labels = [b["label"] for b in dm["components"][0]["components"]]
+    assert labels == [translate("Open", "ja"), translate("Stop updates", "ja")]

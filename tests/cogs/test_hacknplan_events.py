@@ -47,7 +47,7 @@ async def test_a_new_work_item_card(core, discord):
         "Importance": "High",
         "Estimate": "3 h",
         "Tags": "gameplay",
-        "Due": "2026-03-09",
+        "Due": "Mar 9, 2026",
     }
 
 
@@ -68,9 +68,9 @@ async def test_a_new_work_item_card(core, discord):
             "milestone.created",
             "🏁 Milestone: Alpha",
             Colour.WARN,
-            {"Starts": "2026-03-01", "Due": "2026-04-30"},
+            {"Starts": "Mar 1, 2026", "Due": "Apr 30, 2026"},
         ),
-        ("board.closed", "📋 Board: Sprint 4", Colour.OK, {"Closed": "2026-03-14"}),
+        ("board.closed", "📋 Board: Sprint 4", Colour.OK, {"Closed": "Mar 14, 2026"}),
         (
             "designelement.created",
             "🎨 Mechanic: Grappling hook",

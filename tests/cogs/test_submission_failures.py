@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -10,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import StartHerald, betahub_env, discord_env, fast_retries, unmarked
+from bot.i18n import translate
+from tests.conftest import (
+    StartHerald,
+    betahub_env,
+    discord_env,
+    fast_retries,
+    unmarked,
+)
 from tests.fakes.betahub import FakeBetaHub
 from tests.fakes.discord import CHANNEL_ID, EPHEMERAL, USER_ID, FakeDiscord
 
@@ -239,7 +247,7 @@ async def test_cooldown_is_configurable(
 ) -> None:
     await herald(**discord_env(discord), **betahub_env(betahub), HERALD_SUBMISSION_LIMIT="1")
     assert (await report(discord, description=BUG))["embeds"]
-    assert "1 submissions" in (await report(discord, description=BUG))["content"]
+    assert "sent 1 submission in" in (await report(discord, description=BUG))["content"]
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -272,3 +280,64 @@ async def test_refused_credentials_on_retry_tell_the_user_once_and_stop_after_a_
     assert len(betahub.find("POST", "/issues.json")) == sent, "no retry after giving up"
     assert len(dms(discord)) == 1, "told once"
     assert betahub.created == []
+
+
+async def saved_in_japanese(
+    herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub
+) -> dict[str, str]:
+    """A bug report from a user whose Discord speaks Japanese, saved during an outage,
+    Herald then stopped; the environment to start it again with."""
+    env = {**discord_env(discord), **betahub_env(betahub)}
+    betahub.script(500)
+    first = await herald(**env, HERALD_RETRY_FIRST_SECONDS="3600")
+    payload = discord.command_interaction("report", {"description": BUG, "title": "Map crash"})
+    payload["locale"] = "ja"
+    await discord.interact(payload)
+    assert (await discord.answer_to(payload))["content"].startswith("💾")
+    await first.close()
+    return env
+
+
+async def test_a_saved_submission_is_told_in_its_senders_language(
+    herald: StartHerald,
+    discord: FakeDiscord,
+    betahub: FakeBetaHub,
+    tmp_path: Path,
+) -> None:
+    env = await saved_in_japanese(herald, discord, betahub)
+    (row,) = pending_rows(tmp_path)
+    assert json.loads(row["user"])["language"] == "ja", "stored with the submission"
+
+    core = await herald(**env, **fast_retries())
+    await discord.wait_for("POST", "/messages")
+
+    reached = "Your saved {summary} reached {service}: {url}"
+    assert translate(reached, "ja") != reached, "the notice speaks the sender's language"
+    (dm,) = dms(discord)
+    url = "https://app.betahub.io/projects/pr-5287510306/issues/1"
+    summary = translate("bug report **{title}**", "ja", title="Map crash")
+    said = {"summary": summary, "service": "BetaHub", "url": url}
+    assert dm["content"] == f"✅ {translate(reached, 'ja', **said)}"
+    button = dm["components"][0]["components"][0]
+    assert button["label"] == translate("Open in {service}", "ja", service="BetaHub")
+    (followed,) = await core.store.user_followups("discord", str(USER_ID), 10)
+    assert followed.language == "ja", "the item's follow-ups speak it too"
+
+
+async def test_a_submission_saved_before_languages_were_stored_is_told_in_english(
+    herald: StartHerald, discord: FakeDiscord, betahub: FakeBetaHub, tmp_path: Path
+) -> None:
+    env = await saved_in_japanese(herald, discord, betahub)
+    with sqlite3.connect(tmp_path / "herald.db") as db:
+        (stored,) = db.execute("SELECT user FROM pending_submissions").fetchone()
+        user = {k: v for k, v in json.loads(stored).items() if k != "language"}
+        db.execute("UPDATE pending_submissions SET user = ?", (json.dumps(user),))
+
+    core = await herald(**env, **fast_retries())
+    await discord.wait_for("POST", "/messages")
+
+    (dm,) = dms(discord)
+    summary = translate("bug report **{title}**", "ja", title="Map crash")  # as saved
+    assert dm["content"].startswith(f"✅ Your saved {summary} reached BetaHub: ")
+    (followed,) = await core.store.user_followups("discord", str(USER_ID), 10)
+    assert followed.language == "en"
