@@ -12,8 +12,9 @@ from typing import Any
 import aiosqlite
 
 from bot.events import KnownItem
+from bot.store.columns import dump
 from bot.store.rows import INBOX_NEW, INBOX_ROUTED, Delivery, Route, Verdict
-from bot.store.sqlite.base import SqliteBase, dump
+from bot.store.sqlite.base import SqliteBase
 
 INBOX_BATCH = 200
 
