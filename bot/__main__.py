@@ -37,7 +37,7 @@ async def _check(settings: Settings) -> int:
         await core.load_cogs()
     finally:
         await core.close()
-    print(f"settings ok; database {settings.database_path()}")
+    print(f"settings ok; database {settings.database_name()}")
     print(f"cogs: {', '.join(sorted(core.cogs)) or 'none'}")
     for name, needs in sorted(core.skipped.items()):
         print(f"  {name}: off (set {', '.join(needs)})")
@@ -59,7 +59,14 @@ async def _slack_manifest(settings: Settings, url: str | None) -> int:
     return 0
 
 
-def _backup(database: Path, target: Path) -> int:
+def _backup(database: Path | None, target: Path) -> int:
+    if database is None:
+        print(
+            "herald: cannot back up: `backup` copies an SQLite database; on PostgreSQL use"
+            " pg_dump (pg_dump --format=custom --file=PATH DATABASE_URL)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         size = backup(database, target)
     except BackupError as error:
@@ -69,9 +76,13 @@ def _backup(database: Path, target: Path) -> int:
     return 0
 
 
-def _serve(settings: Settings, database: Path) -> int:
-    """Run Herald until a signal stops it; an unexpected crash is logged (and reported)."""
-    lock = hold_instance_lock(database)  # held until the process ends
+def _serve(settings: Settings, database: Path | None) -> int:
+    """Run Herald until a signal stops it; an unexpected crash is logged (and reported).
+
+    On SQLite the database is this process's alone (the instance lock); several
+    processes may share a PostgreSQL database.
+    """
+    lock = None if database is None else hold_instance_lock(database)  # held until the end
     start_error_reports(settings)
     try:
         return asyncio.run(_run(settings))
@@ -112,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(Settings)
         setup_logging(settings.log_level, settings.log_format)
-        database = settings.database_path()
+        database = settings.sqlite_path()
         if args.action == "backup":
             return _backup(database, args.path)
         if args.action == "slack-manifest":
