@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
 
 from bot.i18n import SOURCE
 from bot.models import User
-from bot.store.rows import Followup, PendingSubmission, PolledItem, Subscription, Upload
+from bot.store.rows import (
+    Followup,
+    NewSubmission,
+    NewUpload,
+    PendingSubmission,
+    PolledItem,
+    Subscription,
+    Upload,
+    Verdict,
+)
 
 
 class Columns(Protocol):
@@ -43,6 +53,81 @@ def load_user(text: str) -> tuple[User, str | None]:
     fields = json.loads(text)
     language = fields.pop("language", None)
     return User(**fields), language
+
+
+def submission_values(s: NewSubmission) -> tuple[Any, ...]:
+    """A new submission's columns: service, kind, state, reference, payload, summary,
+    user_text, user, channel_id, guild_id, created_at."""
+    return (
+        s.service,
+        s.kind,
+        s.state,
+        s.reference,
+        json.dumps(s.payload),
+        s.summary,
+        s.user_text,
+        dump_user(s.user, s.language),
+        s.channel_id,
+        s.guild_id,
+        s.created_at,
+    )
+
+
+def upload_values(u: NewUpload) -> tuple[Any, ...]:
+    """A new upload step's columns: service, reference, position, item_id, item_url,
+    token, step, filename, content_type, data, user, state, next_attempt_at, created_at."""
+    return (
+        u.service,
+        u.reference,
+        u.position,
+        u.item_id,
+        u.item_url,
+        u.token,
+        u.step,
+        u.filename,
+        u.content_type,
+        u.data,
+        dump_user(u.user, u.language),
+        u.state,
+        u.next_attempt_at,
+        u.created_at,
+    )
+
+
+class Routing(NamedTuple):
+    """What `record_routing` writes for a batch of verdicts."""
+
+    queued: list[tuple[Any, ...]]
+    """Outbox rows: inbox_id, platform, channel_id, subscription_id, item, event."""
+    items: list[tuple[Any, ...]]
+    """What is known about items: item, title, url, attributes, updated_at."""
+    closed: list[tuple[Any, ...]]
+    """The deliveries' ends: state, note, inbox id."""
+
+
+def routing(verdicts: Sequence[Verdict], now: float) -> Routing:
+    """The rows of routed deliveries: each route's event in the language it speaks."""
+    done = Routing([], [], [])
+    for verdict in verdicts:
+        event = dump(verdict.event) if verdict.event is not None else None
+        item = verdict.event.get("item") if verdict.event is not None else None
+        spoken = {language: dump(e) for language, e in verdict.translations.items()}
+        done.queued.extend(
+            (
+                verdict.delivery_id,
+                r.platform,
+                r.channel_id,
+                r.subscription_id,
+                item,
+                spoken.get(r.language, event),
+            )
+            for r in verdict.routes
+        )
+        if verdict.known is not None:
+            key, known = verdict.known
+            done.items.append((key, known.title, known.url, dump(known.attributes), now))
+        done.closed.append((verdict.state, verdict.note, verdict.delivery_id))
+    return done
 
 
 def subscription(r: Columns) -> Subscription:

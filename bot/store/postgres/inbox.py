@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 
 from bot.events import KnownItem
+from bot.store import columns
 from bot.store.columns import dump
 from bot.store.postgres.base import Connection, Pool, PostgresBase
 from bot.store.postgres.leases import notify_outbox
@@ -95,22 +96,8 @@ class PostgresInbox(PostgresBase):
         fully queued; the outbox's unique key makes routing again harmless.
         """
         now = time.time()
-        queued: list[list[Any]] = [[], [], [], [], [], []]
-        items, closed = [], []
-        for verdict in verdicts:
-            event = dump(verdict.event) if verdict.event is not None else None
-            item = verdict.event.get("item") if verdict.event is not None else None
-            spoken = {language: dump(e) for language, e in verdict.translations.items()}
-            for r in verdict.routes:
-                row = (verdict.delivery_id, r.platform, r.channel_id, r.subscription_id, item)
-                for column, value in zip(
-                    queued, (*row, spoken.get(r.language, event)), strict=True
-                ):
-                    column.append(value)
-            if verdict.known is not None:
-                key, known = verdict.known
-                items.append((key, known.title, known.url, dump(known.attributes), now))
-            closed.append((verdict.state, verdict.note, verdict.delivery_id))
+        rows, items, closed = columns.routing(verdicts, now)
+        queued = [list(column) for column in zip(*rows, strict=True)] or [[]] * 6
         async with self.transaction() as db:
             if await db.fetch(QUEUE_ROWS, *queued, now):
                 await notify_outbox(db)

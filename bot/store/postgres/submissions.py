@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Unpack
 
 from bot.files import FileData
 from bot.store import columns
-from bot.store.columns import dump_user
 from bot.store.postgres.base import PostgresBase, affected
 from bot.store.rows import (
     DONE,
@@ -31,17 +29,7 @@ class PostgresSubmissions(PostgresBase):
                 "INSERT INTO pending_submissions (service, kind, state, reference, payload,"
                 ' summary, user_text, "user", channel_id, guild_id, created_at)'
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-                submission.service,
-                submission.kind,
-                submission.state,
-                submission.reference,
-                json.dumps(submission.payload),
-                submission.summary,
-                submission.user_text,
-                dump_user(submission.user, submission.language),
-                submission.channel_id,
-                submission.guild_id,
-                submission.created_at,
+                *columns.submission_values(submission),
             )
             if files:
                 await db.executemany(

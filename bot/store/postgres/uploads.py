@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Unpack
 
 from bot.store import columns
-from bot.store.columns import dump_user
 from bot.store.postgres.base import PostgresBase, affected
 from bot.store.rows import PENDING, SENDING, NewUpload, Upload, UploadChanges
 
@@ -21,25 +20,7 @@ class PostgresUploads(PostgresBase):
                 ' token, step, filename, content_type, data, "user", state, next_attempt_at,'
                 " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
                 " ON CONFLICT DO NOTHING",
-                [
-                    (
-                        u.service,
-                        u.reference,
-                        u.position,
-                        u.item_id,
-                        u.item_url,
-                        u.token,
-                        u.step,
-                        u.filename,
-                        u.content_type,
-                        u.data,
-                        dump_user(u.user, u.language),
-                        u.state,
-                        u.next_attempt_at,
-                        u.created_at,
-                    )
-                    for u in uploads
-                ],
+                [columns.upload_values(u) for u in uploads],
             )
 
     async def uploads_of(self, service: str, item_id: str) -> list[Upload]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Unpack
 
 from bot.files import FileData
 from bot.store import columns
-from bot.store.columns import dump_user
 from bot.store.rows import (
     DONE,
     DRAFT,
@@ -31,19 +29,7 @@ class SqliteSubmissions(SqliteBase):
                 "INSERT INTO pending_submissions (service, kind, state, reference, payload,"
                 " summary, user_text, user, channel_id, guild_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    submission.service,
-                    submission.kind,
-                    submission.state,
-                    submission.reference,
-                    json.dumps(submission.payload),
-                    submission.summary,
-                    submission.user_text,
-                    dump_user(submission.user, submission.language),
-                    submission.channel_id,
-                    submission.guild_id,
-                    submission.created_at,
-                ),
+                columns.submission_values(submission),
             )
             submission_id = int(cursor.lastrowid or 0)
             await db.executemany(

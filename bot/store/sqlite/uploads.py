@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Unpack
 
 from bot.store import columns
-from bot.store.columns import dump_user
 from bot.store.rows import PENDING, SENDING, NewUpload, Upload, UploadChanges
 from bot.store.sqlite.base import SqliteBase
 
@@ -24,25 +23,7 @@ class SqliteUploads(SqliteBase):
                 "INSERT OR IGNORE INTO pending_uploads (service, reference, position, item_id,"
                 " item_url, token, step, filename, content_type, data, user, state,"
                 " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        u.service,
-                        u.reference,
-                        u.position,
-                        u.item_id,
-                        u.item_url,
-                        u.token,
-                        u.step,
-                        u.filename,
-                        u.content_type,
-                        u.data,
-                        dump_user(u.user, u.language),
-                        u.state,
-                        u.next_attempt_at,
-                        u.created_at,
-                    )
-                    for u in uploads
-                ],
+                [columns.upload_values(u) for u in uploads],
             )
 
     async def uploads_of(self, service: str, item_id: str) -> list[Upload]:
