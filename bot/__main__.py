@@ -85,7 +85,7 @@ def _migrate_db(settings: Settings, target: str) -> int:
         print(f"herald: cannot migrate: {error}", file=sys.stderr)
         return error.code
     for table, count in counts.items():
-        print(f"{table}: {count:,} rows")
+        print(f"{table}: {count:,} {'row' if count == 1 else 'rows'}")
     print(f"copied {sum(counts.values()):,} rows from {database} to {shown(target)}")
     return 0
 
