@@ -112,8 +112,11 @@ def migrate_database(database: Path, target: str) -> dict[str, int]:
 
 
 async def _migrate(database: Path, uri: str, target: str) -> dict[str, int]:
-    await (await SqliteStore.open(database)).close()  # SQLite's newest schema, as at start
-    source = sqlite3.connect(uri, uri=True)  # mode=rw: never a new, empty database
+    try:
+        await (await SqliteStore.open(database)).close()  # SQLite's newest schema, as at start
+        source = sqlite3.connect(uri, uri=True)  # mode=rw: never a new, empty database
+    except sqlite3.Error as error:
+        raise MigrateError(FAILED, f"cannot read the SQLite database {database}: {error}") from None
     try:
         return await _copy(source, target)
     finally:

@@ -28,6 +28,7 @@ from tests.bot.test_instance import finished, started
 from tests.bot.test_store import submission, upload
 from tests.conftest import database_file, run_bot
 
+UNREACHABLE = "postgresql://h:s3cret@127.0.0.1:1/herald"  # nothing listens on port 1
 COPIED = {
     "settings",
     "pending_submissions",
@@ -192,10 +193,17 @@ async def test_a_running_herald_keeps_its_database(tmp_path: Path, postgres_url:
 
 
 def test_what_it_cannot_copy_is_said(tmp_path: Path) -> None:
-    missing = run_bot(tmp_path, "migrate-db", "--to", "postgresql://h:s3cret@127.0.0.1:1/herald")
+    missing = run_bot(tmp_path, "migrate-db", "--to", UNREACHABLE)
     assert missing.returncode == 2
     assert "no SQLite database at" in missing.stderr
 
+    database_file(tmp_path).write_bytes(b"not a database")
+    garbage = run_bot(tmp_path, "migrate-db", "--to", UNREACHABLE)
+    assert garbage.returncode == 1
+    assert "cannot read the SQLite database" in garbage.stderr
+    assert "Traceback" not in garbage.stderr
+
+    database_file(tmp_path).unlink()
     asyncio.run(fill(database_file(tmp_path)))
     unreachable = run_bot(
         tmp_path, "migrate-db", "--to", "postgresql://h:s3cret@127.0.0.1:1/herald"
