@@ -205,9 +205,7 @@ def test_what_it_cannot_copy_is_said(tmp_path: Path) -> None:
 
     database_file(tmp_path).unlink()
     asyncio.run(fill(database_file(tmp_path)))
-    unreachable = run_bot(
-        tmp_path, "migrate-db", "--to", "postgresql://h:s3cret@127.0.0.1:1/herald"
-    )
+    unreachable = run_bot(tmp_path, "migrate-db", "--to", UNREACHABLE)
     assert unreachable.returncode == 1
     assert "cannot connect to postgresql://h:***@127.0.0.1:1/herald" in unreachable.stderr
     assert "s3cret" not in unreachable.stderr
