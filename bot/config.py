@@ -251,16 +251,6 @@ class Settings(BaseHeraldSettings):
             )
         return Path(self.database_url.removeprefix(prefix))
 
-    def database_name(self) -> str:
-        """The database, to show: the SQLite file, or the PostgreSQL URL without its password."""
-        path = self.sqlite_path()
-        if path is not None:
-            return str(path)
-        url = urlsplit(self.database_url)
-        if url.password is None:
-            return self.database_url
-        return url._replace(netloc=url.netloc.replace(f":{url.password}@", ":***@", 1)).geturl()
-
     def secrets(self) -> list[str]:
         return [value.get_secret_value() for value in self.__dict__.values() if _is_secret(value)]
 

@@ -92,11 +92,6 @@ def test_the_database_is_an_sqlite_file_or_postgresql(monkeypatch: pytest.Monkey
     for url in ("postgres://user:pw@db/herald", "postgresql://user:pw@db:5433/herald"):
         postgres = settings(monkeypatch, DATABASE_URL=url)
         assert postgres.sqlite_path() is None, "no file: several processes may share it"
-        assert "pw" not in postgres.database_name()
-    assert postgres.database_name() == "postgresql://user:***@db:5433/herald"
-    assert settings(monkeypatch, DATABASE_URL="postgresql:///herald").database_name() == (
-        "postgresql:///herald"
-    )
 
     mysql = settings(monkeypatch, DATABASE_URL="mysql://user:pw@db/herald")
     with pytest.raises(
