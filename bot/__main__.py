@@ -84,14 +84,10 @@ def _backup(database: Path | None, target: Path) -> int:
 def _migrate_db(settings: Settings, target: str) -> int:
     try:
         database = settings.sqlite_path()
+        if database is None:
+            raise SettingsError("DATABASE_URL names a PostgreSQL database")
     except SettingsError as error:
         print(f"herald: cannot migrate: migrate-db reads SQLite; {error}", file=sys.stderr)
-        return 2
-    if database is None:
-        print(
-            "herald: cannot migrate: migrate-db reads SQLite; DATABASE_URL names PostgreSQL",
-            file=sys.stderr,
-        )
         return 2
     try:
         counts = migrate_database(database, target)
