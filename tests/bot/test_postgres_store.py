@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from bot.models import User
 from bot.store import DRAFT, INBOX_ROUTED, NewSubmission, Route, Store, Verdict, open_store
 from bot.store.postgres.leases import OUTBOX_CHANNEL
+from tests.postgres import admin
 
 PROCESSES = 3
 ALICE = User("discord", "42", "alice")
@@ -95,3 +97,23 @@ async def test_queueing_announcements_wakes_a_listening_worker(
         assert await stores[0].pending_count() == 1
     finally:
         await listener.close()
+
+
+async def test_ping_is_false_while_the_database_refuses_connections(
+    fresh_postgres_url: str, postgres_server: str
+) -> None:
+    store = await open_store(fresh_postgres_url)
+    name = urlsplit(fresh_postgres_url).path.removeprefix("/")
+    try:
+        assert await store.ping()
+        await admin(
+            postgres_server,
+            f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false',
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'",  # noqa: S608 - the test's own database
+        )
+        assert not await store.ping()
+        assert not await store.ping(), "still not, and no error either"
+        await admin(postgres_server, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert await store.ping(), "back once it answers again"
+    finally:
+        await store.close()

@@ -9,6 +9,7 @@ competitor committed, so of two claimants exactly one matches).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Self, TypeAlias
@@ -58,8 +59,10 @@ class PostgresBase:
         return int(version or 0)
 
     async def ping(self) -> bool:
+        """Whether the database answers within PING_SECONDS (a free connection included)."""
         try:
-            return bool(await self._pool.fetchval("SELECT true", timeout=PING_SECONDS))
+            async with asyncio.timeout(PING_SECONDS):
+                return bool(await self._pool.fetchval("SELECT true"))
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
             return False
 
