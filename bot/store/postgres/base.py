@@ -63,7 +63,13 @@ class PostgresBase:
         try:
             async with asyncio.timeout(PING_SECONDS):
                 return bool(await self._pool.fetchval("SELECT true"))
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except (
+            OSError,
+            TimeoutError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,  # a connection the server closed under it
+        ):
             return False
 
     async def _claim(self, table: str, row_id: int, from_state: str) -> bool:
