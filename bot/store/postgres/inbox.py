@@ -97,9 +97,9 @@ class PostgresInbox(PostgresBase):
         """
         now = time.time()
         rows, items, closed = columns.routing(verdicts, now)
-        queued = [list(column) for column in zip(*rows, strict=True)] or [[]] * 6
+        queued = [list(column) for column in zip(*rows, strict=True)]
         async with self.transaction() as db:
-            if await db.fetch(QUEUE_ROWS, *queued, now):
+            if queued and await db.fetch(QUEUE_ROWS, *queued, now):
                 await notify_outbox(db)
             if items:
                 await db.executemany(
