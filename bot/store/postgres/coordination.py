@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
 import asyncpg
@@ -45,7 +46,6 @@ class PostgresCoordination:
         self._jobs: set[str] = set()
         self._lanes: set[Lane] = set()
         self._listening: asyncio.Task[None] | None = None
-        self.listens = asyncio.Event()  # set while a connection LISTENs
 
     async def start(self) -> None:
         self._listening = asyncio.create_task(self._listen(), name="outbox listener")
@@ -105,8 +105,8 @@ class PostgresCoordination:
                     await self._listen_on(connection)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
                 log.warning("outbox notifications lost (%s); listening again", error)
-            finally:
-                self.listens.clear()
+            except Exception:
+                log.exception("outbox notifications failed; listening again")
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _listen_on(self, connection: asyncpg.pool.PoolConnectionProxy[Any]) -> None:
@@ -114,8 +114,12 @@ class PostgresCoordination:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())
         await connection.add_listener(leases.OUTBOX_CHANNEL, self._wake)
-        self.listens.set()
-        self._wake()  # rows may have been queued while nobody listened
-        while not await wait_set(lost, PING_SECONDS):
-            await connection.fetchval("SELECT 1", timeout=PING_TIMEOUT)
-        log.warning("outbox notifications: the connection closed; listening again")
+        try:
+            self._wake()  # rows may have been queued while nobody listened
+            while not await wait_set(lost, PING_SECONDS):
+                await connection.fetchval("SELECT 1", timeout=PING_TIMEOUT)
+            log.warning("outbox notifications: the connection closed; listening again")
+        finally:
+            if not connection.is_closed():  # back to the pool without our listener
+                with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await connection.remove_listener(leases.OUTBOX_CHANNEL, self._wake)
