@@ -1,5 +1,8 @@
 """`python -m bot`: run Herald; `check` validates the settings; `slack-manifest` prints
-the Slack app manifest for the loaded commands; `backup PATH` copies the database, live."""
+the Slack app manifest for the loaded commands; `backup PATH` copies the database, live;
+`migrate-db --to postgresql://…` copies the SQLite database into PostgreSQL (Herald stopped;
+exit codes: 0 copied, 1 failed with the target unchanged, 2 asked wrongly, 3 refused: a
+Herald runs on the database or the target holds data)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from bot.error_reports import sentry_sdk_for, start_error_reports, stop_error_re
 from bot.errors import StartError
 from bot.instance import hold_instance_lock
 from bot.logs import logs_as_json, setup_logging
+from bot.migrate_db import MigrateError, migrate_database, shown
 
 log = logging.getLogger("herald")
 
@@ -69,6 +73,23 @@ def _backup(database: Path, target: Path) -> int:
     return 0
 
 
+def _migrate_db(settings: Settings, target: str) -> int:
+    try:
+        database = settings.database_path()
+    except SettingsError as error:
+        print(f"herald: cannot migrate: migrate-db reads SQLite; {error}", file=sys.stderr)
+        return 2
+    try:
+        counts = migrate_database(database, target)
+    except MigrateError as error:
+        print(f"herald: cannot migrate: {error}", file=sys.stderr)
+        return error.code
+    for table, count in counts.items():
+        print(f"{table}: {count:,} {'row' if count == 1 else 'rows'}")
+    print(f"copied {sum(counts.values()):,} rows from {database} to {shown(target)}")
+    return 0
+
+
 def _serve(settings: Settings, database: Path) -> int:
     """Run Herald until a signal stops it; an unexpected crash is logged (and reported)."""
     lock = hold_instance_lock(database)  # held until the process ends
@@ -101,25 +122,31 @@ def main(argv: list[str] | None = None) -> int:
         "action",
         nargs="?",
         default="run",
-        choices=("run", "check", "slack-manifest", "backup"),
+        choices=("run", "check", "slack-manifest", "backup", "migrate-db"),
         help="default: run",
     )
     parser.add_argument("path", nargs="?", type=Path, help="backup: the file to write")
     parser.add_argument("--url", help="slack-manifest: Herald's public URL, for HTTP mode")
+    parser.add_argument(
+        "--to", metavar="URL", help="migrate-db: the empty PostgreSQL database to copy into"
+    )
     args = parser.parse_args(argv)
     if (args.action == "backup") != (args.path is not None):
         parser.error("a PATH goes with `backup`, and only with it")
+    if (args.action == "migrate-db") != (args.to is not None):
+        parser.error("--to URL goes with `migrate-db`, and only with it")
     try:
         settings = load_settings(Settings)
         setup_logging(settings.log_level, settings.log_format)
-        database = settings.database_path()
+        if args.action == "migrate-db":
+            return _migrate_db(settings, args.to)
         if args.action == "backup":
-            return _backup(database, args.path)
+            return _backup(settings.database_path(), args.path)
         if args.action == "slack-manifest":
             return asyncio.run(_slack_manifest(settings, args.url))
         if args.action == "check":
             return asyncio.run(_check(settings))
-        return _serve(settings, database)
+        return _serve(settings, settings.database_path())
     except (SettingsError, StartError, NotConfigured) as error:
         _refuse(error)
         return 2

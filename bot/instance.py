@@ -18,6 +18,17 @@ from typing import BinaryIO
 from bot.errors import StartError
 
 
+class InstanceLocked(StartError):
+    """Another process holds the database's lock; `holder` is its pid as it wrote it."""
+
+    def __init__(self, database: Path, holder: str) -> None:
+        super().__init__(
+            f"another Herald (pid {holder}) is already running on {database};"
+            " stop it first, or give this one its own DATABASE_URL"
+        )
+        self.holder = holder
+
+
 def lock_path(database: Path) -> Path:
     return database.with_name(database.name + ".lock")
 
@@ -25,7 +36,7 @@ def lock_path(database: Path) -> Path:
 def hold_instance_lock(database: Path) -> BinaryIO | None:
     """Lock `database` for this process; the returned file must stay open while it runs.
 
-    Raises `StartError` naming the process that holds it already. An in-memory
+    Raises `InstanceLocked` naming the process that holds it already. An in-memory
     database needs no lock (None).
     """
     import fcntl  # POSIX only, as running Herald is (signal handlers); `check` needs none
@@ -44,10 +55,7 @@ def hold_instance_lock(database: Path) -> BinaryIO | None:
         handle.seek(0)
         holder = handle.read().decode(errors="replace").strip() or "unknown"
         handle.close()
-        raise StartError(
-            f"another Herald (pid {holder}) is already running on {database};"
-            " stop it first, or give this one its own DATABASE_URL"
-        ) from None
+        raise InstanceLocked(database, holder) from None
     handle.truncate(0)
     handle.write(f"{os.getpid()}\n".encode())
     handle.flush()

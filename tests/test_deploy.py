@@ -1,5 +1,6 @@
-"""deploy/: the compose file, Prometheus's alert rules and Grafana's dashboard fit together
-and speak only of metrics Herald exports (the names issue 10 fixes).
+"""deploy/: the compose files, Prometheus's alert rules and Grafana's dashboard fit together
+and speak only of metrics Herald exports (the names issue 10 fixes); compose.scale.yml runs
+several Herald processes on one PostgreSQL with settings Herald has.
 
 No Docker engine runs here, and the `docker` client has no compose plugin, so the
 compose file is checked structurally: what it mounts exists, and what one service
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -136,6 +139,11 @@ def test_compose_runs_herald_with_a_volume_and_monitoring_on_request() -> None:
     assert "profiles" not in herald
     for name in ("prometheus", "grafana"):
         assert compose["services"][name]["profiles"] == ["monitoring"]
+    assert_mounts_exist(compose)
+
+
+def assert_mounts_exist(compose: dict[str, Any]) -> None:
+    """What each service mounts is a file in deploy/ or a volume the compose file declares."""
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
@@ -143,6 +151,38 @@ def test_compose_runs_herald_with_a_volume_and_monitoring_on_request() -> None:
                 assert (DEPLOY / source).exists(), f"{name} mounts {source}, which is missing"
             else:
                 assert source in compose["volumes"], f"{name}: volume {source} is not declared"
+
+
+def test_compose_scale_runs_three_heralds_on_one_postgresql() -> None:
+    compose = load("compose.scale.yml")
+    postgres = compose["services"].pop("postgres")
+    assert postgres["image"] == "postgres:15"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert_mounts_exist({**compose, "services": {"postgres": postgres}})
+    env = postgres["environment"]
+    url = f"postgresql://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@postgres:5432/"
+    heralds = compose["services"]
+    assert sorted(heralds) == ["herald-1", "herald-2", "herald-3"]
+    ports = []
+    for name, herald in heralds.items():
+        assert (DEPLOY / herald["build"]["context"] / herald["build"]["dockerfile"]).is_file()
+        assert herald["environment"]["DATABASE_URL"] == url + env["POSTGRES_DB"], name
+        assert herald["depends_on"] == {"postgres": {"condition": "service_healthy"}}, name
+        check = " ".join(herald["healthcheck"]["test"])
+        assert "http://127.0.0.1:8080/livez" in check, name
+        (published,) = herald["ports"]
+        host, container = published.split(":")
+        assert container == str(Settings.model_fields["http_port"].default) == "8080"
+        ports.append(host)
+    assert len(set(ports)) == 3
+
+    # The shard settings shown commented out are Herald's, and split shards 0..2 between them.
+    text = (DEPLOY / "compose.scale.yml").read_text()
+    shown = set(re.findall(r"#\s*([A-Z_]+):", text))
+    assert {"DISCORD_SHARD_COUNT", "DISCORD_SHARD_IDS"} <= shown
+    assert {name.lower() for name in shown} <= set(Settings.model_fields)
+    assert set(re.findall(r'# DISCORD_SHARD_COUNT: "(\d+)"', text)) == {"3"}
+    assert sorted(re.findall(r'# DISCORD_SHARD_IDS: "(\d+)"', text)) == ["0", "1", "2"]
 
 
 def test_prometheus_scrapes_herald_and_loads_the_alert_rules() -> None:
