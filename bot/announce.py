@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.coordination import Coordination
 from bot.delivery import DeliveryStore, DeliveryWorker
 from bot.events import KnownItem, Source
 from bot.logcontext import bound
@@ -54,13 +55,15 @@ class AnnouncementStore(RoutingStore, DeliveryStore, Protocol):
 class Announcements:
     """Webhooks and pollers in, routers and the delivery worker running.
 
-    `store` gives the store once it is open; `channel_language` the language a
-    channel's announcements speak; `spawn` runs the routers and workers.
+    `store` gives the store once it is open, `coordination` the process's share of
+    the work; `channel_language` the language a channel's announcements speak; `spawn`
+    runs the routers and workers.
     """
 
     def __init__(
         self,
         store: Callable[[], AnnouncementStore],
+        coordination: Callable[[], Coordination],
         platforms: Platforms,
         channel_language: Callable[[str, str], Awaitable[str]],
         spawn: Spawner,
@@ -75,7 +78,7 @@ class Announcements:
         self.metrics = metrics
         self.settings = settings
         self.sources: dict[str, Source] = {}
-        self.worker = DeliveryWorker(store, platforms, spawn, metrics, settings)
+        self.worker = DeliveryWorker(store, coordination, platforms, spawn, metrics, settings)
         self._routers: dict[str, SourceRouter] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False

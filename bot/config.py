@@ -178,6 +178,9 @@ class Settings(BaseHeraldSettings):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     metrics_token: SecretStr | None = None
     database_url: str = "sqlite:///data/herald.db"
+    # PostgreSQL: how long a process's hold on a channel's deliveries or a job lasts
+    # unless renewed, so how soon another process takes over from one that died.
+    herald_lease_seconds: float = Field(default=15.0, ge=1, le=600)
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
     log_format: Annotated[Literal["text", "json"], BeforeValidator(_lower)] = "text"
     sentry_dsn: SecretStr | None = None

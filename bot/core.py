@@ -25,6 +25,7 @@ from bot.config import (
     Settings,
     load_settings,
 )
+from bot.coordination import Coordination, process_holder
 from bot.followups import Followups
 from bot.health import platform_problems, platform_shards, store_problem
 from bot.http import ServiceClient
@@ -68,6 +69,7 @@ class Core:
         self.server.add_route("GET", "/metrics", metrics_endpoint(self.metrics, token))
         self.announcements = Announcements(
             lambda: self.store,
+            lambda: self.coordination,
             self,
             self.channel_language,
             self.spawn,
@@ -78,6 +80,7 @@ class Core:
         self.followups = Followups(self)
         self.languages = ChannelLanguages(self)
         self._store: Store | None = None
+        self._coordination: Coordination | None = None
         self.instance_id = ""  # this database's random id, salting keys sent to platforms
         self._clients: list[ServiceClient] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -92,6 +95,13 @@ class Core:
         if self._store is None:
             raise RuntimeError("the store is opened by Core.start()")
         return self._store
+
+    @property
+    def coordination(self) -> Coordination:
+        """Which lanes and jobs are this process's (all of them on SQLite)."""
+        if self._coordination is None:
+            raise RuntimeError("the coordination starts with the store, in Core.start()")
+        return self._coordination
 
     def platform(self, name: str) -> Platform | None:
         """The running adapter called `name` (`discord`, `slack`, `console`), if any."""
@@ -161,6 +171,10 @@ class Core:
         from bot.platforms import select
 
         self._store = await open_store(self.settings.database_url)
+        self._coordination = self._store.coordination(
+            process_holder(), self.settings.herald_lease_seconds
+        )
+        await self._coordination.start()
         self.instance_id = await self._store.instance_id()
         await self.languages.load()
         await self.load_cogs()
@@ -197,6 +211,9 @@ class Core:
         for client in self._clients:
             await client.close()
         self._clients.clear()
+        if self._coordination is not None:
+            await _quietly(self._coordination.close(), "giving up leases")
+            self._coordination = None
         if self._store is not None:
             await self._store.close()
             self._store = None

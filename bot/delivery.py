@@ -1,7 +1,12 @@
 """The delivery worker: drains the outbox through the platform adapters.
 
 Each channel ("lane") is drained by its own task, so a channel waiting on its
-rate limit or on a failing platform holds up no other. A pass over a lane:
+rate limit or on a failing platform holds up no other. Processes sharing a database
+share the lanes (`bot.coordination`): a lane is drained by the process that leased it,
+which renews the lease while it works (every third of HERALD_LEASE_SECONDS, checked
+before each pass and each batch sent), stops at once when the lease turns out lost, and
+gives the lane up when it is empty. Another process's notification wakes the dispatcher.
+A pass over a lane:
 
 1. re-sends any batch fixed before a failure or a crash, exactly as it was
    fixed;
@@ -50,6 +55,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from bot.backoff import backoff
+from bot.coordination import Coordination, Lane
 from bot.digest import digest_reply, take_digest, thread_messages, thread_name
 from bot.errors import DeliveryError
 from bot.events import Event, Mode
@@ -69,7 +75,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IDLE_SECONDS = 5.0
+IDLE_SECONDS = 5.0  # the dispatcher's look when nothing wakes it (a lease expired elsewhere)
 RECHECK_SECONDS = 0.25
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 300.0
@@ -77,8 +83,7 @@ ACCESS_FIRST_SECONDS = 5.0
 ACCESS_MAX_SECONDS = 3600.0
 CARD = "card"
 DIGEST = "digest"
-
-Lane = tuple[str, str]
+LANES_PER_CLAIM = 100
 
 
 @dataclass
@@ -98,6 +103,7 @@ class _LaneTask:
     task: asyncio.Task[None] | None = None
     poked: bool = False
     access_lost: bool = False
+    renewed: float = 0.0  # time.monotonic() when its lease was last taken or renewed
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,10 @@ class _Sending:
         return replace(self, to=where)
 
 
+class _LaneLost(Exception):
+    """Another process leased the lane: this one stops draining it."""
+
+
 class _Failed(Exception):
     """A delivery failed; `rows` are the ones it was sending."""
 
@@ -135,18 +145,21 @@ class DeliveryStore(OutboxStore, SubscriptionStore, Protocol):
 class DeliveryWorker:
     """Drains the outbox: one task per channel with announcements due.
 
-    `store` gives the store once it is open; `spawn` runs the lanes.
+    `store` gives the store once it is open, `coordination` the lanes this process
+    may drain; `spawn` runs the lanes.
     """
 
     def __init__(
         self,
         store: Callable[[], DeliveryStore],
+        coordination: Callable[[], Coordination],
         platforms: Platforms,
         spawn: Spawner,
         metrics: Metrics,
         settings: Settings,
     ) -> None:
         self._store = store
+        self._coordination = coordination
         self.platforms = platforms
         self.spawn = spawn
         self.metrics = metrics
@@ -162,7 +175,12 @@ class DeliveryWorker:
     def store(self) -> DeliveryStore:
         return self._store()
 
+    @property
+    def coordination(self) -> Coordination:
+        return self._coordination()
+
     def start(self) -> None:
+        self.coordination.on_wake(self.wake)
         self._dispatcher = self.spawn(self._dispatch(), name="delivery")
 
     def wake(self) -> None:
@@ -198,17 +216,19 @@ class DeliveryWorker:
             await wait_set(self._wake, max(wait, 0.01))
 
     async def _start_due_lanes(self) -> float:
-        """Start a task for every channel with rows due; seconds until the next is due."""
-        store = self.store
+        """Start a task for every lane with rows due this process may drain; seconds
+        until the next row is due."""
         platforms = [p.name for p in self.platforms.platforms]
-        for lane in await store.due_lanes(platforms, time.time()):
+        claimed_at, now = time.monotonic(), time.time()
+        claimed = await self.coordination.claim_lanes(platforms, now, LANES_PER_CLAIM)
+        for lane in claimed:
             if lane not in self._lanes:
-                state = self._lanes[lane] = _LaneTask()
+                state = self._lanes[lane] = _LaneTask(renewed=claimed_at)
                 with bound(platform=lane[0]):
                     state.task = self.spawn(self._drain(lane, state), name=f"lane {lane}")
-        next_due = await store.next_due(platforms)
-        if next_due is None:
-            return IDLE_SECONDS
+        next_due = await self.store.next_due(platforms)
+        if next_due is None or (next_due <= now and not claimed):
+            return IDLE_SECONDS  # what is due is other processes' to deliver
         # A row already due belongs to a lane still running: it wakes the dispatcher when
         # it ends, and a short second look covers a lane that ended in between.
         return min(IDLE_SECONDS, max(next_due - time.time(), RECHECK_SECONDS))
@@ -219,13 +239,17 @@ class DeliveryWorker:
             while not self._draining:
                 state.poked = False
                 if not await self._pass(lane, state) and not state.poked:
-                    return
+                    break
+            await self.coordination.release_lane(lane)
+        except _LaneLost:
+            log.info("%s:%s is delivered by another process now", *lane)
         finally:
             self._lanes.pop(lane, None)
             self._wake.set()  # the dispatcher recomputes when this lane is next due
 
     async def _pass(self, lane: Lane, state: _LaneTask) -> bool:
         """Deliver what is due in one channel; False when nothing was due."""
+        await self._keep_lease(lane)
         platform = self.platforms.platform(lane[0])
         rows = await self.store.lane_rows(*lane, time.time())
         if platform is None or not rows:
@@ -248,6 +272,8 @@ class DeliveryWorker:
         except _Failed as failed:
             await self._failed(lane, state, failed.rows, failed.error)
             return True
+        except _LaneLost:
+            raise
         except Exception as error:
             log.exception("delivery to %s:%s failed unexpectedly", *lane)
             failure = DeliveryError(f"{type(error).__name__}: {error}")
@@ -258,6 +284,17 @@ class DeliveryWorker:
             if await self.store.access_back(*lane):
                 log.info("%s:%s takes announcements again", *lane)
         return True
+
+    async def _keep_lease(self, lane: Lane) -> None:
+        """Renew the lane's lease once a third of it has passed; `_LaneLost` when another
+        process has the lane now."""
+        coordination, state = self.coordination, self._lanes[lane]
+        asked = time.monotonic()
+        if asked - state.renewed < coordination.lease_seconds / 3:
+            return
+        if not await coordination.renew_lane(lane):
+            raise _LaneLost
+        state.renewed = asked
 
     async def _send_new(self, platform: Platform, to: Destination, news: list[_Group]) -> None:
         """New messages: one by one while the channel allows, else one digest."""
@@ -284,6 +321,7 @@ class DeliveryWorker:
     ) -> None:
         """Deliver one batch; a message refused for its content goes again as plain text,
         and refused again its rows are dead. Other failures raise `_Failed`."""
+        await self._keep_lease((to.platform, to.channel_id))
         batch = rows[0].batch or rows[0].id
         key = f"b{batch}"
         sending = _Sending(

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from bot.cog import Cog
 from bot.commands import Option, action, command
+from bot.coordination import Job
 from bot.errors import DeliveryError, UserError
 from bot.events import card_from_json, card_to_json
 from bot.i18n import N_, SOURCE, _, resolve, speaking
@@ -178,12 +179,12 @@ class Followups(Cog):
     # --- reading ---------------------------------------------------------------
 
     async def poll(self, reader: StatusReader) -> None:
-        """Read `reader`'s items every `reader.interval` seconds, for ever."""
+        """Read `reader`'s items every `reader.interval` seconds, for ever, while this
+        process holds the job (one process at a time reads them)."""
         source = f"{reader.service}_followups"
         problems = Problems(reader.label, lambda: self.core.metrics.poller_succeeded(source))
-        while True:
-            await problems.attempt("follow-ups", self.poll_once(reader))
-            await asyncio.sleep(reader.interval)
+        job = Job(lambda: self.core.coordination, f"followups-{reader.service}", reader.interval)
+        await job.repeat(lambda: problems.attempt("follow-ups", self.poll_once(reader)))
 
     async def poll_once(self, reader: StatusReader) -> None:
         store = self.core.store

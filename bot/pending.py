@@ -43,6 +43,7 @@ from pydantic_settings import SettingsConfigDict
 from bot.backoff import backoff
 from bot.config import BaseHeraldSettings, load_settings
 from bot.cooldown import Cooldown
+from bot.coordination import Coordination, Job
 from bot.dispatch import shown_back
 from bot.errors import DeliveryError, ServiceError, UserError
 from bot.files import FileData
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOTICE_RETRY_SECONDS = 2.0
+MAX_WAIT = 300.0  # a retry worker looks at its rows at least this often
 DRAFT_LIFETIME_SECONDS = 24 * 3600
 # How long a submission the service refuses with 401/403 is kept and retried.
 REFUSED_LIFETIME_SECONDS = 24 * 3600
@@ -180,10 +182,14 @@ class PendingStore(SubmissionStore, SlotStore, Protocol):
 
 class SubmissionHost(Platforms, Protocol):
     """What a service's submissions need of Herald (the core is one): the store once it
-    is open, the running platforms, follow-ups, metrics and a task spawner."""
+    is open (and the process's share of the work), the running platforms, follow-ups,
+    metrics and a task spawner."""
 
     @property
     def store(self) -> PendingStore: ...
+
+    @property
+    def coordination(self) -> Coordination: ...
 
     @property
     def followups(self) -> Followups: ...
@@ -222,6 +228,10 @@ class Submissions:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._ended: OrderedDict[int, str] = OrderedDict()
+        # One process retries (and recovers what a stopped one was sending) at a time.
+        self.job = Job(
+            lambda: host.coordination, f"submissions-{service}", MAX_WAIT, gained=self._recover
+        )
         self.places = Cooldown(
             lambda: host.store, settings.submission_limit, settings.submission_window_seconds
         )
@@ -416,23 +426,29 @@ class Submissions:
             return
         await finish_or_cancel(self._task, grace)
 
-    async def _run(self) -> None:
-        store = self.host.store
-        recovered = await store.recover_submissions(self.service)
+    async def _recover(self) -> None:
+        """What the last holder of the job was sending when it stopped is sent again."""
+        recovered = await self.host.store.recover_submissions(self.service)
         if recovered:
             log.warning(
                 "%d %s submission(s) were being sent when Herald stopped; sending them again",
                 recovered,
                 self.service,
             )
+
+    async def _run(self) -> None:
+        store = self.host.store
         while not self._stopping:
             self._wake.clear()
+            if not await self.job.held():
+                await wait_set(self._wake, self.job.standby)
+                continue
             await store.delete_drafts(self.service, time.time() - DRAFT_LIFETIME_SECONDS)
             await self._drain()
             if self._stopping:
                 break
             due = await store.next_submission_at(self.service, (PENDING, DONE))
-            delay = 300.0 if due is None else min(300.0, max(0.0, due - time.time()))
+            delay = MAX_WAIT if due is None else min(MAX_WAIT, max(0.0, due - time.time()))
             await wait_set(self._wake, delay)
 
     async def _drain(self) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, Unpack
 
+from bot.coordination import Coordination
 from bot.events import KnownItem
 from bot.files import FileData
 from bot.store.rows import (
@@ -419,4 +420,9 @@ class Store(
 
     async def schema_version(self) -> int:
         """The highest migration applied."""
+        ...
+
+    def coordination(self, holder: str, lease_seconds: float) -> Coordination:
+        """How the process `holder` shares lanes and jobs with the others on this
+        database (see `bot.coordination`); leases last `lease_seconds`."""
         ...

@@ -140,6 +140,7 @@ class BetaHub(Cog):
         self.releases = ReleasePoller(
             self.api,
             lambda: core.store,
+            lambda: core.coordination,
             core.announcements.submit,
             interval,
             lambda: core.metrics.poller_succeeded(RELEASES),

@@ -22,11 +22,12 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from bot.backoff import backoff
+from bot.coordination import Job
 from bot.errors import DeliveryError, ServiceError
 from bot.files import FileData
 from bot.i18n import N_, _, current_language, speaking
 from bot.models import Attachment, Reply, User
-from bot.pending import SubmissionSettings
+from bot.pending import MAX_WAIT, SubmissionSettings
 from bot.store import PENDING, SENDING, NewUpload, Upload
 from bot.text import escape
 from bot.waiting import finish_or_cancel, wait_set
@@ -104,6 +105,10 @@ class Evidence:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # One process retries (and recovers what a stopped one was sending) at a time.
+        self.job = Job(
+            lambda: core.coordination, f"uploads-{self.service}", MAX_WAIT, gained=self._recover
+        )
 
     async def queue(
         self,
@@ -176,11 +181,17 @@ class Evidence:
             return
         await finish_or_cancel(self._task, grace)
 
+    async def _recover(self) -> None:
+        """What the last holder of the job was sending when it stopped is due again."""
+        await self.core.store.recover_uploads(self.service, time.time() - KEEP_FINISHED_SECONDS)
+
     async def _run(self) -> None:
         store = self.core.store
-        await store.recover_uploads(self.service, time.time() - KEEP_FINISHED_SECONDS)
         while not self._stopping:
             self._wake.clear()
+            if not await self.job.held():
+                await wait_set(self._wake, self.job.standby)
+                continue
             for row in await store.due_uploads(self.service, time.time()):
                 if self._stopping:
                     return
@@ -188,7 +199,7 @@ class Evidence:
                     await self._attempt(row)
                     await self._tell_if_ended(row.id)
             due = await store.next_upload_at(self.service)
-            delay = 300.0 if due is None else min(300.0, max(0.0, due - time.time()))
+            delay = MAX_WAIT if due is None else min(MAX_WAIT, max(0.0, due - time.time()))
             await wait_set(self._wake, delay)
 
     async def _attempt(self, row: Upload) -> None:

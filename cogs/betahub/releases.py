@@ -8,10 +8,10 @@ subscriptions. The first reading records what is there without announcing it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from bot.coordination import Coordination, Job
 from bot.events import Event, Source
 from bot.i18n import _, format_number
 from bot.models import Card, Colour
@@ -100,6 +100,7 @@ class ReleasePoller:
         self,
         api: BetaHubClient,
         store: Callable[[], PollingStore],
+        coordination: Callable[[], Coordination],
         submit: Submit,
         interval: float,
         succeeded: Callable[[], None],
@@ -110,11 +111,11 @@ class ReleasePoller:
         self.interval = interval
         self.feed = f"{api.project_id}/releases"
         self.problems = Problems("BetaHub", succeeded)
+        self.job = Job(coordination, "betahub-releases", interval)
 
     async def run(self) -> None:
-        while True:
-            await self.problems.attempt(self.feed, self.read())
-            await asyncio.sleep(self.interval)
+        """Read the releases every interval, on one process at a time."""
+        await self.job.repeat(lambda: self.problems.attempt(self.feed, self.read()))
 
     async def read(self) -> None:
         """Submit the releases not seen before (none on the very first reading)."""

@@ -73,6 +73,7 @@ class ButterStack(Cog):
         self.poller = Poller(
             self.api,
             lambda: core.store,
+            lambda: core.coordination,
             core.announcements.submit,
             projects=self.projects,
             poll_seconds=settings.poll_seconds,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from bot.coordination import Coordination, Job
 from bot.errors import ServiceError
 from bot.polling import Problems, Submit
 from bot.ratelimit import RateLimiter
@@ -252,6 +253,7 @@ class Poller:
         self,
         api: ButterStackClient,
         store: Callable[[], PollingStore],
+        coordination: Callable[[], Coordination],
         submit: Submit,
         *,
         projects: Sequence[str],
@@ -277,6 +279,8 @@ class Poller:
         self.problems = Problems("ButterStack", succeeded)
         self._poked = asyncio.Event()
         self._trimmed = clock()
+        # One process at a time polls; it asks again at least once per idle feed's interval.
+        self.job = Job(coordination, "butterstack-poller", poll_seconds * IDLE_FACTOR)
 
     def poke(self, project: str) -> None:
         """Read `project`'s builds next, before any feed merely due (a build was just started)."""
@@ -309,6 +313,9 @@ class Poller:
             if feed.due > now:
                 self._poked.clear()
                 await wait_set(self._poked, min(f.due for f in self.feeds) - now)
+                continue
+            if not await self.job.held():
+                await asyncio.sleep(self.job.standby)
                 continue
             await self.read(feed)
             if self.clock() - self._trimmed > TRIM_EVERY:

@@ -4,6 +4,7 @@ connection pool."""
 
 from __future__ import annotations
 
+from bot.store.postgres.coordination import PostgresCoordination
 from bot.store.postgres.followups import PostgresFollowups
 from bot.store.postgres.inbox import PostgresInbox
 from bot.store.postgres.outbox import PostgresOutbox
@@ -27,3 +28,7 @@ class PostgresStore(
     PostgresFollowups,
 ):
     """Every concern over one pool (see `PostgresBase`); opened by `PostgresStore.open`."""
+
+    def coordination(self, holder: str, lease_seconds: float) -> PostgresCoordination:
+        """Several processes share the database: lanes and jobs are leased in it."""
+        return PostgresCoordination(self._pool, holder, lease_seconds)

@@ -3,6 +3,7 @@ writer), every write its own transaction, the inbox's writes grouped (`inbox`)."
 
 from __future__ import annotations
 
+from bot.coordination import LocalCoordination
 from bot.store.sqlite.followups import SqliteFollowups
 from bot.store.sqlite.inbox import SqliteInbox
 from bot.store.sqlite.outbox import SqliteOutbox
@@ -26,3 +27,7 @@ class SqliteStore(
     SqliteFollowups,
 ):
     """Every concern over one connection (see `SqliteBase`); opened by `SqliteStore.open`."""
+
+    def coordination(self, holder: str, lease_seconds: float) -> LocalCoordination:
+        """One process per SQLite database: all the work is its own."""
+        return LocalCoordination(self, holder, lease_seconds)
