@@ -1,20 +1,25 @@
 """The PostgreSQL store shared by several processes (here: several stores, each with its
 own pool, on one database): conditional writes have one winner across them, the
-cooldown counts across them, and queueing announcements wakes the delivery workers."""
+cooldown counts across them, queueing announcements wakes the delivery workers, and two
+real Herald processes on one database announce each webhook once."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
+from bench.harness import CHANNEL, Herald, Sender, body, discord_env, shown
+from bot.filters import Filter
 from bot.models import User
 from bot.store import DRAFT, INBOX_ROUTED, NewSubmission, Route, Store, Verdict, open_store
 from bot.store.postgres.leases import OUTBOX_CHANNEL
+from tests.fakes.discord import GUILD_ID, FakeDiscord
 from tests.postgres import admin
 
 PROCESSES = 3
@@ -117,3 +122,38 @@ async def test_ping_is_false_while_the_database_refuses_connections(
         assert await store.ping(), "back once it answers again"
     finally:
         await store.close()
+
+
+async def test_two_heralds_on_one_database_announce_each_webhook_once(
+    tmp_path: Path, discord: FakeDiscord, fresh_postgres_url: str
+) -> None:
+    """Webhooks sent to either process are routed once and posted once, by whichever
+    process holds the channel."""
+    discord.channel_limit = None
+    store = await open_store(fresh_postgres_url)
+    try:
+        await store.add_subscription(
+            "discord", str(GUILD_ID), str(CHANNEL), "hacknplan", Filter().to_json(), None
+        )
+    finally:
+        await store.close()
+    env = {**discord_env(discord), "DATABASE_URL": fresh_postgres_url}
+    heralds = [Herald(env=env, workdir=tmp_path / name) for name in ("a", "b")]
+    senders: list[Sender] = []
+    try:
+        for herald in heralds:
+            herald.workdir.mkdir()
+            await herald.start()
+            senders.append(Sender(f"{herald.url}/webhooks/hacknplan"))
+        numbers = range(1, 21)
+        statuses = await asyncio.gather(*(senders[n % 2].send(body(n)) for n in numbers))
+        assert {status for status, _ in statuses} == {200}
+        for herald in heralds:
+            await herald.drained()
+    finally:
+        for sender in senders:
+            await sender.close()
+        for herald in heralds:
+            await herald.stop()
+    assert shown(discord, numbers) == dict.fromkeys(numbers, 1)
+    assert [h.process.returncode for h in heralds if h.process] == [0, 0]
