@@ -6,7 +6,8 @@
                                    lint (ruff), type-check bot/ and cogs/ (mypy),
                                    then run every test (args go to pytest)
     python3 tasks.py bench NAME    run a benchmark and print its figures:
-                                   ingest, end_to_end, burst, crash, butterstack, chaos (or all)
+                                   ingest, end_to_end, burst, crash, butterstack, chaos,
+                                   scale (or all)
     python3 tasks.py lock          rewrite requirements.lock and requirements-dev.lock from
                                    pyproject.toml (after changing a dependency there)
     python3 tasks.py translations extract       collect every message into bot/locales/herald.pot
@@ -125,7 +126,7 @@ def test(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 
-BENCHMARKS = ("ingest", "end_to_end", "burst", "crash", "butterstack", "chaos")
+BENCHMARKS = ("ingest", "end_to_end", "burst", "crash", "butterstack", "chaos", "scale")
 
 
 def bench(args: list[str]) -> int:

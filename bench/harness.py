@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.filters import Filter
-from bot.store.sqlite import SqliteStore
+from bot.store import open_store
 from tests.fakes import discord as discord_fake
 from tests.fakes.discord import GUILD_ID, FakeDiscord
 
@@ -71,12 +72,17 @@ def marker(number: int) -> str:
 
 @dataclass
 class Herald:
-    """`python -m bot` on a database that outlives the process (for restarts)."""
+    """`python -m bot` on a database that outlives the process (for restarts): SQLite
+    in `workdir`, or the one `database_url` names (several processes may share it)."""
 
     env: dict[str, str]
     workdir: Path
     port: int = field(default_factory=free_port)
     process: asyncio.subprocess.Process | None = None
+    database_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.database_url = self.database_url or f"sqlite:///{self.workdir / 'herald.db'}"
 
     @property
     def url(self) -> str:
@@ -84,11 +90,12 @@ class Herald:
 
     @property
     def database(self) -> Path:
+        """The SQLite file, when Herald runs on SQLite."""
         return self.workdir / "herald.db"
 
     async def subscribe(self, service: str, channel: int = CHANNEL, **filters: str) -> None:
         """Add a subscription straight into the database (before Herald starts)."""
-        store = await SqliteStore.open(self.database)
+        store = await open_store(self.database_url)
         try:
             wanted = _filter_json(filters)
             await store.add_subscription(
@@ -103,7 +110,7 @@ class Herald:
             "HOME": os.environ.get("HOME", str(self.workdir)),
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(self.port),
-            "DATABASE_URL": f"sqlite:///{self.database}",
+            "DATABASE_URL": self.database_url,
             "LOG_LEVEL": "WARNING",
             "HACKNPLAN_WEBHOOK_SECRET": SECRET,
             **self.env,
@@ -144,6 +151,21 @@ class Herald:
         ):
             return dict((await response.json())["announcements"])
 
+    async def metric(self, name: str, **labels: str) -> float | None:
+        """One sample of `/metrics` (None when the series is not there)."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{self.url}/metrics") as response,
+        ):
+            text = await response.text()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in labels.items()
+                ):
+                    return float(sample.value)
+        return None
+
     async def drained(self) -> None:
         """Wait until everything accepted has been routed and delivered."""
         while any((await self.backlog()).values()):  # noqa: ASYNC110 - polling /healthz
@@ -167,7 +189,7 @@ class Herald:
 def _filter_json(filters: dict[str, str]) -> dict[str, Any]:
     events, exclude, where = (filters.get(k) for k in ("events", "exclude", "where"))
     split = lambda text: [p.strip() for p in (text or "").split(",") if p.strip()]  # noqa: E731
-    conditions = [tuple(c.split(":", 1)) for c in split(where)]
+    conditions = [tuple(c.lower().split(":", 1)) for c in split(where)]  # as Filter.parse does
     return Filter(tuple(split(events)), tuple(split(exclude)), tuple(conditions)).to_json()
 
 
