@@ -41,7 +41,8 @@ async def _check(settings: Settings) -> int:
         await core.load_cogs()
     finally:
         await core.close()
-    print(f"settings ok; database {settings.database_path()}")
+    sqlite = settings.sqlite_path()
+    print(f"settings ok; database {shown(settings.database_url) if sqlite is None else sqlite}")
     print(f"cogs: {', '.join(sorted(core.cogs)) or 'none'}")
     for name, needs in sorted(core.skipped.items()):
         print(f"  {name}: off (set {', '.join(needs)})")
@@ -63,7 +64,14 @@ async def _slack_manifest(settings: Settings, url: str | None) -> int:
     return 0
 
 
-def _backup(database: Path, target: Path) -> int:
+def _backup(database: Path | None, target: Path) -> int:
+    if database is None:
+        print(
+            "herald: cannot back up: `backup` copies an SQLite database; on PostgreSQL use"
+            " pg_dump (pg_dump --format=custom --file=PATH DATABASE_URL)",
+            file=sys.stderr,
+        )
+        return 1
     try:
         size = backup(database, target)
     except BackupError as error:
@@ -75,7 +83,9 @@ def _backup(database: Path, target: Path) -> int:
 
 def _migrate_db(settings: Settings, target: str) -> int:
     try:
-        database = settings.database_path()
+        database = settings.sqlite_path()
+        if database is None:
+            raise SettingsError("DATABASE_URL names a PostgreSQL database")
     except SettingsError as error:
         print(f"herald: cannot migrate: migrate-db reads SQLite; {error}", file=sys.stderr)
         return 2
@@ -90,9 +100,13 @@ def _migrate_db(settings: Settings, target: str) -> int:
     return 0
 
 
-def _serve(settings: Settings, database: Path) -> int:
-    """Run Herald until a signal stops it; an unexpected crash is logged (and reported)."""
-    lock = hold_instance_lock(database)  # held until the process ends
+def _serve(settings: Settings, database: Path | None) -> int:
+    """Run Herald until a signal stops it; an unexpected crash is logged (and reported).
+
+    On SQLite the database is this process's alone (the instance lock); several
+    processes may share a PostgreSQL database.
+    """
+    lock = None if database is None else hold_instance_lock(database)  # held until the end
     start_error_reports(settings)
     try:
         return asyncio.run(_run(settings))
@@ -141,12 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "migrate-db":
             return _migrate_db(settings, args.to)
         if args.action == "backup":
-            return _backup(settings.database_path(), args.path)
+            return _backup(settings.sqlite_path(), args.path)
         if args.action == "slack-manifest":
             return asyncio.run(_slack_manifest(settings, args.url))
         if args.action == "check":
             return asyncio.run(_check(settings))
-        return _serve(settings, settings.database_path())
+        return _serve(settings, settings.sqlite_path())
     except (SettingsError, StartError, NotConfigured) as error:
         _refuse(error)
         return 2

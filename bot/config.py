@@ -240,12 +240,16 @@ class Settings(BaseHeraldSettings):
         """Socket Mode when an app token is set; HTTP mode otherwise."""
         return self.slack_app_token is not None
 
-    def database_path(self) -> Path:
-        """The SQLite file `DATABASE_URL` names (`sqlite:///relative` or `sqlite:////abs`)."""
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file `DATABASE_URL` names (`sqlite:///relative` or `sqlite:////abs`),
+        or None for a PostgreSQL database (`postgresql://` or `postgres://`)."""
         prefix = "sqlite:///"
+        if self.database_url.startswith(("postgresql://", "postgres://")):
+            return None
         if not self.database_url.startswith(prefix) or self.database_url == prefix:
             raise SettingsError(
-                "DATABASE_URL: only SQLite is supported for now, written sqlite:///path/to/file.db"
+                "DATABASE_URL: written sqlite:///path/to/file.db or"
+                " postgresql://user:password@host/database"
                 f" (got {self.database_url.split(':', 1)[0]}:...)"
             )
         return Path(self.database_url.removeprefix(prefix))

@@ -61,7 +61,9 @@ class Table:
 
     def rows(self, source: sqlite3.Connection) -> Iterator[list[tuple[Any, ...]]]:
         names = ", ".join(quoted(column) for column, _ in self.columns)
-        cursor = source.execute(f"SELECT {names} FROM {quoted(self.name)}")  # noqa: S608
+        # In the order SQLite stored them: PostgreSQL's posts.rowid numbers them the same.
+        query = f"SELECT {names} FROM {quoted(self.name)} ORDER BY rowid"  # noqa: S608
+        cursor = source.execute(query)
         while batch := cursor.fetchmany(BATCH_ROWS):
             yield [tuple(self.convert(row)) for row in batch]
 

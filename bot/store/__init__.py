@@ -2,7 +2,7 @@
 
 Callers type against the protocols of `bot.store.interfaces` (the narrowest
 they use) and get rows from `bot.store.rows`; all SQL lives in the engine's
-package (`bot.store.sqlite`). `open_store` picks the engine from
+package (`bot.store.sqlite`, `bot.store.postgres`). `open_store` picks the engine from
 `DATABASE_URL` and migrates the database before handing it over.
 """
 
@@ -20,6 +20,7 @@ from bot.store.interfaces import (
     SubscriptionStore,
     UploadStore,
 )
+from bot.store.postgres import PostgresStore
 from bot.store.rows import (
     DONE,
     DRAFT,
@@ -105,7 +106,8 @@ async def open_store(database_url: str) -> Store:
     if database_url.startswith(SQLITE) and database_url != SQLITE:
         return await SqliteStore.open(database_url.removeprefix(SQLITE))
     if database_url.startswith(POSTGRESQL):
-        raise StoreUnavailable("DATABASE_URL: PostgreSQL storage is not available yet")
+        return await PostgresStore.open(database_url)
     raise StoreUnavailable(
-        f"DATABASE_URL: written sqlite:///path/to/file.db (got {database_url.split(':', 1)[0]}:...)"
+        "DATABASE_URL: written sqlite:///path/to/file.db or postgresql://user@host/database"
+        f" (got {database_url.split(':', 1)[0]}:...)"
     )

@@ -27,7 +27,7 @@ def test_defaults_need_no_configuration(monkeypatch: pytest.MonkeyPatch) -> None
     assert loaded.discord_api_base == "https://discord.com/api/v10"
     assert loaded.discord_guild_ids == []
     assert (loaded.http_host, loaded.http_port) == ("0.0.0.0", 8080)
-    assert loaded.database_path() == Path("data/herald.db")
+    assert loaded.sqlite_path() == Path("data/herald.db")
     assert loaded.log_level == "INFO"
 
 
@@ -44,7 +44,7 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert loaded.discord_guild_ids == [123, 456]
     assert loaded.discord_api_base == "http://127.0.0.1:9999/api/v10"
     assert loaded.log_level == "DEBUG"
-    assert loaded.database_path() == Path("/var/lib/herald.db")
+    assert loaded.sqlite_path() == Path("/var/lib/herald.db")
     assert loaded.secrets() == ["abc.def.ghi"]
 
 
@@ -88,10 +88,16 @@ def test_the_language_follows_the_environments_locale_unless_set(
     assert settings(monkeypatch, **environment).herald_language == language
 
 
-def test_only_sqlite_urls_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
-    loaded = settings(monkeypatch, DATABASE_URL="postgres://user:pw@db/herald")
-    with pytest.raises(SettingsError, match=r"DATABASE_URL: only SQLite") as error:
-        loaded.database_path()
+def test_the_database_is_an_sqlite_file_or_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+    for url in ("postgres://user:pw@db/herald", "postgresql://user:pw@db:5433/herald"):
+        postgres = settings(monkeypatch, DATABASE_URL=url)
+        assert postgres.sqlite_path() is None, "no file: several processes may share it"
+
+    mysql = settings(monkeypatch, DATABASE_URL="mysql://user:pw@db/herald")
+    with pytest.raises(
+        SettingsError, match=r"sqlite:///path/to/file\.db or postgresql://"
+    ) as error:
+        mysql.sqlite_path()
     assert "pw" not in str(error.value), "credentials in the URL are not echoed"
 
 

@@ -72,11 +72,11 @@ def one(lines: list[dict[str, Any]], text: str) -> dict[str, Any]:
 
 
 def test_a_refusal_to_start_is_a_json_line_once_json_logs_are_on(tmp_path: Path) -> None:
-    result = run_bot(tmp_path, LOG_FORMAT="json", DATABASE_URL="postgresql://herald@db/herald")
+    result = run_bot(tmp_path, LOG_FORMAT="json", DATABASE_URL="mysql://herald@db/herald")
     assert result.returncode == 2
     (line,) = [json.loads(line) for line in result.stderr.splitlines()]
     assert line["level"] == "CRITICAL"
-    assert line["message"].startswith("cannot start: DATABASE_URL: only SQLite is supported")
+    assert line["message"].startswith("cannot start: DATABASE_URL: written sqlite:///")
 
     unreadable = run_bot(tmp_path, LOG_FORMAT="json", HTTP_PORT="eighty")
     assert unreadable.returncode == 2

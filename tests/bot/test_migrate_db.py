@@ -23,11 +23,13 @@ from bot.store import (
     Route,
     Verdict,
 )
+from bot.store.postgres.schema import MIGRATIONS
 from bot.store.sqlite import SqliteStore
 from tests.bot.test_instance import finished, started
 from tests.bot.test_store import submission, upload
 from tests.conftest import database_file, run_bot
 
+LATEST = MIGRATIONS[-1][0]
 UNREACHABLE = "postgresql://h:s3cret@127.0.0.1:1/herald"  # nothing listens on port 1
 COPIED = {
     "settings",
@@ -147,8 +149,11 @@ async def test_every_row_is_copied_and_ids_continue(
             for (name,) in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         handed_out = dict(source.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
+        stored = [key for (key,) in source.execute("SELECT key FROM posts ORDER BY rowid")]
         source.close()
         assert tables - {"schema_migrations", "sqlite_sequence"} == COPIED
+        posts = await conn.fetch("SELECT key FROM posts ORDER BY rowid")
+        assert [r["key"] for r in posts] == stored, "a channel's latest card stays the latest"
         for table in sorted(COPIED):
             columns, rows = sqlite_rows(database, table)
             assert rows, f"the test leaves {table} empty"
@@ -157,7 +162,7 @@ async def test_every_row_is_copied_and_ids_continue(
         assert flag is True
         (data,) = await conn.fetchrow("SELECT data FROM pending_files")
         assert data == b"\x89PNG\x00\xff\x01"
-        assert await conn.fetchval("SELECT max(version) FROM schema_migrations") == 1
+        assert await conn.fetchval("SELECT max(version) FROM schema_migrations") == LATEST
 
         # Every identity continues after SQLite's highest id; where SQLite never gives an
         # id twice (AUTOINCREMENT), after the highest it gave, a removed row's included.

@@ -22,7 +22,10 @@ from typing import NamedTuple, TypeAlias
 
 import asyncpg
 
-Database: TypeAlias = "asyncpg.Connection[asyncpg.Record] | asyncpg.Pool[asyncpg.Record]"
+Database: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+    " | asyncpg.Pool[asyncpg.Record]"
+)
 
 OUTBOX_CHANNEL = "herald_outbox"  # LISTEN/NOTIFY channel: outbox rows were queued
 

@@ -243,5 +243,9 @@ CREATE TABLE job_leases (
 );
 """
 
+# SQLite's implicit `rowid`, made a column: `card` takes the latest post of an item by
+# `posted_at`, then by the order the posts were stored in.
+POSTS_ROWID = "ALTER TABLE posts ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY"
+
 # (version, SQL) in order; a database at version N has applied every migration <= N.
-MIGRATIONS: list[tuple[int, str]] = [(1, BASELINE)]
+MIGRATIONS: list[tuple[int, str]] = [(1, BASELINE), (2, POSTS_ROWID)]

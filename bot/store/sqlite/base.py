@@ -4,18 +4,15 @@ its write lock, the migrations, and the helpers the concern modules share."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 import aiosqlite
 
-from bot.models import User
 from bot.store.rows import SENDING
 from bot.store.sqlite import migrations
 
@@ -137,23 +134,3 @@ class SqliteBase:
                 f"UPDATE {table} SET {assignments} WHERE id = ?",  # noqa: S608 - our own table and column names
                 (*changes.values(), row_id),
             )
-
-
-def dump(value: Any) -> str:
-    """Canonical JSON: equal values are equal text (subscriptions are found by filter)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def dump_user(user: User, language: str | None = None) -> str:
-    """A `User` as its JSON column holds it (with the language to tell them in, if any)."""
-    fields = dataclasses.asdict(user)
-    if language is not None:
-        fields["language"] = language
-    return json.dumps(fields)
-
-
-def load_user(text: str) -> tuple[User, str | None]:
-    """A user JSON column: the `User`, and the language stored with it (if any)."""
-    fields = json.loads(text)
-    language = fields.pop("language", None)
-    return User(**fields), language

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
+from bot.store import columns
+from bot.store.columns import dump
 from bot.store.rows import Followup, NewFollowup
-from bot.store.sqlite.base import SqliteBase, dump
+from bot.store.sqlite.base import SqliteBase
 
 
 class SqliteFollowups(SqliteBase):
@@ -138,27 +137,4 @@ class SqliteFollowups(SqliteBase):
 
     async def _followups(self, where: str, args: tuple[Any, ...]) -> list[Followup]:
         async with self._db.execute(f"SELECT * FROM followups {where}", args) as cursor:  # noqa: S608 - our own clauses
-            return [_followup(row) async for row in cursor]
-
-
-def _followup(row: aiosqlite.Row) -> Followup:
-    return Followup(
-        id=row["id"],
-        service=row["service"],
-        kind=row["kind"],
-        item_id=row["item_id"],
-        url=row["url"],
-        title=row["title"],
-        platform=row["platform"],
-        user_id=row["user_id"],
-        card_channel=row["card_channel"],
-        card_message=row["card_message"],
-        card=json.loads(row["card"]) if row["card"] else None,
-        status=row["status"],
-        previous_status=row["previous_status"],
-        notice_due=bool(row["notice_due"]),
-        wants_updates=bool(row["wants_updates"]),
-        created_at=row["created_at"],
-        closed_at=row["closed_at"],
-        language=row["language"],
-    )
+            return [columns.followup(row) async for row in cursor]

@@ -12,8 +12,10 @@ from typing import Any
 import aiosqlite
 
 from bot.events import KnownItem
+from bot.store import columns
+from bot.store.columns import dump
 from bot.store.rows import INBOX_NEW, INBOX_ROUTED, Delivery, Route, Verdict
-from bot.store.sqlite.base import SqliteBase, dump
+from bot.store.sqlite.base import SqliteBase
 
 INBOX_BATCH = 200
 
@@ -126,33 +128,12 @@ class SqliteInbox(SqliteBase):
         fully queued; the outbox's unique key makes routing again harmless.
         """
         now = time.time()
-        rows: list[tuple[object, ...]] = []
-        items, closed = [], []
-        for verdict in verdicts:
-            event = dump(verdict.event) if verdict.event is not None else None
-            item = verdict.event.get("item") if verdict.event is not None else None
-            spoken = {language: dump(e) for language, e in verdict.translations.items()}
-            rows.extend(
-                (
-                    verdict.delivery_id,
-                    r.platform,
-                    r.channel_id,
-                    r.subscription_id,
-                    item,
-                    spoken.get(r.language, event),
-                    now,
-                )
-                for r in verdict.routes
-            )
-            if verdict.known is not None:
-                key, known = verdict.known
-                items.append((key, known.title, known.url, dump(known.attributes), now))
-            closed.append((verdict.state, verdict.note, verdict.delivery_id))
+        rows, items, closed = columns.routing(verdicts, now)
         async with self.transaction() as db:
             await db.executemany(
                 "INSERT OR IGNORE INTO outbox (inbox_id, platform, channel_id, subscription_id,"
                 " item, event, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                [(*row, now) for row in rows],
             )
             await db.executemany(
                 "INSERT INTO items (item, title, url, attributes, updated_at)"

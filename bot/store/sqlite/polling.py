@@ -6,8 +6,7 @@ import json
 import time
 from collections.abc import Sequence
 
-import aiosqlite
-
+from bot.store import columns
 from bot.store.rows import PolledItem
 from bot.store.sqlite.base import SqliteBase
 
@@ -31,7 +30,7 @@ class SqlitePolling(SqliteBase):
                 f" WHERE source = ? AND feed = ? AND item_id IN ({marks})",
                 (source, feed, *chunk),
             ) as cursor:
-                found.update({row["item_id"]: _polled(row) async for row in cursor})
+                found.update({row["item_id"]: columns.polled(row) async for row in cursor})
         return found
 
     async def polled_in_states(
@@ -45,7 +44,7 @@ class SqlitePolling(SqliteBase):
             " ORDER BY updated_at DESC LIMIT ?",
             (source, feed, *states, limit),
         ) as cursor:
-            return [_polled(row) async for row in cursor]
+            return [columns.polled(row) async for row in cursor]
 
     async def record_polled(self, source: str, feed: str, items: Sequence[PolledItem]) -> None:
         """Store what a reading of `feed` saw, and mark the feed as read, in one transaction."""
@@ -82,7 +81,3 @@ class SqlitePolling(SqliteBase):
                 (source, feed, *keep_states, source, feed, *keep_states, keep),
             )
             return cursor.rowcount
-
-
-def _polled(row: aiosqlite.Row) -> PolledItem:
-    return PolledItem(row["item_id"], row["state"], json.loads(row["data"]))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Unpack
 
-import aiosqlite
-
 from bot.files import FileData
-from bot.i18n import SOURCE
+from bot.store import columns
 from bot.store.rows import (
     DONE,
     DRAFT,
@@ -19,7 +16,7 @@ from bot.store.rows import (
     PendingSubmission,
     SubmissionChanges,
 )
-from bot.store.sqlite.base import SqliteBase, dump_user, load_user
+from bot.store.sqlite.base import SqliteBase
 
 
 class SqliteSubmissions(SqliteBase):
@@ -32,19 +29,7 @@ class SqliteSubmissions(SqliteBase):
                 "INSERT INTO pending_submissions (service, kind, state, reference, payload,"
                 " summary, user_text, user, channel_id, guild_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    submission.service,
-                    submission.kind,
-                    submission.state,
-                    submission.reference,
-                    json.dumps(submission.payload),
-                    submission.summary,
-                    submission.user_text,
-                    dump_user(submission.user, submission.language),
-                    submission.channel_id,
-                    submission.guild_id,
-                    submission.created_at,
-                ),
+                columns.submission_values(submission),
             )
             submission_id = int(cursor.lastrowid or 0)
             await db.executemany(
@@ -62,7 +47,7 @@ class SqliteSubmissions(SqliteBase):
             "SELECT * FROM pending_submissions WHERE id = ?", (submission_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return _submission(row) if row else None
+        return columns.submission(row) if row else None
 
     async def submission_files(self, submission_id: int) -> list[FileData]:
         async with self._db.execute(
@@ -108,7 +93,7 @@ class SqliteSubmissions(SqliteBase):
             " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
             (service, state, now, limit),
         ) as cursor:
-            return [_submission(row) async for row in cursor]
+            return [columns.submission(row) async for row in cursor]
 
     async def next_submission_at(self, service: str, states: Sequence[str]) -> float | None:
         """When the earliest submission of `service` in one of `states` is due."""
@@ -149,7 +134,7 @@ class SqliteSubmissions(SqliteBase):
             "SELECT * FROM pending_submissions WHERE service = ? AND state = ? ORDER BY id",
             (service, state),
         ) as cursor:
-            return [_submission(row) async for row in cursor]
+            return [columns.submission(row) async for row in cursor]
 
     async def submissions_waiting(self) -> dict[str, int]:
         """Per service: submissions it did not take, saved for a retry (one being
@@ -223,28 +208,3 @@ class SqliteSubmissions(SqliteBase):
             (platform, user_id, since),
         ) as cursor:
             return [float(row[0]) async for row in cursor]
-
-
-def _submission(row: aiosqlite.Row) -> PendingSubmission:
-    user, language = load_user(row["user"])
-    return PendingSubmission(
-        id=row["id"],
-        service=row["service"],
-        kind=row["kind"],
-        state=row["state"],
-        payload=json.loads(row["payload"]),
-        summary=row["summary"],
-        user_text=row["user_text"],
-        user=user,
-        language=language or SOURCE,
-        channel_id=row["channel_id"],
-        guild_id=row["guild_id"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        last_error=row["last_error"],
-        result_url=row["result_url"],
-        created_at=row["created_at"],
-        reference=row["reference"],
-        unsure=bool(row["unsure"]),
-        refused_at=row["refused_at"],
-    )

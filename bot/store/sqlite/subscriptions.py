@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot.store import columns
+from bot.store.columns import dump
 from bot.store.rows import Subscription
-from bot.store.sqlite.base import SqliteBase, dump
+from bot.store.sqlite.base import SqliteBase
 
 
 class SqliteSubscriptions(SqliteBase):
@@ -71,16 +72,4 @@ class SqliteSubscriptions(SqliteBase):
             args,
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            Subscription(
-                r["id"],
-                r["platform"],
-                r["scope"],
-                r["channel_id"],
-                r["service"],
-                json.loads(r["filter"]),
-                r["created_by"],
-                r["paused"],
-            )
-            for r in rows
-        ]
+        return [columns.subscription(r) for r in rows]

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
-import aiosqlite
-
+from bot.store import columns
 from bot.store.rows import PENDING, SENDING, NewUpload, Upload, UploadChanges
-from bot.store.sqlite.base import SqliteBase, dump_user, load_user
+from bot.store.sqlite.base import SqliteBase
 
 
 class SqliteUploads(SqliteBase):
@@ -24,25 +23,7 @@ class SqliteUploads(SqliteBase):
                 "INSERT OR IGNORE INTO pending_uploads (service, reference, position, item_id,"
                 " item_url, token, step, filename, content_type, data, user, state,"
                 " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        u.service,
-                        u.reference,
-                        u.position,
-                        u.item_id,
-                        u.item_url,
-                        u.token,
-                        u.step,
-                        u.filename,
-                        u.content_type,
-                        u.data,
-                        dump_user(u.user, u.language),
-                        u.state,
-                        u.next_attempt_at,
-                        u.created_at,
-                    )
-                    for u in uploads
-                ],
+                [columns.upload_values(u) for u in uploads],
             )
 
     async def uploads_of(self, service: str, item_id: str) -> list[Upload]:
@@ -50,14 +31,14 @@ class SqliteUploads(SqliteBase):
             "SELECT * FROM pending_uploads WHERE service = ? AND item_id = ? ORDER BY position",
             (service, item_id),
         ) as cursor:
-            return [_upload(row) async for row in cursor]
+            return [columns.upload(row) async for row in cursor]
 
     async def get_upload(self, upload_id: int) -> Upload | None:
         async with self._db.execute(
             "SELECT * FROM pending_uploads WHERE id = ?", (upload_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return _upload(row) if row else None
+        return columns.upload(row) if row else None
 
     async def claim_upload(self, upload_id: int, from_state: str) -> bool:
         """Move an upload from `from_state` to `sending`; False if another got it first."""
@@ -72,7 +53,7 @@ class SqliteUploads(SqliteBase):
             " AND next_attempt_at <= ? ORDER BY next_attempt_at, position LIMIT ?",
             (service, PENDING, now, limit),
         ) as cursor:
-            return [_upload(row) async for row in cursor]
+            return [columns.upload(row) async for row in cursor]
 
     async def next_upload_at(self, service: str) -> float | None:
         async with self._db.execute(
@@ -97,27 +78,3 @@ class SqliteUploads(SqliteBase):
                 (PENDING, service, PENDING, SENDING),
             )
         return cursor.rowcount
-
-
-def _upload(row: aiosqlite.Row) -> Upload:
-    user, language = load_user(row["user"])
-    return Upload(
-        id=row["id"],
-        service=row["service"],
-        reference=row["reference"],
-        position=row["position"],
-        item_id=row["item_id"],
-        item_url=row["item_url"],
-        token=row["token"],
-        step=row["step"],
-        filename=row["filename"],
-        content_type=row["content_type"],
-        data=None if row["data"] is None else bytes(row["data"]),
-        user=user,
-        language=language,
-        state=row["state"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-    )
