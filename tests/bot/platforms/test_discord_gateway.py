@@ -11,10 +11,13 @@ import asyncpg
 
 from bot.core import Core
 from bot.models import Destination, Reply
-from bot.platforms.discord_gateway import GATEWAY_JOB
+from bot.platforms.discord_gateway import GATEWAY_JOB, GatewayLease
+from bot.store.postgres.coordination import PostgresCoordination
+from bot.store.postgres.migrations import migrate
 from tests.announcing import until
 from tests.bot.platforms.test_discord_shards import SAMPLE, commands_run, connected_metric
 from tests.bot.test_health import READY, probe
+from tests.bot.test_metrics import metrics, value
 from tests.conftest import StartHerald, discord_env
 from tests.fakes.discord import CHANNEL_ID, FakeDiscord
 
@@ -31,6 +34,10 @@ async def two_processes(
         "HERALD_LEASE_SECONDS": str(LEASE_SECONDS),
     }
     return await herald(SAMPLE, **env), await herald(SAMPLE, **env)
+
+
+async def standby_metric(core: Core) -> float | None:
+    return value(await metrics(core), "herald_platform_standby", platform="discord")
 
 
 async def taken_over(discord: FakeDiscord, by: Core) -> float:
@@ -52,6 +59,7 @@ async def test_one_process_holds_the_gateway_and_a_command_is_answered_once(
     assert holder.platform("discord").status() == "connected"
     assert standby.platform("discord").status() == "standby"
     assert (await connected_metric(holder), await connected_metric(standby)) == (1, 0)
+    assert (await standby_metric(holder), await standby_metric(standby)) == (0, 1)
     for core in (holder, standby):
         assert await probe(core, "/readyz") == (200, READY), "a standby process is ready"
     assert (await probe(standby, "/healthz"))[1]["platforms"]["discord"] == "standby"
@@ -107,3 +115,43 @@ async def test_a_holder_that_lost_its_lease_closes_its_gateway_at_once(
     await discord.interact(payload)
     assert (await discord.answer_to(payload))["embeds"][0]["title"] == "moved"
     assert (commands_run(holder, "echo"), commands_run(standby, "echo")) == (0, 1)
+
+
+async def test_another_process_takes_the_gateway_when_the_holders_lease_expires(
+    herald: StartHerald, discord: FakeDiscord, fresh_postgres_url: str
+) -> None:
+    holder, standby = await two_processes(herald, discord, fresh_postgres_url)
+
+    await holder.platform("discord").close()  # its gateway gone, the lease left to expire
+
+    # Renewed a third of HERALD_LEASE_SECONDS ago at most, the lease lasts a third longer
+    # than that; the other process asks every third of it.
+    assert 0.9 * LEASE_SECONDS < await taken_over(discord, standby) < 2 * LEASE_SECONDS
+
+
+async def test_a_holder_whose_database_stops_answering_leaves_before_its_lease_ends(
+    fresh_postgres_url: str,
+) -> None:
+    pool = await asyncpg.create_pool(fresh_postgres_url, min_size=1, max_size=2)
+    async with pool.acquire() as connection:
+        await migrate(connection)
+    steps: list[str] = []
+
+    async def take() -> None:
+        steps.append("take")
+
+    async def leave() -> None:
+        steps.append("leave")
+
+    coordination = PostgresCoordination(pool, "holder", LEASE_SECONDS)
+    lease = GatewayLease(lambda: coordination, take, leave)
+    try:
+        assert await lease.start() is True
+        await pool.close()  # every renewal fails from now on
+        cut = time.monotonic()
+        await until(lambda: steps == ["take", "leave"])
+        # Silent for HERALD_LEASE_SECONDS: the lease, a third longer, is still its own.
+        assert LEASE_SECONDS <= time.monotonic() - cut < 4 / 3 * LEASE_SECONDS + 0.2
+        assert lease.holding is False
+    finally:
+        await lease.close()
