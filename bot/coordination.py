@@ -136,7 +136,18 @@ class Job:
         self.every = every
         self.gained = gained
         self._ours = False
-        self._renewed = 0.0  # time.monotonic() of the last renewal that said ours
+        self._renewed = 0.0  # time.monotonic() of the database's last answer
+
+    @property
+    def ours(self) -> bool:
+        """The database's last answer: whether the job was this process's (a failure to
+        ask leaves it as it was)."""
+        return self._ours
+
+    @property
+    def answered(self) -> float:
+        """`time.monotonic()` when the database last answered about the job (0: never)."""
+        return self._renewed
 
     @property
     def standby(self) -> float:

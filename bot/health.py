@@ -1,4 +1,5 @@
-"""What /readyz checks: the store answers, and every platform is connected.
+"""What /readyz checks: the store answers, and every platform is connected (or on
+standby: another process holds Discord's gateway session).
 
 Each check gives a short reason when it fails (`store: down`,
 `slack: disconnected`): words a load balancer's log can show, never a secret.
@@ -14,8 +15,9 @@ if TYPE_CHECKING:
     from bot.platforms.base import Platform
     from bot.store import Store
 
-CONNECTED = "connected"
-"""The one platform status that counts as ready."""
+READY_STATUSES = frozenset({"connected", "standby"})
+"""The platform statuses that count as ready: `standby` is a Discord process that leaves
+the gateway session to another (it serves REST, webhooks and deliveries all the same)."""
 STORE_ANSWER_SECONDS = 1.0
 """How long the store may take to answer a readiness check (probes time out too)."""
 
@@ -33,8 +35,10 @@ async def store_problem(store: Store | None) -> str | None:
 
 
 def platform_problems(platforms: Iterable[Platform]) -> list[str]:
-    """`name: status` for each platform that is not connected."""
-    return [f"{p.name}: {status}" for p in platforms if (status := p.status()) != CONNECTED]
+    """`name: status` for each platform that is neither connected nor on standby."""
+    return [
+        f"{p.name}: {status}" for p in platforms if (status := p.status()) not in READY_STATUSES
+    ]
 
 
 @runtime_checkable

@@ -67,12 +67,12 @@ class State:
 
     `outbox`: platform -> (undelivered rows, creation time of the oldest);
     `submissions`: service -> submissions saved and waiting for a retry;
-    `platforms`: platform -> connected.
+    `platforms`: platform -> its status (`connected`, `standby`, ...).
     """
 
     outbox: dict[str, tuple[int, float | None]] = field(default_factory=dict)
     submissions: dict[str, int] = field(default_factory=dict)
-    platforms: dict[str, bool] = field(default_factory=dict)
+    platforms: dict[str, str] = field(default_factory=dict)
 
 
 StateReader = Callable[[], Awaitable[State]]
@@ -268,8 +268,14 @@ class Metrics:
         connected = GaugeMetricFamily(
             "herald_platform_connected", "1 when the platform is connected.", labels=["platform"]
         )
-        for platform, up in sorted(state.platforms.items()):
-            connected.add_metric([platform], 1 if up else 0)
+        standby = GaugeMetricFamily(
+            "herald_platform_standby",
+            "1 when another process holds the platform's gateway session (Discord, unsharded).",
+            labels=["platform"],
+        )
+        for platform, status in sorted(state.platforms.items()):
+            connected.add_metric([platform], 1 if status == "connected" else 0)
+            standby.add_metric([platform], 1 if status == "standby" else 0)
         polled = GaugeMetricFamily(
             "herald_poller_last_success_timestamp",
             "When the poller last read its service successfully (Unix time).",
@@ -277,7 +283,7 @@ class Metrics:
         )
         for source, at in sorted(self._pollers.items()):
             polled.add_metric([source], at)
-        yield from (pending, oldest, waiting, connected, polled)
+        yield from (pending, oldest, waiting, connected, standby, polled)
 
 
 class _StateCollector(Collector):
@@ -292,7 +298,7 @@ def core_state(core: Core) -> StateReader:
     """Reads the state gauges from `core`: two aggregate queries and the platforms."""
 
     async def read() -> State:
-        platforms = {p.name: p.status() == "connected" for p in core.platforms}
+        platforms = {p.name: p.status() for p in core.platforms}
         try:
             store = core.store
         except RuntimeError:  # not open yet, or closed

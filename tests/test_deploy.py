@@ -36,6 +36,7 @@ METRICS = {
     "herald_interaction_ack_seconds",
     "herald_poller_last_success_timestamp",
     "herald_platform_connected",
+    "herald_platform_standby",
     "herald_info",
 }
 # The labels issue 10 gives the metrics (bounded sets: never a user, channel or item),
@@ -119,7 +120,8 @@ def test_the_alerts_the_issue_asks_for() -> None:
 
     lag = rule_on("herald_outbox_oldest_seconds")
     assert lag["expr"].endswith("> 300")
-    assert rule_on("herald_platform_connected")["expr"] == "herald_platform_connected == 0"
+    disconnected = "herald_platform_connected + herald_platform_standby == 0"
+    assert rule_on("herald_platform_connected")["expr"] == disconnected
     assert rule_on("herald_platform_connected")["for"] == "2m"
     assert rule_on("herald_submissions_pending")["expr"] == "herald_submissions_pending > 0"
     assert rule_on("herald_submissions_pending")["for"] == "30m"

@@ -19,8 +19,9 @@ class Platform(Protocol):
     async def close(self) -> None: ...
 
     def status(self) -> str:
-        """A word for /healthz and /readyz: `connected` (the only ready one),
-        `connecting`, `disconnected` (reconnecting), `closed`..."""
+        """A word for /healthz and /readyz: `connected` and `standby` (another process
+        holds the gateway session) are ready; `connecting`, `disconnected` (reconnecting),
+        `closed`... are not."""
 
     async def post(
         self, to: Destination, reply: Reply, *, key: str | None = None, plain: bool = False

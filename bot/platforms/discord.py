@@ -56,6 +56,7 @@ from bot.platforms.discord_forms import (
     build_form,
     submitted_values,
 )
+from bot.platforms.discord_gateway import GatewayLease
 from bot.platforms.discord_outbound import DiscordOutbound
 from bot.platforms.discord_render import NO_MENTIONS, reply_kwargs
 from bot.platforms.discord_shards import (
@@ -137,11 +138,10 @@ class HeraldBot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.platform.discover_gateway()
         # Every process translates (autocomplete choices too), uploading or not.
-        translator = Translator()
-        await self.tree.set_translator(translator)
+        await self.tree.set_translator(self.platform.translator)
         self.platform.register_commands(self.tree)
-        if syncs_commands(self.platform.settings):
-            await self.platform.sync_commands(self.tree, translator)
+        if syncs_commands(self.platform.settings) and not self.platform.uploads_with_gateway:
+            await self.platform.sync_commands()
 
 
 class ShardedHeraldBot(HeraldBot, commands.AutoShardedBot):
@@ -171,6 +171,13 @@ class DiscordPlatform(ForwardsOutbound):
         self._gateway_up = False
         self._connection: asyncio.Task[None] | None = None
         self.identify_pacer = IdentifyPacer()
+        self.translator = Translator()
+        # Unsharded, the gateway session is one process's at a time (discord_gateway).
+        self.gateway: GatewayLease | None = None
+        if not sharded(self.settings):
+            self.gateway = GatewayLease(
+                lambda: core.coordination, self._take_gateway, self._leave_gateway
+            )
         # Values a modal cannot carry (files given with the slash command, the
         # message's author), by form token; a form submitted after a restart
         # still has everything typed into it.
@@ -187,16 +194,59 @@ class DiscordPlatform(ForwardsOutbound):
                 "DISCORD_TOKEN was refused by Discord: copy the token from the Developer"
                 " Portal (your application > Bot > Reset Token) into DISCORD_TOKEN."
             ) from None
+        if self.gateway is None:
+            self._connect()
+        elif not await self.gateway.start():
+            log.info(
+                "Discord: another process holds the gateway session; this one stands by"
+                " (REST only) and takes it over if that process stops"
+            )
+            return
+        if self._connection is not None:
+            await self._wait_ready(self._connection)
+
+    @property
+    def uploads_with_gateway(self) -> bool:
+        """Unsharded with DISCORD_SYNC_COMMANDS=auto, the process taking the gateway
+        session uploads the command list (each time: unchanged, it is not sent again)."""
+        return self.gateway is not None and self.settings.discord_sync_commands == "auto"
+
+    async def _take_gateway(self) -> None:
+        """This process holds the gateway session now: upload the commands, connect
+        (connect even when the upload failed: the list uploaded before still works)."""
+        try:
+            if self.uploads_with_gateway:
+                await self.sync_commands()
+        finally:
+            self._connect()
+
+    async def _leave_gateway(self) -> None:
+        """Another process holds the gateway session: close ours, staying logged in for
+        REST (discord.py's own `close` would end the HTTP session too)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.cancel()
+            await asyncio.gather(connection, return_exceptions=True)
+        ws: discord.gateway.DiscordWebSocket | None = self.bot.ws  # None before any connect
+        if ws is not None and ws.open:
+            await ws.close(code=1000)  # 1000: the session ends, not resumable
+        self._gateway_up = False
+
+    def _connect(self) -> None:
         self._connection = asyncio.create_task(self._stay_connected(), name="discord")
         self._connection.add_done_callback(self._connection_ended)
+
+    async def _wait_ready(self, connection: asyncio.Task[None]) -> None:
+        """Until the gateway's READY, at most READY_TIMEOUT s; a connection failing for
+        good stops start-up."""
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _pending = await asyncio.wait(
-            {ready, self._connection}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            {ready, connection}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
         )
         if ready not in done:
             ready.cancel()
-        if self._connection in done and self._connection.exception() is not None:
-            raise StartError(f"Discord connection failed: {self._connection.exception()}")
+        if connection in done and connection.exception() is not None:
+            raise StartError(f"Discord connection failed: {connection.exception()}")
         if not done:
             log.warning("Discord is slow to get ready; carrying on while it connects")
         else:
@@ -240,9 +290,12 @@ class DiscordPlatform(ForwardsOutbound):
 
     def status(self) -> str:
         """`connected` while the gateway is; discord.py's `is_ready()` stays true after a
-        drop (it reconnects and resumes by itself), so its events are followed too."""
+        drop (it reconnects and resumes by itself), so its events are followed too.
+        `standby`: another process holds the gateway session; this one serves REST."""
         if self.bot.is_closed():
             return "closed"
+        if self.gateway is not None and not self.gateway.holding:
+            return "standby"
         if not self.bot.is_ready():
             return "connecting"
         if isinstance(self.bot, discord.AutoShardedClient):
@@ -273,6 +326,8 @@ class DiscordPlatform(ForwardsOutbound):
         self._gateway_up = False
 
     async def close(self) -> None:
+        if self.gateway is not None:
+            await self.gateway.close()
         await self.bot.close()
         if self._connection is not None:
             # A reconnect may be sleeping in its backoff: it has nothing left to do.
@@ -327,11 +382,10 @@ class DiscordPlatform(ForwardsOutbound):
             guild_only=admin,
         )
 
-    async def sync_commands(
-        self, tree: app_commands.CommandTree[Any], translator: Translator
-    ) -> None:
+    async def sync_commands(self) -> None:
         """Upload the command list, with its texts in every shipped language, where it
         changed since the last upload (a catalog's new translations change it too)."""
+        tree, translator = self.bot.tree, self.translator
         guilds: list[discord.Object | None] = [
             discord.Object(id=g) for g in self.settings.discord_guild_ids
         ] or [None]

@@ -44,7 +44,8 @@ def shard_options(settings: Settings) -> dict[str, Any]:
 
 def syncs_commands(settings: Settings) -> bool:
     """Whether this process uploads the command list: `DISCORD_SYNC_COMMANDS` when
-    `always`/`never`; by default the process that runs shard 0 (or the only process)."""
+    `always`/`never`; by default the process that runs shard 0 (unsharded: the process
+    holding the gateway session uploads it as it takes it, see `discord_gateway`)."""
     if settings.discord_sync_commands != "auto":
         return settings.discord_sync_commands == "always"
     if not settings.discord_shard_ids or 0 in settings.discord_shard_ids:
