@@ -78,8 +78,16 @@ async def stop(heralds: Sequence[Herald]) -> None:
     await asyncio.gather(*(herald.stop() for herald in heralds))
 
 
-async def ingest(heralds: Sequence[Herald]) -> float:
-    """Accepted webhooks per second, the load spread over every process."""
+def cpu_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU time so far (from /proc/stat), in ticks."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+async def ingest(heralds: Sequence[Herald], busy: dict[str, float], name: str) -> float:
+    """Accepted webhooks per second, the load spread over every process; how busy the
+    machine's CPUs were meanwhile goes into `busy[name]`."""
     senders = [Sender(f"{h.url}/webhooks/hacknplan", CONCURRENCY) for h in heralds]
     numbers = itertools.count(100_000)
     done = 0
@@ -164,12 +172,13 @@ async def main() -> None:
 
 async def run(server: str) -> None:
     figures: dict[str, float] = {}
+    busy: dict[str, float] = {}
     notes: list[str] = []
     for count in (1, 3):
         discord = await fake_discord(limit=LIMIT)
         heralds = await start(discord, count, await fresh_database(server, f"ingest{count}"))
         try:
-            figures[f"ingest{count}"] = await ingest(heralds)
+            figures[f"ingest{count}"] = await ingest(heralds, busy, f"ingest{count}")
         finally:
             await stop(heralds)
             await discord.stop()
@@ -201,7 +210,7 @@ async def run(server: str) -> None:
     sqlite = Herald(env={}, workdir=workdir())
     await sqlite.start()
     try:
-        figures["sqlite"] = await ingest([sqlite])
+        figures["sqlite"] = await ingest([sqlite], busy, "sqlite")
     finally:
         await sqlite.stop()
 
@@ -211,6 +220,10 @@ async def run(server: str) -> None:
         f"ingest: 1 process {figures['ingest1']:.0f} req/s, 3 processes"
         f" {figures['ingest3']:.0f} req/s: ratio {figures['ingest3'] / figures['ingest1']:.2f}"
         " (target >= 2)"
+    )
+    print(
+        f"CPU busy during ingest (all cores, load generator and PostgreSQL included):"
+        f" 1 process {busy['ingest1']:.0%}, 3 processes {busy['ingest3']:.0%}"
     )
     for note in notes:
         print(note)
