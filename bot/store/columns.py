@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from bot.i18n import SOURCE
@@ -92,6 +92,37 @@ def upload_values(u: NewUpload) -> tuple[Any, ...]:
         u.next_attempt_at,
         u.created_at,
     )
+
+
+INBOX_BATCH = 200
+"""The most deliveries one inbox write takes: one statement, and its callers' wait, stay small."""
+
+
+class NewDelivery(NamedTuple):
+    """An accepted delivery's inbox columns, as `add_delivery` queues them."""
+
+    source: str
+    kind: str
+    key: str
+    payload: str
+    received_at: float
+    state: str
+
+
+def first_arrivals(rows: Sequence[NewDelivery]) -> list[NewDelivery]:
+    """The rows to insert for a batch, in arrival order: of a key queued more than once,
+    the first (the later ones are repeats)."""
+    first: dict[str, NewDelivery] = {}
+    for row in rows:
+        first.setdefault(row.key, row)
+    return list(first.values())
+
+
+def delivery_ids(rows: Sequence[NewDelivery], inserted: Iterable[Columns]) -> list[int | None]:
+    """Each row's answer, given the rows the insert returned (`id`, `delivery_key`): its
+    id, or None for a repeat (a key stored before, or queued earlier in the batch)."""
+    ids = {r["delivery_key"]: r["id"] for r in inserted}
+    return [ids.pop(row.key, None) for row in rows]
 
 
 class Routing(NamedTuple):

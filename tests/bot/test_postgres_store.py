@@ -80,6 +80,60 @@ async def test_deliveries_of_several_processes_are_each_stored_once(stores: list
     assert [d.id for d in await stores[1].new_deliveries()] == sorted(stored)
 
 
+async def test_one_processs_many_deliveries_are_grouped_committed_and_in_arrival_order(
+    fresh_postgres_url: str,
+) -> None:
+    """Webhooks arriving in waves while writes are under way: each caller is answered
+    once its row is committed, ids grow in arrival order, and a repeat (of a key stored
+    before, or queued earlier, in the same write or an earlier one) is answered None."""
+    keys = [f"d{n * n % 397}" for n in range(600)]  # repeats near and far
+    store = await open_store(fresh_postgres_url)
+    reader = await asyncpg.connect(fresh_postgres_url)
+    try:
+        before = await store.add_delivery("svc", "k", keys[7], "{}")
+        calls: list[asyncio.Task[int | None]] = []
+        for start in range(0, len(keys), 150):
+            wave = keys[start : start + 150]
+            calls += [asyncio.create_task(store.add_delivery("svc", "k", k, "{}")) for k in wave]
+            await asyncio.sleep(0.002)
+        ids = await asyncio.gather(*calls)
+        rows = await reader.fetch("SELECT id, delivery_key FROM inbox ORDER BY id")
+    finally:
+        await reader.close()
+        await store.close()
+    firsts = {key: n for n, key in reversed(list(enumerate(keys))) if key != keys[7]}
+    assert [n for n, i in enumerate(ids) if i is not None] == sorted(firsts.values())
+    stored = [i for i in ids if i is not None]
+    assert before is not None
+    assert stored == sorted(stored)
+    assert before < stored[0]
+    assert len(set(stored)) == len(stored), "ids are unique"
+    assert [(r["id"], r["delivery_key"]) for r in rows] == [
+        (before, keys[7]),
+        *((ids[n], keys[n]) for n in sorted(firsts.values())),
+    ], "every acknowledged row committed, each key once"
+
+
+async def test_a_write_that_fails_fails_each_of_its_callers_and_keeps_none_of_it(
+    fresh_postgres_url: str,
+) -> None:
+    store = await open_store(fresh_postgres_url)
+    try:
+        answers = await asyncio.gather(
+            *(store.add_delivery("svc", "k", f"d{n}", "{}") for n in range(5)),
+            store.add_delivery("svc", "k", "bad", "\x00"),  # text PostgreSQL refuses
+            return_exceptions=True,
+        )
+        assert all(isinstance(a, asyncpg.PostgresError) for a in answers), answers
+        assert await store.new_deliveries() == [], "nothing of the write acknowledged"
+        again = await asyncio.gather(
+            *(store.add_delivery("svc", "k", f"d{n}", "{}") for n in range(5))
+        )
+        assert [d.id for d in await store.new_deliveries()] == again, "the next is tried anew"
+    finally:
+        await store.close()
+
+
 async def test_queueing_announcements_wakes_a_listening_worker(
     stores: list[Store], fresh_postgres_url: str
 ) -> None:

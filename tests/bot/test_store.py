@@ -151,6 +151,32 @@ async def test_concurrent_deliveries_keep_arrival_order_and_repeats_are_recognis
         await again.close()
 
 
+async def test_a_caller_gone_away_takes_nothing_from_the_others_and_closing_finishes_them(
+    database_url: str,
+) -> None:
+    store = await open_store(database_url)
+    keys = [f"d{n}" for n in range(12)]
+    calls = [asyncio.create_task(store.add_delivery("svc", "k", key, key)) for key in keys[:8]]
+    await asyncio.sleep(0)
+    calls[3].cancel()
+    calls += [asyncio.create_task(store.add_delivery("svc", "k", key, key)) for key in keys[8:]]
+    await asyncio.sleep(0)
+    calls[9].cancel()
+    await store.close()  # with writes queued and under way
+
+    answered = {keys[n]: call for n, call in enumerate(calls) if n not in (3, 9)}
+    ids = await asyncio.gather(*answered.values())
+    assert None not in ids
+    assert ids == sorted(ids)
+    assert [n for n, call in enumerate(calls) if call.cancelled()] == [3, 9]
+    again = await open_store(database_url)
+    try:
+        stored = [(d.id, d.payload) for d in await again.new_deliveries()]
+        assert [s for s in stored if s[1] in answered] == list(zip(ids, answered, strict=True))
+    finally:
+        await again.close()
+
+
 async def routed(store: Store, key: str, channel: str, subscription_id: int = 1) -> int:
     """A delivery of `key` routed to `channel`; its outbox row's id."""
     delivery = await store.add_delivery("svc", "k", key, "{}")

@@ -1,15 +1,16 @@
-"""The inbox: accepted deliveries, and their routing into the outbox.
+"""The inbox: accepted deliveries, grouped into one write per process while one is
+under way, and their routing into the outbox.
 
-No group commit here (several processes write side by side): each delivery is one
-INSERT committed on its own. Within one process they are inserted one at a time,
-in the order they arrived, so ids and the answer to a repeat follow arrival order
-as on SQLite; a delivery acknowledged before another arrived always has the
-smaller id and is visible first.
+Each process has its own `inbox writer` task (`bot.store.groupcommit`): the
+deliveries that arrived meanwhile are inserted by one statement, in arrival order,
+and each caller answered once it is committed. So ids and the answer to a repeat
+follow arrival order within a process as on SQLite; a delivery acknowledged before
+another arrived always has the smaller id and is visible first. Processes side by
+side interleave their ids; the unique key keeps each delivery once across them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -19,10 +20,22 @@ import asyncpg
 
 from bot.events import KnownItem
 from bot.store import columns
-from bot.store.columns import dump
+from bot.store.columns import INBOX_BATCH, NewDelivery, delivery_ids, dump, first_arrivals
+from bot.store.groupcommit import GroupCommit
 from bot.store.postgres.base import Connection, Pool, PostgresBase
 from bot.store.postgres.leases import notify_outbox
 from bot.store.rows import INBOX_NEW, INBOX_ROUTED, Delivery, Route, Verdict
+
+# Insert deliveries, one per array element, in array order (the sorted subquery is
+# not flattened, so its rows, and the ids they draw, come in order); a key stored
+# before is skipped.
+INSERT_DELIVERIES = (
+    "INSERT INTO inbox (source, kind, delivery_key, payload, received_at, state)"
+    " SELECT source, kind, delivery_key, payload, received_at, state FROM unnest($1::text[],"
+    " $2::text[], $3::text[], $4::text[], $5::double precision[], $6::text[]) WITH ORDINALITY"
+    " AS t(source, kind, delivery_key, payload, received_at, state, n) ORDER BY n"
+    " ON CONFLICT (delivery_key) DO NOTHING RETURNING id, delivery_key"
+)
 
 # Queue outbox rows, one per array element; a row routed before is skipped.
 QUEUE_ROWS = (
@@ -36,26 +49,29 @@ QUEUE_ROWS = (
 class PostgresInbox(PostgresBase):
     def __init__(self, pool: Pool) -> None:
         super().__init__(pool)
-        self._arrivals = asyncio.Lock()
+        self._arrivals = GroupCommit(self._insert_deliveries, INBOX_BATCH, "inbox writer")
+
+    async def close(self) -> None:
+        await self._arrivals.drain()
+        await super().close()
 
     async def add_delivery(
         self, source: str, kind: str, key: str, payload: str, state: str = INBOX_NEW
     ) -> int | None:
         """Store an accepted delivery, committed when this returns; None when `key` was
         stored before (a repeat)."""
-        async with self._arrivals:
-            delivery_id: int | None = await self._pool.fetchval(
-                "INSERT INTO inbox (source, kind, delivery_key, payload, received_at, state)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (delivery_key) DO NOTHING"
-                " RETURNING id",
-                source,
-                kind,
-                key,
-                payload,
-                time.time(),
-                state,
-            )
-        return delivery_id
+        return await self._arrivals.submit(
+            NewDelivery(source, kind, key, payload, time.time(), state)
+        )
+
+    async def _insert_deliveries(self, rows: list[NewDelivery]) -> list[int | None]:
+        """Insert rows in one statement (its own transaction); each row's id, or None for
+        a repeat."""
+        unique = first_arrivals(rows)
+        returned = await self._pool.fetch(
+            INSERT_DELIVERIES, *(list(c) for c in zip(*unique, strict=True))
+        )
+        return delivery_ids(rows, returned)
 
     async def new_deliveries(self, limit: int = 100, source: str | None = None) -> list[Delivery]:
         """The oldest deliveries not routed yet, of one source or of all, by id."""

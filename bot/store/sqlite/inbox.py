@@ -3,7 +3,6 @@ and their routing into the outbox."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -13,25 +12,22 @@ import aiosqlite
 
 from bot.events import KnownItem
 from bot.store import columns
-from bot.store.columns import dump
+from bot.store.columns import INBOX_BATCH, NewDelivery, delivery_ids, dump, first_arrivals
+from bot.store.groupcommit import GroupCommit
 from bot.store.rows import INBOX_NEW, INBOX_ROUTED, Delivery, Route, Verdict
 from bot.store.sqlite.base import SqliteBase
 
-INBOX_BATCH = 200
-
 
 class SqliteInbox(SqliteBase):
-    """The single-writer group commit lives here: `add_delivery` queues its row and the
-    one `inbox writer` task inserts whatever queued meanwhile in one statement."""
+    """`add_delivery` queues its row, and the store's one `inbox writer` task inserts
+    whatever queued meanwhile in one statement (`bot.store.groupcommit`)."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         super().__init__(db)
-        self._inbox_queue: list[tuple[tuple[Any, ...], asyncio.Future[int | None]]] = []
-        self._inbox_writer: asyncio.Task[None] | None = None
+        self._arrivals = GroupCommit(self._insert_deliveries, INBOX_BATCH, "inbox writer")
 
     async def close(self) -> None:
-        if self._inbox_writer is not None:
-            await asyncio.gather(self._inbox_writer, return_exceptions=True)
+        await self._arrivals.drain()
         await super().close()
 
     async def add_delivery(
@@ -43,33 +39,13 @@ class SqliteInbox(SqliteBase):
         with the next one (group commit): one statement for many webhooks,
         each caller still answered only once its row is committed.
         """
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._inbox_queue.append(((source, kind, key, payload, time.time(), state), future))
-        if self._inbox_writer is None or self._inbox_writer.done():
-            self._inbox_writer = asyncio.create_task(self._write_inbox(), name="inbox writer")
-        return await future
+        return await self._arrivals.submit(
+            NewDelivery(source, kind, key, payload, time.time(), state)
+        )
 
-    async def _write_inbox(self) -> None:
-        while self._inbox_queue:
-            batch = self._inbox_queue[:INBOX_BATCH]
-            del self._inbox_queue[:INBOX_BATCH]
-            try:
-                ids = await self._insert_deliveries([row for row, _ in batch])
-            except Exception as error:
-                for _, future in batch:
-                    if not future.done():  # a caller may have gone away meanwhile
-                        future.set_exception(error)
-                continue
-            for (_, future), delivery_id in zip(batch, ids, strict=True):
-                if not future.done():
-                    future.set_result(delivery_id)
-
-    async def _insert_deliveries(self, rows: list[tuple[Any, ...]]) -> list[int | None]:
-        """Insert rows in one statement; each row's id, or None for a key already stored."""
-        first: dict[str, tuple[Any, ...]] = {}
-        for row in rows:  # in arrival order, so ids (and routing) follow it
-            first.setdefault(row[2], row)
-        unique = list(first.values())
+    async def _insert_deliveries(self, rows: list[NewDelivery]) -> list[int | None]:
+        """Insert rows in one statement; each row's id, or None for a repeat."""
+        unique = first_arrivals(rows)  # in arrival order, so ids (and routing) follow it
         values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(unique))
         async with self._lock:
             # One trip to SQLite's thread (execute, fetch and close together): this
@@ -80,8 +56,7 @@ class SqliteInbox(SqliteBase):
                 " RETURNING id, delivery_key",
                 [field for row in unique for field in row],
             )
-        inserted = {key: delivery_id for delivery_id, key in returned}
-        return [inserted.pop(row[2], None) for row in rows]
+        return delivery_ids(rows, returned)
 
     async def new_deliveries(self, limit: int = 100, source: str | None = None) -> list[Delivery]:
         """The oldest deliveries not routed yet, of one source or of all."""
