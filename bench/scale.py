@@ -102,10 +102,13 @@ async def ingest(heralds: Sequence[Herald], busy: dict[str, float], name: str) -
             done += 1
 
     started = time.monotonic()
+    before = cpu_ticks()
     try:
         await asyncio.gather(*(worker(senders[i % len(senders)]) for i in range(CONCURRENCY)))
     finally:
         await asyncio.gather(*(s.close() for s in senders))
+    after = cpu_ticks()
+    busy[name] = (after[0] - before[0]) / max(1, after[1] - before[1])
     return done / (time.monotonic() - started)
 
 
@@ -224,6 +227,11 @@ async def run(server: str) -> None:
     print(
         f"CPU busy during ingest (all cores, load generator and PostgreSQL included):"
         f" 1 process {busy['ingest1']:.0%}, 3 processes {busy['ingest3']:.0%}"
+    )
+    per_core = {n: figures[f"ingest{n}"] / (busy[f"ingest{n}"] * cores) for n in (1, 3)}
+    print(
+        f"webhooks per busy core-second: 1 process {per_core[1]:.0f}, 3 processes"
+        f" {per_core[3]:.0f} (the machine's CPU time each webhook costs, whole system)"
     )
     for note in notes:
         print(note)
