@@ -33,6 +33,7 @@ from tests.fakes.discord import GUILD_ID, FakeDiscord
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-webhook-secret"
 READY_SECONDS = 60.0
+START_ATTEMPTS = 3
 CHANNEL = 333333333333333333
 
 
@@ -105,6 +106,24 @@ class Herald:
             await store.close()
 
     async def start(self) -> None:
+        """Start Herald and wait until it answers; on another port if someone took its
+        port between `free_port` and Herald's bind (its process then exits at once)."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            await self._spawn()
+            try:
+                await self.wait_ready()
+            except RuntimeError:
+                if attempt == START_ATTEMPTS:
+                    raise
+                self.port = free_port()
+                continue
+            await asyncio.sleep(0.2)  # a bind that failed late ends the process by now
+            if self.process is not None and self.process.returncode is None:
+                return
+            self.port = free_port()
+        raise RuntimeError(f"Herald did not stay up; see {self.workdir / 'herald.log'}")
+
+    async def _spawn(self) -> None:
         env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": os.environ.get("HOME", str(self.workdir)),
@@ -126,7 +145,6 @@ class Herald:
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )
-        await self.wait_ready()
 
     async def wait_ready(self) -> None:
         deadline = time.monotonic() + READY_SECONDS

@@ -22,6 +22,9 @@ from tests.conftest import butterstack_env
 from tests.fakes.butterstack import FakeButterStack
 from tests.fakes.discord import FakeDiscord
 
+# Three processes, PostgreSQL and the suite's other workers share the machine's cores.
+pytestmark = pytest.mark.timeout(150)
+
 CHANNELS = 20
 FIRST_CHANNEL = 700000000000000000
 LEASE = "2"  # seconds: a dead process's channels move within this
